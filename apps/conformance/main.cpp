@@ -1,0 +1,136 @@
+// hubcast-conformance: the server the official clients' end-to-end tests run against.
+#include <atomic>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <boost/json/serialize.hpp>
+#include <spdlog/spdlog.h>
+
+#include "server/app.hpp"
+#include "test_hub.hpp"
+
+namespace asio = boost::asio;
+namespace http = hubcast::http;
+
+namespace {
+
+// Raw connection: every received message goes back unchanged, in one piece.
+class echo_handler final : public hubcast::transport::connection_handler {
+ public:
+  asio::awaitable<void> on_connected(
+      std::shared_ptr<hubcast::transport::connection> c) override {
+    c->set_coalesce(false);
+    std::string data;
+    bool binary = false;
+    while (co_await c->async_read(data, binary)) {
+      c->set_binary(binary);
+      c->try_send(std::make_shared<const std::string>(std::move(data)));
+      data.clear();
+    }
+  }
+};
+
+std::vector<std::string> split_urls(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    auto end = s.find(';', start);
+    if (end == std::string::npos) end = s.size();
+    if (end > start) out.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"hubcast conformance server"};
+  std::string urls = "http://127.0.0.1:5000";
+  std::size_t threads = 0;
+  std::string log_level = "warn";
+  cli.add_option("--urls", urls, "Semicolon-separated http://host:port list (port 0: any)");
+  cli.add_option("--threads", threads, "I/O threads (shards); 0 = hardware threads");
+  cli.add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off");
+  CLI11_PARSE(cli, argc, argv);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+
+  hubcast::app_options options;
+  options.urls = split_urls(urls);
+  options.threads = threads;
+  // Negotiate responses set the cookies the client suites check; CORS reflects the origin.
+  options.http.on_response = [](const http::request& req, http::response& res) {
+    if (req.path.find("/negotiate") != std::string::npos) {
+      res.headers.push_back({"Set-Cookie", "testCookie=testValue; path=/"});
+      res.headers.push_back({"Set-Cookie", "testCookie2=testValue2; path=/"});
+      res.headers.push_back(
+          {"Set-Cookie", "expiredCookie=doesntmatter; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/"});
+    }
+    if (auto origin = req.header("Origin")) {
+      res.set("Access-Control-Allow-Origin", std::string(*origin));
+      res.set("Access-Control-Allow-Credentials", "true");
+    }
+  };
+  options.http.before_route = [](const http::request& req) -> std::optional<http::response> {
+    if (req.method != "OPTIONS") return std::nullopt;
+    http::response r(204);
+    if (auto o = req.header("Origin")) r.set("Access-Control-Allow-Origin", std::string(*o));
+    if (auto m = req.header("Access-Control-Request-Method"))
+      r.set("Access-Control-Allow-Methods", std::string(*m));
+    if (auto h = req.header("Access-Control-Request-Headers"))
+      r.set("Access-Control-Allow-Headers", std::string(*h));
+    r.set("Access-Control-Allow-Credentials", "true");
+    return r;
+  };
+
+  hubcast::app app(options);
+
+  hubcast::hub_options hub_opts;
+  hub_opts.enable_detailed_errors = true;
+  hub_opts.encoding.naming = hubcast::naming_policy::as_declared;
+  auto test_hub = app.map_hub<conformance::test_hub>("/testhub", hub_opts);
+  hubcast::endpoint_options no_ws;
+  no_ws.websockets = false;
+  no_ws.server_sent_events = true;
+  no_ws.long_polling = true;
+  app.map_hub<conformance::test_hub>("/testhub-nowebsockets", hub_opts, no_ws);
+  app.map_hub<conformance::uncreatable_hub>("/uncreatable", hub_opts);
+  app.map_connection_handler("/echo", std::make_shared<echo_handler>());
+
+  app.map_prefix("/clientresult/", [test_hub](http::exchange& ex) -> asio::awaitable<void> {
+    std::string id = ex.req().path.substr(std::string_view("/clientresult/").size());
+    std::string body;
+    try {
+      auto v = co_await test_hub.clients().client(id).invoke_raw(
+          "Result", hubcast::protocol::payload::arguments(), std::chrono::seconds(30));
+      body = v.is_string() ? std::string(v.get_string()) : boost::json::serialize(v);
+    } catch (const std::exception& e) {
+      body = e.what();
+    }
+    co_await ex.async_respond(http::response(200, body, "text/plain"));
+  });
+
+  static std::atomic<int> redirects{0};
+  app.map_prefix("/redirect", [](http::exchange& ex) -> asio::awaitable<void> {
+    int n = ++redirects;
+    std::string base = ex.req().query_param("baseUrl").value_or("");
+    boost::json::object o;
+    o["url"] = base + "/testHub?numRedirects=" + std::to_string(n);
+    co_await ex.async_respond(http::response(200, boost::json::serialize(o), "application/json"));
+  });
+  app.map_prefix("/echoredirect", [](http::exchange& ex) -> asio::awaitable<void> {
+    std::string path = ex.req().path;
+    auto pos = path.find("echoredirect");
+    if (pos == std::string::npos) pos = path.find("echoRedirect");
+    if (pos != std::string::npos) path.replace(pos, 12, "echo");
+    if (!ex.req().query.empty()) path += "?" + ex.req().query;
+    http::response r(307);
+    r.set("Location", path);
+    co_await ex.async_respond(std::move(r));
+  });
+  app.map_prefix("/bad-negotiate", [](http::exchange& ex) -> asio::awaitable<void> {
+    co_await ex.async_respond(http::response(400, "Some response from server", "text/plain"));
+  });
+
+  return app.run();
+}

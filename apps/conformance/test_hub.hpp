@@ -1,0 +1,61 @@
+// TestHub: the surface the official clients' end-to-end suites use (conformance-app.md).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/describe/class.hpp>
+
+#include "hubs/hub.hpp"
+#include "hubs/method_table.hpp"
+
+namespace conformance {
+
+struct custom_object {
+  std::string Name;
+  int Value = 0;
+};
+BOOST_DESCRIBE_STRUCT(custom_object, (), (Name, Value))
+
+struct complex_object {
+  std::string String;
+  std::vector<int> IntArray;
+  hubcast::bytes ByteArray;
+  std::string Guid;
+  hubcast::date_time DateTime;
+};
+BOOST_DESCRIBE_STRUCT(complex_object, (), (String, IntArray, ByteArray, Guid, DateTime))
+
+class test_hub : public hubcast::hub {
+ public:
+  static void configure(hubcast::hub_methods<test_hub>& m);
+
+  std::string echo(std::string message);
+  std::string get_caller_connection_id();
+  int get_num_redirects();
+  void throw_exception(std::string message);
+  void invoke_with_string(std::string message);
+  void send_custom_object(custom_object obj);
+  hubcast::async_stream<std::string> stream();
+  hubcast::async_stream<std::string> infinite_stream();
+  boost::asio::awaitable<std::string> streaming_concat(hubcast::stream_reader<std::string> items);
+  hubcast::async_stream<int> empty_stream();
+  hubcast::async_stream<std::string> stream_throw_exception(std::string message);
+  std::string get_active_transport_name();
+  complex_object echo_complex_object(complex_object obj);
+  complex_object send_complex_object();
+  std::optional<std::string> get_content_type_header();
+  std::optional<std::string> get_header(std::string name);
+  std::optional<std::string> get_cookie(std::string name);
+};
+
+// Throws from its constructor: connections to /uncreatable fail with a close error.
+class uncreatable_hub : public hubcast::hub {
+ public:
+  uncreatable_hub();
+  static void configure(hubcast::hub_methods<uncreatable_hub>& m);
+  std::string echo(std::string message) { return message; }
+};
+
+}  // namespace conformance

@@ -1,0 +1,1 @@
+#include "auth/claims_principal.hpp"

@@ -1,0 +1,455 @@
+#include "dispatch/hub_dispatcher.hpp"
+
+#include <cctype>
+#include <deque>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "protocol/handshake.hpp"
+#include "protocol/text_framing.hpp"
+
+namespace hubcast::dispatch {
+
+namespace asio = boost::asio;
+using protocol::hub_message;
+using session::hub_connection;
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+constexpr std::size_t stream_backpressure_bytes = 256 * 1024;
+
+// Server-to-client stream bound to one invocation id.
+class stream_sink_impl final : public detail::stream_sink {
+ public:
+  stream_sink_impl(std::shared_ptr<hub_connection> hc, std::string id, asio::any_io_executor ex)
+      : hc_(std::move(hc)), id_(std::move(id)), event_(ex, asio::steady_timer::time_point::max()) {}
+
+  asio::awaitable<void> async_write(protocol::payload item) override {
+    if (cancelled_) throw stream_cancelled();
+    // A slow client: wait for its queue to drain rather than buffer without bound.
+    while (hc_->transport().queued_bytes() > stream_backpressure_bytes && !cancelled_ &&
+           !hc_->closing()) {
+      asio::steady_timer t(event_.get_executor(), std::chrono::milliseconds(2));
+      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    if (cancelled_ || !hc_->send_stream_item(id_, item)) throw stream_cancelled();
+  }
+
+  bool cancelled() const override { return cancelled_; }
+
+  asio::awaitable<void> async_wait_cancelled() override {
+    while (!cancelled_) {
+      event_.expires_at(asio::steady_timer::time_point::max());
+      co_await event_.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+  }
+
+  void cancel() {
+    if (cancelled_) return;
+    cancelled_ = true;
+    event_.cancel();
+    signal.emit(asio::cancellation_type::terminal);
+  }
+
+  asio::cancellation_signal signal;
+
+ private:
+  std::shared_ptr<hub_connection> hc_;
+  std::string id_;
+  asio::steady_timer event_;
+  bool cancelled_ = false;
+};
+
+}  // namespace
+
+struct hub_dispatcher::connection_state {
+  struct pending_call {
+    std::optional<std::string> id;
+    std::string target;
+    detail::bound_call call;
+    std::vector<std::string> upload_ids;
+  };
+
+  std::shared_ptr<transport::connection> conn;
+  std::shared_ptr<hub_connection> hc;
+  asio::any_io_executor ex;
+  std::deque<pending_call> queue;
+  bool worker_running = false;
+  bool reader_done = false;
+  std::unordered_map<std::string, std::shared_ptr<detail::upload_channel>> uploads;
+  std::unordered_map<std::string, std::shared_ptr<stream_sink_impl>> streams;
+  std::optional<std::string> close_error;
+};
+
+hub_dispatcher::hub_dispatcher(hub_definition def, const hub_options& options,
+                               std::shared_ptr<lifetime::hub_lifetime_manager> lifetime)
+    : def_(std::move(def)), options_(options), lifetime_(std::move(lifetime)) {
+  for (const auto& m : def_.methods) by_name_[lower(m.name)] = &m;
+}
+
+hub_dispatcher::~hub_dispatcher() = default;
+
+const detail::method_descriptor* hub_dispatcher::find(std::string_view name) const {
+  auto it = by_name_.find(lower(name));
+  return it == by_name_.end() ? nullptr : it->second;
+}
+
+std::string hub_dispatcher::error_text(const std::string& prefix, const std::exception& e) const {
+  // §7.3: HubException messages always pass; others only with DetailedErrors.
+  if (dynamic_cast<const hub_exception*>(&e) || options_.enable_detailed_errors)
+    return prefix + " " + describe_exception(e);
+  return prefix;
+}
+
+std::unique_ptr<hub> hub_dispatcher::make_hub(connection_state& st) {
+  auto h = def_.factory();
+  h->bind_caller(st.hc, lifetime_.get());
+  return h;
+}
+
+asio::awaitable<bool> hub_dispatcher::handshake(connection_state& st, std::string& inbuf) {
+  auto conn = st.conn;
+  auto done = std::make_shared<bool>(false);
+  auto timer = std::make_shared<asio::steady_timer>(st.ex, options_.handshake_timeout);
+  timer->async_wait([done, conn](boost::system::error_code ec) {
+    if (ec || *done) return;
+    *done = true;
+    conn->set_binary(false);
+    conn->try_send(std::make_shared<const std::string>(
+        protocol::handshake_failure("Handshake was canceled.")));
+    conn->complete();
+  });
+  auto fail = [&](const std::string& text) {
+    *done = true;
+    timer->cancel();
+    conn->set_binary(false);  // a failed handshake is answered in a Text frame
+    conn->try_send(std::make_shared<const std::string>(protocol::handshake_failure(text)));
+    conn->complete();
+  };
+  const std::size_t max = options_.maximum_receive_message_size;
+  std::string chunk;
+  bool binary = false;
+  for (;;) {
+    if (!co_await conn->async_read(chunk, binary)) {
+      *done = true;
+      timer->cancel();
+      co_return false;
+    }
+    if (*done) continue;  // failed or timed out: drain until the client goes
+    inbuf += chunk;
+    auto pos = inbuf.find(protocol::record_separator);
+    if (pos == std::string::npos) {
+      if (max != 0 && inbuf.size() >= max) fail("Handshake was canceled.");
+      continue;
+    }
+    if (max != 0 && pos + 1 > max) {
+      fail("Handshake was canceled.");
+      continue;
+    }
+    auto parsed = protocol::parse_handshake_request(std::string_view(inbuf).substr(0, pos));
+    if (auto* err = std::get_if<protocol::handshake_error>(&parsed)) {
+      std::string text = "An unexpected error occurred during connection handshake.";
+      if (options_.enable_detailed_errors) text += " " + err->detail;
+      fail(text);
+      continue;
+    }
+    auto& req = std::get<protocol::handshake_request>(parsed);
+    const protocol::hub_protocol* p = protocol::find_protocol(req.protocol);
+    if (p && p->id() == protocol::protocol_id::json && !options_.allow_json) p = nullptr;
+    if (p && p->id() == protocol::protocol_id::messagepack && !options_.allow_messagepack)
+      p = nullptr;
+    if (!p) {
+      fail("The protocol '" + req.protocol + "' is not supported.");
+      continue;
+    }
+    if (req.version > p->version() || req.version < 0) {
+      fail("The server does not support version " + std::to_string(req.version) + " of the '" +
+           req.protocol + "' protocol.");
+      continue;
+    }
+    if (p->format() == protocol::transfer_format::binary &&
+        conn->transport() == transport::transport_type::server_sent_events) {
+      fail("Cannot use the '" + req.protocol +
+           "' protocol on the current transport. The transport does not support 'Binary' "
+           "transfer format.");
+      continue;
+    }
+    *done = true;
+    timer->cancel();
+    st.hc->set_protocol(p);
+    conn->try_send(std::make_shared<const std::string>(protocol::handshake_success()));
+    inbuf.erase(0, pos + 1);
+    co_return true;
+  }
+}
+
+asio::awaitable<void> hub_dispatcher::on_connected(std::shared_ptr<transport::connection> conn) {
+  auto st = std::make_shared<connection_state>();
+  st->conn = conn;
+  st->ex = conn->get_executor();
+  st->hc = std::make_shared<hub_connection>(conn, options_);
+  conn->set_coalesce(true);
+  std::string inbuf;
+  if (!co_await handshake(*st, inbuf)) co_return;
+
+  auto& hc = *st->hc;
+  // OnConnectedAsync (§10: failure closes without reconnect).
+  bool connected = false;
+  try {
+    auto h = make_hub(*st);
+    co_await h->on_connected();
+    connected = true;
+  } catch (const std::exception& e) {
+    spdlog::debug("connection {}: on_connected failed: {}", conn->id(), e.what());
+    hc.close(error_text("Connection closed with an error.", e), false);
+  }
+  if (connected) lifetime_->on_connected(&hc);
+
+  const auto* proto = hc.protocol();
+  const std::size_t max = options_.maximum_receive_message_size;
+  std::string chunk;
+  bool binary = false;
+  for (;;) {
+    if (!hc.closing()) {
+      std::string_view view(inbuf);
+      while (!hc.closing()) {
+        auto step = proto->parse_next(view, max);
+        if (step.kind == protocol::parse_step::need_more) break;
+        if (step.kind == protocol::parse_step::ignored) continue;
+        if (step.kind == protocol::parse_step::too_large || step.kind == protocol::parse_step::invalid) {
+          std::string detail =
+              step.kind == protocol::parse_step::too_large
+                  ? "InvalidDataException: The maximum message size of " + std::to_string(max) +
+                        "B was exceeded. The message size can be configured in AddHubOptions."
+                  : "InvalidDataException: " + step.error;
+          std::string text = "Connection closed with an error.";
+          if (options_.enable_detailed_errors) text += " " + detail;
+          st->close_error = detail;
+          hc.close(text, true);
+          break;
+        }
+        co_await handle(st, *step.msg);
+      }
+      inbuf.erase(0, inbuf.size() - view.size());
+    }
+    if (hc.closing()) inbuf.clear();
+    if (!co_await conn->async_read(chunk, binary)) break;
+    hc.on_received(false);
+    if (!hc.closing()) inbuf.append(chunk);
+  }
+
+  // Cleanup: the client is gone (or the transport ended after our Close).
+  st->reader_done = true;
+  st->queue.clear();
+  for (auto& [id, s] : st->streams) s->cancel();
+  for (auto& [id, u] : st->uploads) u->complete(std::string("The connection was closed."));
+  hc.fail_all_results("Connection disconnected.");
+  if (connected) {
+    lifetime_->on_disconnected(&hc);
+    try {
+      auto h = make_hub(*st);
+      co_await h->on_disconnected(st->close_error);
+    } catch (const std::exception& e) {
+      spdlog::warn("connection {}: on_disconnected failed: {}", conn->id(), e.what());
+    }
+  }
+  hc.close(std::nullopt, false);
+}
+
+asio::awaitable<void> hub_dispatcher::handle(std::shared_ptr<connection_state> st,
+                                             hub_message& m) {
+  auto& hc = *st->hc;
+  if (auto* inv = std::get_if<protocol::invocation_message>(&m)) {
+    handle_invocation(st, *inv);
+  } else if (auto* item = std::get_if<protocol::stream_item_message>(&m)) {
+    auto it = st->uploads.find(item->invocation_id);
+    if (it != st->uploads.end()) {
+      auto ch = it->second;
+      // StreamBufferCapacity: the reader waits for the method to take items.
+      if (ch->full()) co_await ch->async_wait_space();
+      ch->push(std::move(item->item));
+    }
+  } else if (auto* c = std::get_if<protocol::completion_message>(&m)) {
+    auto it = st->uploads.find(c->invocation_id);
+    if (it != st->uploads.end()) {
+      it->second->complete(c->error);
+      st->uploads.erase(it);
+    } else {
+      session::client_result r{c->error, std::move(c->result), c->has_result};
+      hc.complete_result(c->invocation_id, std::move(r));
+    }
+  } else if (auto* cancel = std::get_if<protocol::cancel_invocation_message>(&m)) {
+    auto it = st->streams.find(cancel->invocation_id);
+    if (it != st->streams.end()) it->second->cancel();
+  } else if (std::holds_alternative<protocol::ping_message>(m)) {
+    hc.on_received(true);
+  } else if (auto* close = std::get_if<protocol::close_message>(&m)) {
+    st->close_error = close->error;
+    hc.close(std::nullopt, false);
+  }
+  // Ack / Sequence: only meaningful with stateful reconnect.
+  co_return;
+}
+
+void hub_dispatcher::handle_invocation(std::shared_ptr<connection_state> st,
+                                       protocol::invocation_message& m) {
+  auto& hc = *st->hc;
+  auto reply_error = [&](const std::string& text) {
+    if (m.invocation_id) hc.send_completion_error(*m.invocation_id, text);
+  };
+  const auto* method = find(m.target);
+  const std::string bind_prefix = "Failed to invoke '" + m.target + "' due to an error on the server.";
+  if (!method) {
+    reply_error(bind_prefix + " HubException: Method does not exist.");
+    return;
+  }
+  if (m.arguments.size() != method->arg_count) {
+    std::string text = bind_prefix;
+    if (options_.enable_detailed_errors)
+      text += " InvalidDataException: Invocation provides " + std::to_string(m.arguments.size()) +
+              " argument(s) but target expects " + std::to_string(method->arg_count) + ".";
+    reply_error(text);
+    return;
+  }
+  if (def_.authorize && !method->policies.empty() &&
+      !def_.authorize(*method, hc.user ? *hc.user : auth::claims_principal{})) {
+    reply_error("Failed to invoke '" + m.target + "' because user is unauthorized");
+    return;
+  }
+  if (!m.streaming && method->streaming) {
+    reply_error("The client attempted to invoke the streaming '" + m.target +
+                "' method with a non-streaming invocation.");
+    return;
+  }
+  if (m.streaming && !method->streaming) {
+    reply_error("The client attempted to invoke the non-streaming '" + m.target +
+                "' method with a streaming invocation.");
+    return;
+  }
+  if (m.stream_ids.size() != method->stream_count) {
+    reply_error("An unexpected error occurred invoking '" + m.target +
+                "' on the server. HubException: Client sent " +
+                std::to_string(m.stream_ids.size()) + " stream(s), Hub method expects " +
+                std::to_string(method->stream_count) + ".");
+    return;
+  }
+  if (m.streaming && st->streams.count(*m.invocation_id)) {
+    reply_error("Invocation ID '" + *m.invocation_id + "' is already in use.");
+    return;
+  }
+  // Upload streams exist from the moment the invocation is read: items may follow at once.
+  detail::upload_list uploads;
+  for (std::size_t i = 0; i < m.stream_ids.size(); ++i)
+    uploads.push_back(std::make_shared<detail::upload_channel>(st->ex, options_.stream_buffer_capacity));
+  detail::bound_call call;
+  try {
+    call = method->bind(m.arguments, uploads);
+  } catch (const detail::binding_failure& e) {
+    std::string text = bind_prefix;
+    if (options_.enable_detailed_errors) text += std::string(" ") + e.what();
+    reply_error(text);
+    return;
+  }
+  for (std::size_t i = 0; i < m.stream_ids.size(); ++i) st->uploads[m.stream_ids[i]] = uploads[i];
+
+  if (m.streaming) {
+    auto sink = std::make_shared<stream_sink_impl>(st->hc, *m.invocation_id, st->ex);
+    st->streams[*m.invocation_id] = sink;
+    asio::co_spawn(
+        st->ex,
+        [this, st, id = *m.invocation_id, target = m.target, call = std::move(call)]() mutable {
+          return run_stream(st, std::move(id), std::move(target), std::move(call));
+        },
+        asio::bind_cancellation_slot(sink->signal.slot(), asio::detached));
+    return;
+  }
+  // MaximumParallelInvocationsPerClient = 1: one non-streaming invocation at a time, in order,
+  // while the reader keeps reading (pings, cancels, client results, upload items).
+  st->queue.push_back({m.invocation_id, m.target, std::move(call), m.stream_ids});
+  if (!st->worker_running) {
+    st->worker_running = true;
+    asio::co_spawn(st->ex, [this, st] { return run_invocations(st); }, asio::detached);
+  }
+}
+
+asio::awaitable<void> hub_dispatcher::run_invocations(std::shared_ptr<connection_state> st) {
+  auto& hc = *st->hc;
+  while (!st->queue.empty() && !st->reader_done) {
+    auto p = std::move(st->queue.front());
+    st->queue.pop_front();
+    try {
+      auto h = make_hub(*st);
+      auto out = co_await p.call(*h);
+      if (p.id) {
+        if (out.k == detail::invocation_outcome::kind::value)
+          hc.send_completion_result(*p.id, out.value);
+        else  // void methods answer `result: null` (§6.1)
+          hc.send_completion_result(*p.id, protocol::payload::of(nullptr));
+      }
+    } catch (const std::exception& e) {
+      if (p.id)
+        hc.send_completion_error(
+            *p.id, error_text("An unexpected error occurred invoking '" + p.target + "' on the server.", e));
+    }
+    // Upload streams the method left open are completed by the server.
+    for (const auto& sid : p.upload_ids) {
+      auto it = st->uploads.find(sid);
+      if (it != st->uploads.end()) {
+        it->second->complete(std::nullopt);
+        st->uploads.erase(it);
+      }
+    }
+  }
+  st->worker_running = false;
+}
+
+asio::awaitable<void> hub_dispatcher::run_stream(std::shared_ptr<connection_state> st,
+                                                 std::string id, std::string target,
+                                                 detail::bound_call call) {
+  auto& hc = *st->hc;
+  auto sink = st->streams[id];
+  std::optional<std::string> error;
+  std::unique_ptr<hub> h;
+  detail::invocation_outcome out;
+  bool started = false;
+  try {
+    h = make_hub(*st);
+    out = co_await call(*h);
+    started = true;
+  } catch (const std::exception& e) {
+    error = error_text("An unexpected error occurred invoking '" + target + "' on the server.", e);
+  }
+  if (started && out.k != detail::invocation_outcome::kind::stream) {
+    error = "The value returned by the streaming method '" + target +
+            "' is not a ChannelReader<> or IAsyncEnumerable<>.";
+  } else if (started) {
+    try {
+      co_await out.producer(sink);
+    } catch (const stream_cancelled&) {
+    } catch (const std::exception& e) {
+      if (!sink->cancelled())
+        error = error_text("An error occurred on the server while streaming results.", e);
+    }
+  }
+  st->streams.erase(id);
+  if (st->reader_done) co_return;
+  if (error)
+    hc.send_completion_error(id, *error);
+  else
+    hc.send_completion_void(id);  // end of stream, also after a cancel
+}
+
+}  // namespace hubcast::dispatch

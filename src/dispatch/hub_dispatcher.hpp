@@ -1,0 +1,55 @@
+// Runs hub connections (HubConnectionHandler + DefaultHubDispatcher): handshake, on_connected,
+// the read/dispatch loop, streaming both ways, client results, error texts, cleanup.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "hubs/method_table.hpp"
+#include "lifetime/hub_lifetime_manager.hpp"
+#include "session/hub_options.hpp"
+#include "transport/connection_handler.hpp"
+
+namespace hubcast::dispatch {
+
+struct hub_definition {
+  std::function<std::unique_ptr<hub>()> factory;
+  std::vector<detail::method_descriptor> methods;
+  // Checks a method's policies for the caller; false = "because user is unauthorized".
+  std::function<bool(const detail::method_descriptor&, const auth::claims_principal&)> authorize;
+};
+
+class hub_dispatcher final : public transport::connection_handler {
+ public:
+  hub_dispatcher(hub_definition def, const hub_options& options,
+                 std::shared_ptr<lifetime::hub_lifetime_manager> lifetime);
+  ~hub_dispatcher() override;
+
+  boost::asio::awaitable<void> on_connected(std::shared_ptr<transport::connection> conn) override;
+
+  lifetime::hub_lifetime_manager& lifetime() { return *lifetime_; }
+
+  struct connection_state;
+
+ private:
+  hub_definition def_;
+  const hub_options& options_;
+  std::shared_ptr<lifetime::hub_lifetime_manager> lifetime_;
+  std::unordered_map<std::string, const detail::method_descriptor*> by_name_;  // lower-cased
+
+  const detail::method_descriptor* find(std::string_view name) const;
+  std::string error_text(const std::string& prefix, const std::exception& e) const;
+  boost::asio::awaitable<bool> handshake(connection_state& st, std::string& inbuf);
+  boost::asio::awaitable<void> handle(std::shared_ptr<connection_state> st,
+                                      protocol::hub_message& m);
+  void handle_invocation(std::shared_ptr<connection_state> st, protocol::invocation_message& m);
+  boost::asio::awaitable<void> run_invocations(std::shared_ptr<connection_state> st);
+  boost::asio::awaitable<void> run_stream(std::shared_ptr<connection_state> st, std::string id,
+                                          std::string target, detail::bound_call call);
+  std::unique_ptr<hub> make_hub(connection_state& st);
+};
+
+}  // namespace hubcast::dispatch

@@ -1,0 +1,91 @@
+// The only translation unit that instantiates beast::websocket::stream.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "http/detail_websocket_factory.hpp"
+
+namespace hubcast::http::detail {
+
+namespace beast = boost::beast;
+namespace asio = boost::asio;
+namespace ws = boost::beast::websocket;
+using boost::system::error_code;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+class beast_websocket final : public websocket {
+ public:
+  explicit beast_websocket(beast::tcp_stream s) : ws_(std::move(s)) {
+    ws::stream_base::timeout t{};
+    t.handshake_timeout = std::chrono::seconds(5);  // also bounds the close handshake
+    t.idle_timeout = ws::stream_base::none();       // the hub layer runs its own timeouts
+    t.keep_alive_pings = false;
+    ws_.set_option(t);
+    ws_.auto_fragment(false);
+    ws_.read_message_max(1024 * 1024);
+  }
+
+  // Clients wait for the 101 before sending frames, so the HTTP parser holds no WebSocket
+  // bytes at this point.
+  asio::awaitable<error_code> accept(const beast::http::request<beast::http::string_body>& req) {
+    auto [ec] = co_await ws_.async_accept(req, use_tuple);
+    co_return ec;
+  }
+
+  asio::awaitable<error_code> async_read(std::string& out, bool& binary) override {
+    auto [ec, n] = co_await ws_.async_read(read_buf_, use_tuple);
+    if (ec) co_return ec;
+    binary = ws_.got_binary();
+    out.assign(static_cast<const char*>(read_buf_.cdata().data()), n);
+    read_buf_.consume(n);
+    co_return error_code{};
+  }
+
+  asio::awaitable<error_code> async_write(std::span<const std::string_view> parts,
+                                          bool binary) override {
+    ws_.binary(binary);
+    std::vector<asio::const_buffer> bufs;
+    bufs.reserve(parts.size());
+    for (auto p : parts) bufs.emplace_back(p.data(), p.size());
+    auto [ec, n] = co_await ws_.async_write(bufs, use_tuple);
+    (void)n;
+    co_return ec;
+  }
+
+  asio::awaitable<error_code> async_close(std::uint16_t code) override {
+    if (!ws_.is_open()) co_return error_code{};
+    auto [ec] = co_await ws_.async_close(ws::close_reason(code), use_tuple);
+    co_return ec;
+  }
+
+  void abort() override {
+    error_code ec;
+    beast::get_lowest_layer(ws_).socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    beast::get_lowest_layer(ws_).socket().close(ec);
+  }
+
+  void set_read_limit(std::size_t bytes) override { ws_.read_message_max(bytes); }
+
+  asio::any_io_executor get_executor() override { return ws_.get_executor(); }
+
+ private:
+  ws::stream<beast::tcp_stream> ws_;
+  beast::flat_buffer read_buf_;
+};
+
+}  // namespace
+
+asio::awaitable<std::unique_ptr<websocket>> accept_websocket(
+    beast::tcp_stream stream, const beast::http::request<beast::http::string_body>& req) {
+  beast::get_lowest_layer(stream).expires_never();
+  auto w = std::make_unique<beast_websocket>(std::move(stream));
+  auto ec = co_await w->accept(req);
+  if (ec) co_return nullptr;
+  co_return std::unique_ptr<websocket>(std::move(w));
+}
+
+}  // namespace hubcast::http::detail

@@ -1,0 +1,74 @@
+// The base class hub authors derive from (Hub). A hub object is created per invocation, like
+// ASP.NET Core's transient hubs: keep state in services or in context().items(), not members.
+#pragma once
+
+#include <any>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "auth/claims_principal.hpp"
+#include "hubs/clients.hpp"
+#include "http/request.hpp"
+
+namespace hubcast {
+
+// What a hub method knows about its caller (HubCallerContext).
+class hub_caller_context {
+ public:
+  explicit hub_caller_context(std::shared_ptr<session::hub_connection> c) : c_(std::move(c)) {}
+
+  const std::string& connection_id() const;
+  // The authenticated user (empty principal when anonymous).
+  const auth::claims_principal& user() const;
+  // What clients().user(...) matches: the name identifier by default.
+  std::optional<std::string> user_identifier() const;
+  // The HTTP request that started the transport (headers, query, cookies).
+  const http::request& request() const;
+  std::optional<std::string_view> header(std::string_view name) const {
+    return request().header(name);
+  }
+  std::optional<std::string> query(std::string_view name) const {
+    return request().query_param(name);
+  }
+  std::optional<std::string> cookie(std::string_view name) const { return request().cookie(name); }
+  // "WebSockets", "ServerSentEvents" or "LongPolling".
+  std::string_view transport_name() const;
+  // Per-connection state that lives as long as the connection.
+  std::unordered_map<std::string, std::any>& items() const;
+  // Ends the connection (a Close message without error).
+  void abort() const;
+
+ private:
+  std::shared_ptr<session::hub_connection> c_;
+};
+
+class hub {
+ public:
+  virtual ~hub() = default;
+
+  virtual boost::asio::awaitable<void> on_connected() { co_return; }
+  // `error` is set when the connection ended because of an error.
+  virtual boost::asio::awaitable<void> on_disconnected(std::optional<std::string> error) {
+    (void)error;
+    co_return;
+  }
+
+  hub_caller_context& context() { return *context_; }
+  hub_caller_clients& clients() { return *clients_; }
+  group_manager& groups() { return *groups_; }
+
+  // Used by the dispatcher before every call.
+  void bind_caller(std::shared_ptr<session::hub_connection> c, lifetime::hub_lifetime_manager* lm);
+
+ private:
+  std::optional<hub_caller_context> context_;
+  std::optional<hub_caller_clients> clients_;
+  std::optional<group_manager> groups_;
+};
+
+}  // namespace hubcast

@@ -1,0 +1,111 @@
+// Streaming in both directions.
+//  - Server to client: a method returns async_stream<T>, built from a coroutine that writes
+//    items to a stream_writer<T>. CancelInvocation or a disconnect cancels it.
+//  - Client to server: a method takes stream_reader<T> parameters (bound to `streamIds`).
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "hubs/errors.hpp"
+#include "protocol/payload.hpp"
+#include "protocol/raw_value.hpp"
+
+namespace hubcast {
+
+namespace detail {
+
+// Where a server-to-client stream's items go (implemented by the dispatcher).
+class stream_sink {
+ public:
+  virtual ~stream_sink() = default;
+  // Throws stream_cancelled once the stream was cancelled or the connection closed.
+  virtual boost::asio::awaitable<void> async_write(protocol::payload item) = 0;
+  virtual bool cancelled() const = 0;
+  // Completes when the stream is cancelled.
+  virtual boost::asio::awaitable<void> async_wait_cancelled() = 0;
+};
+
+// Items of one client-to-server stream, fed by the connection's reader.
+class upload_channel {
+ public:
+  upload_channel(boost::asio::any_io_executor ex, std::size_t capacity);
+
+  // Reader side (the hub method): next item; nullopt at the end; throws hub_exception when the
+  // client completed the stream with an error.
+  boost::asio::awaitable<std::optional<protocol::raw_value>> async_next();
+
+  // Connection side.
+  bool full() const { return items_.size() >= capacity_; }
+  boost::asio::awaitable<void> async_wait_space();
+  void push(protocol::raw_value v);
+  void complete(std::optional<std::string> error);
+  bool completed() const { return completed_; }
+
+ private:
+  std::deque<protocol::raw_value> items_;
+  std::size_t capacity_;
+  bool completed_ = false;
+  std::optional<std::string> error_;
+  boost::asio::steady_timer readable_;
+  boost::asio::steady_timer writable_;
+};
+
+}  // namespace detail
+
+template <class T>
+class stream_writer {
+ public:
+  explicit stream_writer(std::shared_ptr<detail::stream_sink> sink) : sink_(std::move(sink)) {}
+  // Sends one item; throws stream_cancelled if the client cancelled.
+  boost::asio::awaitable<void> write(T item) {
+    return sink_->async_write(protocol::payload::of(std::move(item)));
+  }
+  bool cancelled() const { return sink_->cancelled(); }
+  boost::asio::awaitable<void> wait_cancelled() { return sink_->async_wait_cancelled(); }
+
+ private:
+  std::shared_ptr<detail::stream_sink> sink_;
+};
+
+template <class T>
+class async_stream {
+ public:
+  using value_type = T;
+  using producer_type = std::function<boost::asio::awaitable<void>(stream_writer<T>)>;
+
+  async_stream() = default;
+  template <class F>
+  async_stream(F f) : producer_(std::move(f)) {}  // NOLINT: implicit from a coroutine lambda
+
+  const producer_type& producer() const { return producer_; }
+
+ private:
+  producer_type producer_;
+};
+
+template <class T>
+class stream_reader {
+ public:
+  using value_type = T;
+  stream_reader() = default;
+  explicit stream_reader(std::shared_ptr<detail::upload_channel> ch) : ch_(std::move(ch)) {}
+
+  // The next item, or nullopt when the client completed the stream.
+  boost::asio::awaitable<std::optional<T>> next() {
+    auto v = co_await ch_->async_next();
+    if (!v) co_return std::nullopt;
+    co_return std::optional<T>(from_json<T>(v->json()));
+  }
+
+ private:
+  std::shared_ptr<detail::upload_channel> ch_;
+};
+
+}  // namespace hubcast

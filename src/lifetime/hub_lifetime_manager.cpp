@@ -1,0 +1,305 @@
+#include "lifetime/hub_lifetime_manager.hpp"
+
+#include <algorithm>
+#include <mutex>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace hubcast::lifetime {
+
+namespace asio = boost::asio;
+using session::hub_connection;
+
+namespace {
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+void erase_value(std::vector<hub_connection*>& v, hub_connection* c) {
+  auto it = std::find(v.begin(), v.end(), c);
+  if (it != v.end()) {
+    *it = v.back();
+    v.pop_back();
+  }
+}
+}  // namespace
+
+hub_lifetime_manager::hub_lifetime_manager(shard_pool& shards, const hub_options& options)
+    : shards_(shards), options_(options) {
+  for (std::size_t i = 0; i < shards.size(); ++i) state_.push_back(std::make_unique<shard_state>());
+  for (auto& p : protocols_in_use_) p = 0;
+}
+
+hub_lifetime_manager::~hub_lifetime_manager() = default;
+
+template <class F>
+void hub_lifetime_manager::for_each_shard(F f) {
+  for (std::size_t i = 0; i < state_.size(); ++i) {
+    asio::dispatch(shards_.executor(i), [this, i, f]() mutable { f(*state_[i]); });
+  }
+}
+
+void hub_lifetime_manager::on_connected(hub_connection* c) {
+  auto& s = *state_[c->shard()];
+  c->shard_slot = s.all.size();
+  s.all.push_back(c);
+  s.by_id[c->connection_id()] = c;
+  if (c->user_identifier) s.users[*c->user_identifier].push_back(c);
+  protocols_in_use_[static_cast<std::size_t>(c->protocol()->id())]++;
+  count_++;
+}
+
+void hub_lifetime_manager::on_disconnected(hub_connection* c) {
+  auto& s = *state_[c->shard()];
+  if (c->shard_slot < s.all.size() && s.all[c->shard_slot] == c) {
+    auto last = s.all.back();
+    s.all[c->shard_slot] = last;
+    last->shard_slot = c->shard_slot;
+    s.all.pop_back();
+    c->shard_slot = static_cast<std::size_t>(-1);
+    protocols_in_use_[static_cast<std::size_t>(c->protocol()->id())]--;
+    count_--;
+  }
+  s.by_id.erase(c->connection_id());
+  if (c->user_identifier) {
+    auto it = s.users.find(*c->user_identifier);
+    if (it != s.users.end()) {
+      erase_value(it->second, c);
+      if (it->second.empty()) s.users.erase(it);
+    }
+  }
+  auto groups = c->groups;
+  for (const auto& g : groups) remove_from_group_local(s, c, g);
+}
+
+void hub_lifetime_manager::start() {
+  for (std::size_t i = 0; i < state_.size(); ++i) {
+    auto& s = *state_[i];
+    s.heartbeat = std::make_unique<asio::steady_timer>(shards_.executor(i));
+    asio::co_spawn(
+        shards_.executor(i),
+        [this, &s]() -> asio::awaitable<void> {
+          for (;;) {
+            s.heartbeat->expires_after(std::chrono::seconds(1));
+            auto [ec] = co_await s.heartbeat->async_wait(asio::as_tuple(asio::use_awaitable));
+            if (ec) co_return;
+            auto now = hub_connection::clock::now();
+            // tick() never removes connections synchronously, so indexes stay valid.
+            for (std::size_t k = 0; k < s.all.size(); ++k) s.all[k]->tick(now);
+          }
+        },
+        asio::detached);
+  }
+}
+
+void hub_lifetime_manager::stop() {
+  for (std::size_t i = 0; i < state_.size(); ++i) {
+    asio::dispatch(shards_.executor(i), [this, i] {
+      if (state_[i]->heartbeat) state_[i]->heartbeat->cancel();
+    });
+  }
+}
+
+std::shared_ptr<const protocol::serialized_message> hub_lifetime_manager::serialize(
+    const outgoing& m) const {
+  auto out = std::make_shared<protocol::serialized_message>();
+  for (std::size_t p = 0; p < protocol::protocol_count; ++p) {
+    if (protocols_in_use_[p].load(std::memory_order_relaxed) <= 0 && p != 0) continue;
+    auto id = static_cast<protocol::protocol_id>(p);
+    auto& proto = protocol::protocol_by_id(id);
+    if (proto.id() != id) continue;  // protocol not compiled in
+    std::string bytes;
+    proto.write_invocation(bytes, m.target, m.args, std::nullopt, options_.encoding);
+    out->set(id, std::make_shared<const std::string>(std::move(bytes)));
+  }
+  return out;
+}
+
+void hub_lifetime_manager::send_all(const outgoing& m, std::vector<std::string> excluded) {
+  auto msg = serialize(m);
+  if (excluded.empty()) {
+    for_each_shard([msg](shard_state& s) {
+      for (std::size_t k = 0; k < s.all.size(); ++k) s.all[k]->send(*msg);
+    });
+  } else {
+    auto ex = std::make_shared<const std::vector<std::string>>(std::move(excluded));
+    for_each_shard([msg, ex](shard_state& s) {
+      for (std::size_t k = 0; k < s.all.size(); ++k)
+        if (!contains(*ex, s.all[k]->connection_id())) s.all[k]->send(*msg);
+    });
+  }
+}
+
+void hub_lifetime_manager::send_connection(const std::string& connection_id, const outgoing& m) {
+  send_connections({connection_id}, m);
+}
+
+void hub_lifetime_manager::send_connections(std::vector<std::string> ids, const outgoing& m) {
+  auto msg = serialize(m);
+  auto list = std::make_shared<const std::vector<std::string>>(std::move(ids));
+  for_each_shard([msg, list](shard_state& s) {
+    for (const auto& id : *list) {
+      auto it = s.by_id.find(id);
+      if (it != s.by_id.end()) it->second->send(*msg);
+    }
+  });
+}
+
+void hub_lifetime_manager::send_group(const std::string& group, const outgoing& m,
+                                      std::vector<std::string> excluded) {
+  auto msg = serialize(m);
+  auto ex = std::make_shared<const std::vector<std::string>>(std::move(excluded));
+  for_each_shard([msg, ex, group](shard_state& s) {
+    auto it = s.groups.find(group);
+    if (it == s.groups.end()) return;
+    for (auto* c : it->second)
+      if (ex->empty() || !contains(*ex, c->connection_id())) c->send(*msg);
+  });
+}
+
+void hub_lifetime_manager::send_groups(std::vector<std::string> groups, const outgoing& m) {
+  auto msg = serialize(m);
+  auto list = std::make_shared<const std::vector<std::string>>(std::move(groups));
+  for_each_shard([msg, list](shard_state& s) {
+    // A connection in several of the groups receives the message once.
+    std::vector<hub_connection*> seen;
+    for (const auto& g : *list) {
+      auto it = s.groups.find(g);
+      if (it == s.groups.end()) continue;
+      for (auto* c : it->second) {
+        if (std::find(seen.begin(), seen.end(), c) != seen.end()) continue;
+        seen.push_back(c);
+        c->send(*msg);
+      }
+    }
+  });
+}
+
+void hub_lifetime_manager::send_user(const std::string& user_id, const outgoing& m) {
+  send_users({user_id}, m);
+}
+
+void hub_lifetime_manager::send_users(std::vector<std::string> user_ids, const outgoing& m) {
+  auto msg = serialize(m);
+  auto list = std::make_shared<const std::vector<std::string>>(std::move(user_ids));
+  for_each_shard([msg, list](shard_state& s) {
+    for (const auto& u : *list) {
+      auto it = s.users.find(u);
+      if (it == s.users.end()) continue;
+      for (auto* c : it->second) c->send(*msg);
+    }
+  });
+}
+
+void hub_lifetime_manager::add_to_group_local(shard_state& s, hub_connection* c,
+                                              const std::string& group) {
+  if (std::find(c->groups.begin(), c->groups.end(), group) != c->groups.end()) return;
+  c->groups.push_back(group);
+  s.groups[group].push_back(c);
+}
+
+void hub_lifetime_manager::remove_from_group_local(shard_state& s, hub_connection* c,
+                                                   const std::string& group) {
+  auto g = std::find(c->groups.begin(), c->groups.end(), group);
+  if (g == c->groups.end()) return;
+  c->groups.erase(g);
+  auto it = s.groups.find(group);
+  if (it == s.groups.end()) return;
+  erase_value(it->second, c);
+  if (it->second.empty()) s.groups.erase(it);
+}
+
+void hub_lifetime_manager::add_to_group(const std::string& connection_id,
+                                        const std::string& group) {
+  for_each_shard([this, connection_id, group](shard_state& s) {
+    auto it = s.by_id.find(connection_id);
+    if (it != s.by_id.end()) add_to_group_local(s, it->second, group);
+  });
+}
+
+void hub_lifetime_manager::remove_from_group(const std::string& connection_id,
+                                             const std::string& group) {
+  for_each_shard([this, connection_id, group](shard_state& s) {
+    auto it = s.by_id.find(connection_id);
+    if (it != s.by_id.end()) remove_from_group_local(s, it->second, group);
+  });
+}
+
+void hub_lifetime_manager::close_all(std::optional<std::string> error, bool allow_reconnect) {
+  for_each_shard([error, allow_reconnect](shard_state& s) {
+    auto all = s.all;
+    for (auto* c : all) c->close(error, allow_reconnect);
+  });
+}
+
+asio::awaitable<session::client_result> hub_lifetime_manager::invoke_connection(
+    const std::string& connection_id, std::string target, protocol::payload args,
+    std::chrono::milliseconds timeout) {
+  using channel_t =
+      asio::experimental::concurrent_channel<void(boost::system::error_code, session::client_result)>;
+  auto ex = co_await asio::this_coro::executor;
+  struct shared {
+    channel_t ch;
+    std::mutex mutex;
+    std::size_t owner = static_cast<std::size_t>(-1);
+    std::string result_id;
+    std::atomic<std::size_t> misses{0};
+    explicit shared(asio::any_io_executor e) : ch(e, 1) {}
+  };
+  auto st = std::make_shared<shared>(ex);
+  const std::size_t n = state_.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    asio::dispatch(shards_.executor(i), [this, i, n, st, connection_id, target, args] {
+      auto& s = *state_[i];
+      auto it = s.by_id.find(connection_id);
+      if (it == s.by_id.end() || it->second->closing()) {
+        if (++st->misses == n)
+          st->ch.try_send(boost::system::error_code{},
+                          session::client_result{"Connection '" + connection_id +
+                                                     "' does not exist.",
+                                                 {}, false});
+        return;
+      }
+      auto* c = it->second;
+      auto id = c->register_result([st](session::client_result r) {
+        st->ch.try_send(boost::system::error_code{}, std::move(r));
+      });
+      {
+        std::lock_guard lock(st->mutex);
+        st->owner = i;
+        st->result_id = id;
+      }
+      if (!c->send_invocation(target, args, id))
+        c->complete_result(id, session::client_result{"Connection closed.", {}, false});
+    });
+  }
+  using namespace asio::experimental::awaitable_operators;
+  asio::steady_timer timer(ex, timeout);
+  auto r = co_await (st->ch.async_receive(asio::use_awaitable) ||
+                     timer.async_wait(asio::use_awaitable));
+  if (r.index() == 0) co_return std::get<0>(std::move(r));
+  // Timed out: forget the pending result on its shard.
+  std::size_t owner;
+  std::string id;
+  {
+    std::lock_guard lock(st->mutex);
+    owner = st->owner;
+    id = st->result_id;
+  }
+  if (owner < n) {
+    asio::dispatch(shards_.executor(owner), [this, owner, id, connection_id] {
+      auto& s = *state_[owner];
+      auto it = s.by_id.find(connection_id);
+      if (it != s.by_id.end()) it->second->cancel_result(id);
+    });
+  }
+  co_return session::client_result{"Timed out waiting for the client result.", {}, false};
+}
+
+}  // namespace hubcast::lifetime

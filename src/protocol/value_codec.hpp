@@ -1,0 +1,233 @@
+// Mapping between C++ values and hub protocol values, written once per type family:
+// numbers, bool, strings, vectors, optional, string-keyed maps, tuples, hubcast::bytes,
+// hubcast::date_time, boost::json::value (pass-through) and structs described with
+// BOOST_DESCRIBE_STRUCT. Hub authors never write per-call conversions.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/describe/members.hpp>
+#include <boost/json/value.hpp>
+#include <boost/mp11/algorithm.hpp>
+
+namespace hubcast {
+
+// Raw bytes: base64 in JSON, `bin` in MessagePack.
+struct bytes {
+  std::vector<std::uint8_t> data;
+  bool operator==(const bytes&) const = default;
+};
+
+// A UTC instant: ISO 8601 with `Z` in JSON, the timestamp extension in MessagePack.
+using date_time = std::chrono::sys_time<std::chrono::microseconds>;
+
+// Thrown when a protocol value cannot be bound to the requested C++ type.
+class binding_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class naming_policy {
+  camel_case,   // like ASP.NET Core's default: `last_price` and `LastPrice` become `lastPrice`
+  as_declared,  // member names exactly as written in C++
+};
+
+struct encode_options {
+  naming_policy naming = naming_policy::camel_case;
+};
+
+namespace codec_detail {
+
+std::string base64_encode(const std::vector<std::uint8_t>& data);
+std::vector<std::uint8_t> base64_decode(std::string_view text);  // throws binding_error
+std::string format_date_time(date_time t);
+date_time parse_date_time(std::string_view text);  // throws binding_error
+std::string member_name(std::string_view declared, naming_policy policy);
+bool iequals(std::string_view a, std::string_view b);
+
+template <class T>
+struct is_vector : std::false_type {};
+template <class T, class A>
+struct is_vector<std::vector<T, A>> : std::true_type {};
+template <class T>
+struct is_optional : std::false_type {};
+template <class T>
+struct is_optional<std::optional<T>> : std::true_type {};
+template <class T>
+struct is_string_map : std::false_type {};
+template <class V, class C, class A>
+struct is_string_map<std::map<std::string, V, C, A>> : std::true_type {};
+template <class V, class H, class E, class A>
+struct is_string_map<std::unordered_map<std::string, V, H, E, A>> : std::true_type {};
+template <class T>
+struct is_tuple : std::false_type {};
+template <class... T>
+struct is_tuple<std::tuple<T...>> : std::true_type {};
+template <class T, std::size_t N>
+struct is_std_array : std::false_type {};
+
+template <class T>
+constexpr bool is_described_struct =
+    boost::describe::has_describe_members<T>::value && std::is_class_v<T>;
+
+}  // namespace codec_detail
+
+template <class T>
+boost::json::value to_json(const T& v, const encode_options& opt = {});
+
+template <class T>
+T from_json(const boost::json::value& v);
+
+template <class T>
+boost::json::value to_json(const T& v, const encode_options& opt) {
+  using namespace codec_detail;
+  using U = std::remove_cvref_t<T>;
+  if constexpr (std::is_same_v<U, boost::json::value>) {
+    return v;
+  } else if constexpr (std::is_same_v<U, std::nullptr_t>) {
+    return boost::json::value(nullptr);
+  } else if constexpr (std::is_same_v<U, bool>) {
+    return boost::json::value(v);
+  } else if constexpr (std::is_integral_v<U> && std::is_signed_v<U>) {
+    return boost::json::value(static_cast<std::int64_t>(v));
+  } else if constexpr (std::is_integral_v<U>) {
+    return boost::json::value(static_cast<std::uint64_t>(v));
+  } else if constexpr (std::is_floating_point_v<U>) {
+    return boost::json::value(static_cast<double>(v));
+  } else if constexpr (std::is_enum_v<U>) {
+    return boost::json::value(static_cast<std::int64_t>(v));
+  } else if constexpr (std::is_convertible_v<const U&, std::string_view>) {
+    return boost::json::value(boost::json::string_view(std::string_view(v)));
+  } else if constexpr (std::is_same_v<U, bytes>) {
+    return boost::json::value(base64_encode(v.data));
+  } else if constexpr (std::is_same_v<U, date_time>) {
+    return boost::json::value(format_date_time(v));
+  } else if constexpr (is_optional<U>::value) {
+    if (!v) return boost::json::value(nullptr);
+    return to_json(*v, opt);
+  } else if constexpr (is_vector<U>::value) {
+    boost::json::array a;
+    a.reserve(v.size());
+    for (const auto& e : v) a.push_back(to_json(e, opt));
+    return a;
+  } else if constexpr (is_string_map<U>::value) {
+    boost::json::object o;
+    for (const auto& [k, e] : v) o[k] = to_json(e, opt);
+    return o;
+  } else if constexpr (is_tuple<U>::value) {
+    boost::json::array a;
+    a.reserve(std::tuple_size_v<U>);
+    std::apply([&](const auto&... e) { (a.push_back(to_json(e, opt)), ...); }, v);
+    return a;
+  } else if constexpr (is_described_struct<U>) {
+    boost::json::object o;
+    using members = boost::describe::describe_members<U, boost::describe::mod_public>;
+    boost::mp11::mp_for_each<members>(
+        [&](auto d) { o[member_name(d.name, opt.naming)] = to_json(v.*d.pointer, opt); });
+    return o;
+  } else {
+    static_assert(sizeof(U) == 0,
+                  "hubcast: no mapping for this type; describe it with BOOST_DESCRIBE_STRUCT");
+  }
+}
+
+template <class T>
+T from_json(const boost::json::value& v) {
+  using namespace codec_detail;
+  using U = std::remove_cvref_t<T>;
+  if constexpr (std::is_same_v<U, boost::json::value>) {
+    return v;
+  } else if constexpr (std::is_same_v<U, bool>) {
+    if (!v.is_bool()) throw binding_error("expected a boolean");
+    return v.get_bool();
+  } else if constexpr (std::is_integral_v<U> || std::is_enum_v<U>) {
+    using I = std::conditional_t<std::is_enum_v<U>, std::int64_t, U>;
+    if (v.is_int64()) {
+      auto x = v.get_int64();
+      if constexpr (std::is_unsigned_v<I>) {
+        if (x < 0 || static_cast<std::uint64_t>(x) > std::numeric_limits<I>::max())
+          throw binding_error("integer out of range");
+      } else {
+        if (x < std::numeric_limits<I>::min() || x > std::numeric_limits<I>::max())
+          throw binding_error("integer out of range");
+      }
+      return static_cast<U>(x);
+    }
+    if (v.is_uint64()) {
+      auto x = v.get_uint64();
+      if (x > static_cast<std::uint64_t>(std::numeric_limits<I>::max()))
+        throw binding_error("integer out of range");
+      return static_cast<U>(x);
+    }
+    if (v.is_double()) {
+      double d = v.get_double();
+      if (d != static_cast<double>(static_cast<std::int64_t>(d)))
+        throw binding_error("expected an integer");
+      return from_json<U>(boost::json::value(static_cast<std::int64_t>(d)));
+    }
+    throw binding_error("expected an integer");
+  } else if constexpr (std::is_floating_point_v<U>) {
+    if (v.is_double()) return static_cast<U>(v.get_double());
+    if (v.is_int64()) return static_cast<U>(v.get_int64());
+    if (v.is_uint64()) return static_cast<U>(v.get_uint64());
+    throw binding_error("expected a number");
+  } else if constexpr (std::is_same_v<U, std::string>) {
+    if (!v.is_string()) throw binding_error("expected a string");
+    return std::string(v.get_string());
+  } else if constexpr (std::is_same_v<U, bytes>) {
+    if (!v.is_string()) throw binding_error("expected a base64 string");
+    return bytes{base64_decode(v.get_string())};
+  } else if constexpr (std::is_same_v<U, date_time>) {
+    if (!v.is_string()) throw binding_error("expected a date-time string");
+    return parse_date_time(v.get_string());
+  } else if constexpr (is_optional<U>::value) {
+    if (v.is_null()) return U{};
+    return U{from_json<typename U::value_type>(v)};
+  } else if constexpr (is_vector<U>::value) {
+    if (!v.is_array()) throw binding_error("expected an array");
+    U out;
+    out.reserve(v.get_array().size());
+    for (const auto& e : v.get_array()) out.push_back(from_json<typename U::value_type>(e));
+    return out;
+  } else if constexpr (is_string_map<U>::value) {
+    if (!v.is_object()) throw binding_error("expected an object");
+    U out;
+    for (const auto& kv : v.get_object())
+      out.emplace(std::string(kv.key()), from_json<typename U::mapped_type>(kv.value()));
+    return out;
+  } else if constexpr (is_described_struct<U>) {
+    if (!v.is_object()) throw binding_error("expected an object");
+    static_assert(std::is_default_constructible_v<U>, "described structs must be default-constructible");
+    U out{};
+    const auto& o = v.get_object();
+    using members = boost::describe::describe_members<U, boost::describe::mod_public>;
+    boost::mp11::mp_for_each<members>([&](auto d) {
+      // Property names match case-insensitively, as with ASP.NET Core's web defaults.
+      for (const auto& kv : o) {
+        if (iequals(kv.key(), d.name) ||
+            iequals(kv.key(), member_name(d.name, naming_policy::camel_case))) {
+          out.*d.pointer = from_json<std::remove_cvref_t<decltype(out.*d.pointer)>>(kv.value());
+          return;
+        }
+      }
+    });
+    return out;
+  } else {
+    static_assert(sizeof(U) == 0,
+                  "hubcast: no mapping for this type; describe it with BOOST_DESCRIBE_STRUCT");
+  }
+}
+
+}  // namespace hubcast

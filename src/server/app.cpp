@@ -1,0 +1,117 @@
+#include "server/app.hpp"
+
+#include <cstdio>
+#include <thread>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+namespace hubcast {
+
+namespace asio = boost::asio;
+
+std::size_t hub_context::connection_count() const { return lm_ ? lm_->connection_count() : 0; }
+
+app::app(app_options options) : options_(std::move(options)) {
+  std::size_t n = options_.threads ? options_.threads : std::thread::hardware_concurrency();
+  shards_ = std::make_unique<shard_pool>(n ? n : 1);
+  connections_ = std::make_shared<transport::connection_manager>(options_.disconnect_timeout);
+}
+
+app::~app() {
+  if (server_) server_->stop_accepting();
+  for (auto& l : lifetimes_) l->stop();
+  connections_->stop_scan();
+  shards_->stop();
+}
+
+hub_context app::map_hub_definition(std::string path, dispatch::hub_definition def,
+                                    hub_options options, endpoint_options endpoint) {
+  hub_options_.push_back(std::move(options));
+  const hub_options& opts = hub_options_.back();
+  auto lm = std::make_shared<lifetime::hub_lifetime_manager>(*shards_, opts);
+  auto d = std::make_shared<dispatch::hub_dispatcher>(std::move(def), opts, lm);
+  lifetimes_.push_back(lm);
+  dispatchers_.push_back(d);
+  transport::map_endpoint(router_, path, d, endpoint, connections_);
+  return hub_context(lm);
+}
+
+void app::map_connection_handler(std::string path, std::shared_ptr<transport::connection_handler> h,
+                                 endpoint_options endpoint) {
+  transport::map_endpoint(router_, path, std::move(h), endpoint, connections_);
+}
+
+void app::map(std::string path, http::handler h) { router_.add_exact(std::move(path), std::move(h)); }
+
+void app::map_prefix(std::string prefix, http::handler h) {
+  router_.add_prefix(std::move(prefix), std::move(h));
+}
+
+std::vector<std::string> app::start() {
+  server_ = std::make_unique<http::server>(*shards_, router_, options_.http);
+  auto urls = server_->listen(options_.urls);
+  for (auto& l : lifetimes_) l->start();
+  connections_->start_scan(shards_->executor(0));
+  started_ = true;
+  return urls;
+}
+
+void app::begin_shutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  spdlog::info("Application is shutting down...");
+  if (server_) server_->stop_accepting();
+  for (auto& l : lifetimes_) l->close_all(std::nullopt, true);
+  // Raw connections have no Close message: end their output.
+  for (auto& c : connections_->all()) {
+    auto ex = c->get_executor();
+    if (ex) asio::post(ex, [c] { c->complete(); });
+  }
+  asio::co_spawn(
+      shards_->executor(0),
+      [this]() -> asio::awaitable<void> {
+        auto deadline = std::chrono::steady_clock::now() + options_.shutdown_timeout;
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        while (std::chrono::steady_clock::now() < deadline) {
+          std::size_t live = connections_->active();
+          for (auto& l : lifetimes_) live += l->connection_count();
+          if (live == 0) break;
+          t.expires_after(std::chrono::milliseconds(20));
+          co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        for (auto& l : lifetimes_) l->stop();
+        connections_->stop_scan();
+        shards_->stop();
+      },
+      asio::detached);
+}
+
+void app::stop() {
+  asio::post(shards_->executor(0), [this] { begin_shutdown(); });
+}
+
+int app::run() {
+  std::vector<std::string> urls;
+  try {
+    urls = start();
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
+  for (const auto& u : urls) std::printf("Now listening on: %s\n", u.c_str());
+  std::fflush(stdout);
+  asio::signal_set signals(shards_->context(0), SIGINT, SIGTERM);
+  signals.async_wait([this](boost::system::error_code ec, int) {
+    if (!ec) begin_shutdown();
+  });
+  shards_->run();
+  return 0;
+}
+
+}  // namespace hubcast

@@ -1,0 +1,111 @@
+// The composition root: options, hubs and routes, listening, graceful shutdown.
+//
+//   hubcast::app app(options);
+//   auto stocks = app.map_hub<stock_hub>("/hubs/stocks");
+//   app.map_get("/healthz", [](hubcast::http::exchange& ex) -> boost::asio::awaitable<void> {...});
+//   return app.run();
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dispatch/hub_dispatcher.hpp"
+#include "http/server.hpp"
+#include "hubs/clients.hpp"
+#include "hubs/method_table.hpp"
+#include "session/hub_options.hpp"
+#include "transport/http_dispatcher.hpp"
+
+namespace hubcast {
+
+struct app_options {
+  std::vector<std::string> urls{"http://127.0.0.1:5000"};
+  std::size_t threads = 0;  // 0: one shard per hardware thread
+  http::server_options http{};
+  std::chrono::milliseconds disconnect_timeout{15000};
+  // How long a graceful shutdown waits for connections to flush and close.
+  std::chrono::milliseconds shutdown_timeout{5000};
+};
+
+using endpoint_options = transport::endpoint_options;
+
+// Sends to a hub's clients from outside a hub method (IHubContext): background services,
+// HTTP handlers.
+class hub_context {
+ public:
+  hub_context() = default;
+  explicit hub_context(std::shared_ptr<lifetime::hub_lifetime_manager> lm) : lm_(std::move(lm)) {}
+  hub_clients clients() const { return hub_clients(lm_.get()); }
+  group_manager groups() const { return group_manager(lm_.get()); }
+  std::size_t connection_count() const;
+
+ private:
+  std::shared_ptr<lifetime::hub_lifetime_manager> lm_;
+};
+
+class app {
+ public:
+  explicit app(app_options options = {});
+  ~app();
+  app(const app&) = delete;
+  app& operator=(const app&) = delete;
+
+  // Maps hub `Hub` at `path`. `Hub` declares its methods in
+  // `static void configure(hubcast::hub_methods<Hub>&)`.
+  template <class Hub>
+  hub_context map_hub(std::string path, hub_options options = {}, endpoint_options endpoint = {},
+                      std::function<std::unique_ptr<Hub>()> factory = nullptr) {
+    hub_methods<Hub> methods;
+    Hub::configure(methods);
+    dispatch::hub_definition def;
+    def.methods = std::move(methods.list());
+    if (factory)
+      def.factory = [f = std::move(factory)]() -> std::unique_ptr<hub> { return f(); };
+    else
+      def.factory = []() -> std::unique_ptr<hub> { return std::make_unique<Hub>(); };
+    return map_hub_definition(std::move(path), std::move(def), std::move(options),
+                              std::move(endpoint));
+  }
+
+  hub_context map_hub_definition(std::string path, dispatch::hub_definition def,
+                                 hub_options options, endpoint_options endpoint);
+
+  // A raw connection endpoint (bytes in, bytes out, no hub protocol).
+  void map_connection_handler(std::string path, std::shared_ptr<transport::connection_handler> h,
+                              endpoint_options endpoint = {});
+
+  // Plain HTTP routes (paths match case-insensitively).
+  void map(std::string path, http::handler h);
+  void map_prefix(std::string prefix, http::handler h);
+
+  // Listens on the configured URLs, prints "Now listening on: <url>" for each, and serves
+  // until SIGINT/SIGTERM or stop(). Returns the process exit code.
+  int run();
+  // Starts listening without blocking (tests); returns the bound URLs.
+  std::vector<std::string> start();
+  // Graceful stop: refuse new connections, close hub connections with a Close message.
+  void stop();
+
+  shard_pool& shards() { return *shards_; }
+  const app_options& options() const { return options_; }
+
+ private:
+  app_options options_;
+  std::unique_ptr<shard_pool> shards_;
+  http::router router_;
+  std::unique_ptr<http::server> server_;
+  std::shared_ptr<transport::connection_manager> connections_;
+  std::deque<hub_options> hub_options_;  // stable addresses: connections refer to them
+  std::vector<std::shared_ptr<lifetime::hub_lifetime_manager>> lifetimes_;
+  std::vector<std::shared_ptr<dispatch::hub_dispatcher>> dispatchers_;
+  bool started_ = false;
+  bool stopping_ = false;
+
+  void begin_shutdown();
+};
+
+}  // namespace hubcast

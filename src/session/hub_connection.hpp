@@ -1,0 +1,95 @@
+// One hub connection (HubConnectionContext): the negotiated protocol, identity, group
+// membership, keep-alive clocks, pending client results. Lives on its connection's shard;
+// every member function must be called there.
+#pragma once
+
+#include <any>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "auth/claims_principal.hpp"
+#include "protocol/hub_protocol.hpp"
+#include "session/hub_options.hpp"
+#include "transport/connection.hpp"
+
+namespace hubcast::session {
+
+struct client_result {
+  std::optional<std::string> error;  // set: the client answered with an error (or none came)
+  protocol::raw_value value;
+  bool has_value = false;
+};
+
+class hub_connection {
+ public:
+  using clock = std::chrono::steady_clock;
+  using result_handler = std::function<void(client_result)>;
+
+  hub_connection(std::shared_ptr<transport::connection> conn, const hub_options& options);
+  ~hub_connection();
+
+  const std::string& connection_id() const { return conn_->id(); }
+  transport::connection& transport() { return *conn_; }
+  const transport::connection& transport() const { return *conn_; }
+  const hub_options& options() const { return options_; }
+  std::size_t shard() const { return conn_->shard(); }
+
+  const protocol::hub_protocol* protocol() const { return protocol_; }
+  void set_protocol(const protocol::hub_protocol* p);
+
+  // Identity.
+  std::shared_ptr<const auth::claims_principal> user;
+  std::optional<std::string> user_identifier;
+  std::unordered_map<std::string, std::any> items;
+  std::vector<std::string> groups;  // joined groups, for cleanup
+
+  // Bookkeeping for the lifetime manager's per-shard indexes.
+  std::size_t shard_slot = static_cast<std::size_t>(-1);
+
+  // --- sending: false when the connection is closing or its queue overflowed ---
+  bool send(const protocol::serialized_message& m);
+  bool send_bytes(protocol::shared_bytes b);
+  // Serializes with this connection's protocol and sends.
+  bool send_invocation(std::string_view target, const protocol::payload& args,
+                       std::optional<std::string_view> invocation_id = std::nullopt);
+  bool send_completion_result(std::string_view id, const protocol::payload& result);
+  bool send_completion_error(std::string_view id, std::string_view error);
+  bool send_completion_void(std::string_view id);
+  bool send_stream_item(std::string_view id, const protocol::payload& item);
+
+  // Writes a Close message (best effort) and ends the transport after it is flushed.
+  void close(std::optional<std::string> error, bool allow_reconnect);
+  bool closing() const { return closing_; }
+
+  // --- clocks (signalr-protocol.md §9) ---
+  void on_received(bool is_ping);
+  // Called every second by the shard heartbeat: Ping when idle, close when the client is silent.
+  void tick(clock::time_point now);
+
+  // --- client results (§7.2) ---
+  std::string register_result(result_handler h);
+  bool complete_result(const std::string& id, client_result r);
+  void cancel_result(const std::string& id);
+  void fail_all_results(const std::string& error);
+
+ private:
+  std::shared_ptr<transport::connection> conn_;
+  const hub_options& options_;
+  const protocol::hub_protocol* protocol_ = nullptr;
+  clock::time_point last_write_;
+  clock::time_point last_read_;
+  bool client_clock_started_ = false;
+  bool closing_ = false;
+  std::uint64_t next_result_id_ = 0;
+  std::unordered_map<std::string, result_handler> pending_results_;
+
+  bool write(std::string bytes);
+};
+
+}  // namespace hubcast::session

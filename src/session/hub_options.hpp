@@ -1,0 +1,29 @@
+// Per-hub settings (HubOptions); defaults are ASP.NET Core SignalR's.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+#include "protocol/value_codec.hpp"
+
+namespace hubcast {
+
+struct hub_options {
+  std::chrono::milliseconds keep_alive_interval{15000};
+  std::chrono::milliseconds client_timeout_interval{30000};
+  std::chrono::milliseconds handshake_timeout{15000};
+  // Per incoming hub message, framing included; 0 = unlimited.
+  std::size_t maximum_receive_message_size = 32 * 1024;
+  // Append exception types and messages to the error texts clients see.
+  bool enable_detailed_errors = false;
+  // Items buffered per client-to-server stream before the reader waits.
+  std::size_t stream_buffer_capacity = 10;
+  // Default timeout of a client result (invoke on one client).
+  std::chrono::milliseconds client_result_timeout{30000};
+  // How C++ member names become JSON property names.
+  encode_options encoding{};
+  bool allow_json = true;
+  bool allow_messagepack = true;
+};
+
+}  // namespace hubcast

@@ -1,0 +1,124 @@
+#include "transport/connection.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+namespace hubcast::transport {
+
+namespace asio = boost::asio;
+
+std::string_view transport_name(transport_type t) {
+  switch (t) {
+    case transport_type::websockets: return "WebSockets";
+    case transport_type::server_sent_events: return "ServerSentEvents";
+    case transport_type::long_polling: return "LongPolling";
+    default: return "";
+  }
+}
+
+connection::connection(std::string id, std::string token, int negotiate_version,
+                       queue_limits limits)
+    : id_(std::move(id)),
+      token_(std::move(token)),
+      negotiate_version_(negotiate_version),
+      limits_(limits),
+      created_at_(std::chrono::steady_clock::now()) {}
+
+connection::~connection() = default;
+
+void connection::attach(transport_type t, http::request req, std::size_t shard,
+                        asio::any_io_executor ex, http::websocket* ws) {
+  transport_ = t;
+  req.body.clear();
+  request_ = std::move(req);
+  shard_ = shard;
+  executor_ = ex;
+  ws_ = ws;
+  signal_ = std::make_unique<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
+  transport_active_ = true;
+}
+
+asio::awaitable<bool> connection::async_read(std::string& out, bool& binary) {
+  if (aborted_ || !ws_) co_return false;
+  auto ec = co_await ws_->async_read(out, binary);
+  co_return !ec;
+}
+
+send_result connection::try_send(shared_bytes bytes) {
+  if (completed_ || aborted_) return send_result::closed;
+  if (queue_.size() >= limits_.max_messages ||
+      queued_bytes_ + bytes->size() > limits_.max_bytes) {
+    spdlog::warn("connection {}: outbound queue full ({} messages, {} bytes); closing it", id_,
+                 queue_.size(), queued_bytes_);
+    abort();
+    return send_result::overflow;
+  }
+  queued_bytes_ += bytes->size();
+  queue_.push_back(std::move(bytes));
+  wake();
+  return send_result::ok;
+}
+
+void connection::complete() {
+  if (completed_) return;
+  completed_ = true;
+  wake();
+}
+
+void connection::abort() {
+  if (aborted_) return;
+  aborted_ = true;
+  completed_ = true;
+  queue_.clear();
+  queued_bytes_ = 0;
+  if (ws_) ws_->abort();
+  wake();
+}
+
+void connection::wake() {
+  if (signal_) signal_->cancel();
+}
+
+asio::awaitable<void> connection::run_websocket_writer() {
+  auto self = shared_from_this();
+  std::vector<shared_bytes> batch;
+  std::vector<std::string_view> parts;
+  bool failed = false;
+  for (;;) {
+    if (aborted_) break;
+    if (queue_.empty()) {
+      if (completed_) break;
+      signal_->expires_at(asio::steady_timer::time_point::max());
+      co_await signal_->async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    // Coalesce everything queued into one WebSocket message (hub protocols parse several
+    // records per message); raw connections send one message per send.
+    std::size_t take = coalesce_ ? std::min<std::size_t>(queue_.size(), 1024) : 1;
+    batch.clear();
+    parts.clear();
+    for (std::size_t i = 0; i < take; ++i) {
+      queued_bytes_ -= queue_.front()->size();
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+      parts.emplace_back(*batch.back());
+    }
+    if (!ws_) break;
+    auto ec = co_await ws_->async_write(parts, binary_);
+    if (ec) {
+      failed = true;
+      break;
+    }
+  }
+  batch.clear();
+  if (ws_ && !aborted_ && !failed) {
+    co_await ws_->async_close(1000);
+  } else if (ws_) {
+    ws_->abort();
+  }
+  aborted_ = aborted_ || failed;
+  completed_ = true;
+}
+
+}  // namespace hubcast::transport

@@ -1,0 +1,105 @@
+// One logical SignalR connection at the HTTP layer (HttpConnectionContext): identity, the
+// request that started it, the active transport, and the outbound byte queue the transport
+// drains. Everything but the manager's bookkeeping runs on the connection's shard.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "http/request.hpp"
+#include "http/websocket.hpp"
+
+namespace hubcast::transport {
+
+using shared_bytes = std::shared_ptr<const std::string>;
+
+enum class transport_type { none, websockets, server_sent_events, long_polling };
+std::string_view transport_name(transport_type t);
+
+struct queue_limits {
+  std::size_t max_messages = 65536;
+  std::size_t max_bytes = 4 * 1024 * 1024;
+};
+
+enum class send_result { ok, closed, overflow };
+
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  connection(std::string id, std::string token, int negotiate_version, queue_limits limits);
+  ~connection();
+
+  const std::string& id() const { return id_; }
+  const std::string& token() const { return token_; }
+  int negotiate_version() const { return negotiate_version_; }
+
+  // The HTTP request that started the transport (headers, query, cookies), body dropped.
+  const http::request& request() const { return request_; }
+  transport_type transport() const { return transport_; }
+  std::size_t shard() const { return shard_; }
+  boost::asio::any_io_executor get_executor() const { return executor_; }
+
+  // --- inbound (called by the connection handler) ---
+  // The next transport message from the client; false once the client is gone.
+  boost::asio::awaitable<bool> async_read(std::string& out, bool& binary);
+
+  // --- outbound (called on the connection's shard) ---
+  send_result try_send(shared_bytes bytes);
+  // Frame type for WebSocket messages (binary for MessagePack).
+  void set_binary(bool binary) { binary_ = binary; }
+  // Whether queued messages may be sent together in one transport message (hub protocols:
+  // yes; raw connections: no, each send is one WebSocket message).
+  void set_coalesce(bool coalesce) { coalesce_ = coalesce; }
+  // Graceful end: flush what is queued, then close the transport (WebSocket close 1000).
+  void complete();
+  // Ends at once, dropping queued output.
+  void abort();
+  bool is_completed() const { return completed_; }
+  bool is_aborted() const { return aborted_; }
+  std::size_t queued_bytes() const { return queued_bytes_; }
+
+  // --- transport side ---
+  // Binds the connection to a transport on the calling shard.
+  void attach(transport_type t, http::request req, std::size_t shard,
+              boost::asio::any_io_executor ex, http::websocket* ws);
+  void detach_websocket() { ws_ = nullptr; }
+  bool transport_active() const { return transport_active_; }
+  // Runs the writer for a WebSocket until the output completes or fails.
+  boost::asio::awaitable<void> run_websocket_writer();
+
+  // Manager bookkeeping (any thread).
+  std::chrono::steady_clock::time_point created_at() const { return created_at_; }
+  std::atomic<bool> started{false};  // a transport request arrived
+
+ private:
+  std::string id_;
+  std::string token_;
+  int negotiate_version_;
+  queue_limits limits_;
+  http::request request_;
+  transport_type transport_ = transport_type::none;
+  std::size_t shard_ = 0;
+  boost::asio::any_io_executor executor_;
+  http::websocket* ws_ = nullptr;
+  std::unique_ptr<boost::asio::steady_timer> signal_;
+  std::deque<shared_bytes> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool binary_ = false;
+  bool coalesce_ = true;
+  bool completed_ = false;
+  bool aborted_ = false;
+  bool transport_active_ = false;
+  std::chrono::steady_clock::time_point created_at_;
+
+  void wake();
+};
+
+}  // namespace hubcast::transport

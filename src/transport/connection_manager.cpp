@@ -1,0 +1,115 @@
+#include "transport/connection_manager.hpp"
+
+#include <openssl/rand.h>
+
+#include <stdexcept>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace hubcast::transport {
+
+namespace asio = boost::asio;
+
+std::string make_connection_id() {
+  unsigned char raw[16];
+  if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("RAND_bytes failed");
+  static constexpr char alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  out.reserve(22);
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char c : raw) {
+    acc = (acc << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out += alphabet[(acc >> bits) & 63];
+    }
+  }
+  if (bits > 0) out += alphabet[(acc << (6 - bits)) & 63];
+  return out;
+}
+
+connection_manager::connection_manager(std::chrono::milliseconds disconnect_timeout)
+    : disconnect_timeout_(disconnect_timeout) {}
+
+std::shared_ptr<connection> connection_manager::create(int negotiate_version,
+                                                       queue_limits limits) {
+  auto id = make_connection_id();
+  auto token = negotiate_version >= 1 ? make_connection_id() : id;
+  auto c = std::make_shared<connection>(id, token, negotiate_version, limits);
+  std::lock_guard lock(mutex_);
+  by_token_[token] = c;
+  return c;
+}
+
+std::shared_ptr<connection> connection_manager::find(const std::string& token) const {
+  std::lock_guard lock(mutex_);
+  auto it = by_token_.find(token);
+  return it == by_token_.end() ? nullptr : it->second;
+}
+
+void connection_manager::remove(const std::string& token) {
+  std::lock_guard lock(mutex_);
+  by_token_.erase(token);
+}
+
+std::size_t connection_manager::size() const {
+  std::lock_guard lock(mutex_);
+  return by_token_.size();
+}
+
+std::size_t connection_manager::active() const {
+  std::lock_guard lock(mutex_);
+  std::size_t n = 0;
+  for (auto& [k, c] : by_token_) n += c->started.load() ? 1 : 0;
+  return n;
+}
+
+std::vector<std::shared_ptr<connection>> connection_manager::all() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::shared_ptr<connection>> out;
+  out.reserve(by_token_.size());
+  for (auto& [k, c] : by_token_) out.push_back(c);
+  return out;
+}
+
+void connection_manager::scan_once(std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  for (auto it = by_token_.begin(); it != by_token_.end();) {
+    const auto& c = it->second;
+    if (!c->started.load() && now - c->created_at() > disconnect_timeout_)
+      it = by_token_.erase(it);
+    else
+      ++it;
+  }
+}
+
+void connection_manager::start_scan(asio::any_io_executor ex) {
+  timer_ = std::make_shared<asio::steady_timer>(ex);
+  auto timer = timer_;
+  asio::co_spawn(
+      ex,
+      [this, timer]() -> asio::awaitable<void> {
+        for (;;) {
+          timer->expires_after(std::chrono::seconds(1));
+          auto [ec] = co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+          if (ec) co_return;
+          scan_once(std::chrono::steady_clock::now());
+        }
+      },
+      asio::detached);
+}
+
+void connection_manager::stop_scan() {
+  if (timer_) {
+    auto t = timer_;
+    asio::post(t->get_executor(), [t] { t->cancel(); });
+  }
+}
+
+}  // namespace hubcast::transport

@@ -1,0 +1,48 @@
+// Live connections keyed by their secret token (HttpConnectionManager). Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "transport/connection.hpp"
+
+namespace hubcast::transport {
+
+// 16 random bytes from the system CSPRNG, base64url without padding (22 characters).
+std::string make_connection_id();
+
+class connection_manager {
+ public:
+  explicit connection_manager(std::chrono::milliseconds disconnect_timeout);
+
+  // `negotiate_version` 0: the token is the id (old clients); otherwise an independent secret.
+  std::shared_ptr<connection> create(int negotiate_version, queue_limits limits);
+  std::shared_ptr<connection> find(const std::string& token) const;
+  void remove(const std::string& token);
+  std::size_t size() const;
+  // Connections with a transport attached.
+  std::size_t active() const;
+
+  // Every second, drops connections negotiated but never used within the disconnect timeout.
+  void start_scan(boost::asio::any_io_executor ex);
+  void stop_scan();
+  void scan_once(std::chrono::steady_clock::time_point now);
+
+  // Snapshot of live connections (for shutdown).
+  std::vector<std::shared_ptr<connection>> all() const;
+
+ private:
+  std::chrono::milliseconds disconnect_timeout_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, std::shared_ptr<connection>> by_token_;
+  std::shared_ptr<boost::asio::steady_timer> timer_;
+};
+
+}  // namespace hubcast::transport

@@ -1,0 +1,28 @@
+// Maps a connection endpoint (negotiate + transports) onto the router (HttpConnectionDispatcher).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "http/router.hpp"
+#include "transport/connection_handler.hpp"
+#include "transport/connection_manager.hpp"
+
+namespace hubcast::transport {
+
+struct endpoint_options {
+  bool websockets = true;
+  bool server_sent_events = false;  // not yet implemented
+  bool long_polling = false;        // not yet implemented
+  queue_limits limits;
+};
+
+// Registers `path` (WebSocket, and later SSE/long polling) and `path/negotiate`.
+void map_endpoint(http::router& routes, const std::string& path,
+                  std::shared_ptr<connection_handler> handler, endpoint_options options,
+                  std::shared_ptr<connection_manager> manager);
+
+// The negotiate response body (signalr-protocol.md §2.3).
+std::string negotiate_response_body(const connection& c, const endpoint_options& o);
+
+}  // namespace hubcast::transport
