@@ -36,13 +36,51 @@ void connection::attach(transport_type t, http::request req, std::size_t shard,
   executor_ = ex;
   ws_ = ws;
   signal_ = std::make_unique<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
+  input_signal_ = std::make_unique<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
   transport_active_ = true;
 }
 
+void connection::push_input(std::string data, bool binary) {
+  if (input_ended_) return;
+  input_.push_back({std::move(data), binary});
+  if (input_signal_) input_signal_->cancel();
+}
+
+void connection::end_input() {
+  input_ended_ = true;
+  if (input_signal_) input_signal_->cancel();
+}
+
+std::vector<shared_bytes> connection::take_output() {
+  std::vector<shared_bytes> out(std::make_move_iterator(queue_.begin()),
+                                std::make_move_iterator(queue_.end()));
+  queue_.clear();
+  queued_bytes_ = 0;
+  return out;
+}
+
+asio::awaitable<void> connection::async_wait_output() {
+  while (queue_.empty() && !completed_ && !aborted_) {
+    signal_->expires_at(asio::steady_timer::time_point::max());
+    co_await signal_->async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
 asio::awaitable<bool> connection::async_read(std::string& out, bool& binary) {
-  if (aborted_ || !ws_) co_return false;
-  auto ec = co_await ws_->async_read(out, binary);
-  co_return !ec;
+  if (aborted_) co_return false;
+  if (ws_) {
+    auto ec = co_await ws_->async_read(out, binary);
+    co_return !ec;
+  }
+  while (input_.empty()) {
+    if (input_ended_ || aborted_ || !input_signal_) co_return false;
+    input_signal_->expires_at(asio::steady_timer::time_point::max());
+    co_await input_signal_->async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  out = std::move(input_.front().data);
+  binary = input_.front().binary;
+  input_.pop_front();
+  co_return true;
 }
 
 send_result connection::try_send(shared_bytes bytes) {
@@ -74,6 +112,7 @@ void connection::abort() {
   queued_bytes_ = 0;
   if (ws_) ws_->abort();
   wake();
+  if (input_signal_) input_signal_->cancel();
 }
 
 void connection::wake() {

@@ -67,6 +67,14 @@ class connection : public std::enable_shared_from_this<connection> {
   std::size_t queued_bytes() const { return queued_bytes_; }
 
   // --- transport side ---
+  // Bytes from POST-based transports (and in-memory tests): queued for async_read.
+  void push_input(std::string data, bool binary);
+  // No more input: async_read returns false once the queue is drained.
+  void end_input();
+  // Takes everything queued for sending (POST-based transports, in-memory tests).
+  std::vector<shared_bytes> take_output();
+  // Completes when output is queued or the connection completed/aborted.
+  boost::asio::awaitable<void> async_wait_output();
   // Binds the connection to a transport on the calling shard.
   void attach(transport_type t, http::request req, std::size_t shard,
               boost::asio::any_io_executor ex, http::websocket* ws);
@@ -91,6 +99,13 @@ class connection : public std::enable_shared_from_this<connection> {
   http::websocket* ws_ = nullptr;
   std::unique_ptr<boost::asio::steady_timer> signal_;
   std::deque<shared_bytes> queue_;
+  struct input_chunk {
+    std::string data;
+    bool binary;
+  };
+  std::deque<input_chunk> input_;
+  bool input_ended_ = false;
+  std::unique_ptr<boost::asio::steady_timer> input_signal_;
   std::size_t queued_bytes_ = 0;
   bool binary_ = false;
   bool coalesce_ = true;

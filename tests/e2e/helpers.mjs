@@ -1,0 +1,110 @@
+// Shared helpers for the end-to-end tests: start the real server, make official clients,
+// cut TCP connections through a small proxy.
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import * as signalR from '@microsoft/signalr';
+
+export { signalR };
+
+const binDir = process.env.HUBCAST_BIN ?? path.resolve('build/bin');
+
+// Starts `hubcast-conformance` on a free port; resolves once it prints its URL.
+export async function startServer(args = [], exe = 'hubcast-conformance') {
+  const proc = spawn(path.join(binDir, exe), ['--urls', 'http://127.0.0.1:0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr.on('data', (d) => (stderr += d));
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 10000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/Now listening on: (http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`server exited with ${code}: ${stderr}`)));
+  });
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    url,
+    proc,
+    exited,
+    stderr: () => stderr,
+    async stop() {
+      if (proc.exitCode === null) proc.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+export function connect(url, options = {}, configure = (b) => b) {
+  const b = new signalR.HubConnectionBuilder()
+    .withUrl(url, { transport: signalR.HttpTransportType.WebSockets, ...options })
+    .configureLogging(signalR.LogLevel.None);
+  return configure(b).build();
+}
+
+export function streamToArray(connection, method, ...args) {
+  return new Promise((resolve, reject) => {
+    const items = [];
+    connection.stream(method, ...args).subscribe({
+      next: (i) => items.push(i),
+      complete: () => resolve(items),
+      error: reject,
+    });
+  });
+}
+
+export function once(connection, method) {
+  return new Promise((resolve) => {
+    const h = (...args) => {
+      connection.off(method, h);
+      resolve(args);
+    };
+    connection.on(method, h);
+  });
+}
+
+export function delay(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+// A TCP proxy in front of the server whose connections the test can cut at will.
+export async function startProxy(targetUrl) {
+  const target = new URL(targetUrl);
+  const sockets = new Set();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port), target.hostname);
+    sockets.add(client);
+    sockets.add(upstream);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', drop);
+    upstream.on('error', drop);
+    client.on('close', drop);
+    upstream.on('close', drop);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    cutAll() {
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+    },
+    close() {
+      this.cutAll();
+      server.close();
+    },
+  };
+}

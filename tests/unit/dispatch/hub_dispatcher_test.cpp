@@ -1,0 +1,211 @@
+// The dispatcher over an in-memory connection: no sockets, the exact bytes a client would see.
+#include "dispatch/hub_dispatcher.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+#include "test_hubs.hpp"
+#include "transport/connection_manager.hpp"
+
+using namespace hubcast;
+namespace asio = boost::asio;
+
+namespace {
+
+class harness {
+ public:
+  explicit harness(hub_options o = {}) : shards_(1), options_(o) {
+    lifetime_ = std::make_shared<lifetime::hub_lifetime_manager>(shards_, options_);
+    hub_methods<unit::calc_hub> m;
+    unit::calc_hub::configure(m);
+    dispatch::hub_definition def;
+    def.methods = std::move(m.list());
+    def.factory = [] { return std::make_unique<unit::calc_hub>(); };
+    def.authorize = [](const detail::method_descriptor& d, const auth::claims_principal& u) {
+      for (auto& p : d.policies)
+        if (!u.is_in_role(p)) return false;
+      return true;
+    };
+    dispatcher_ = std::make_shared<dispatch::hub_dispatcher>(std::move(def), options_, lifetime_);
+  }
+
+  std::shared_ptr<transport::connection> connect(std::shared_ptr<auth::claims_principal> user = {}) {
+    auto c = manager_.create(1, {});
+    c->attach(transport::transport_type::websockets, http::request{}, 0, shards_.executor(0),
+              nullptr);
+    (void)user;
+    asio::co_spawn(shards_.executor(0), dispatcher_->on_connected(c), asio::detached);
+    pump();
+    return c;
+  }
+
+  void pump() {
+    // Runs ready work until the connection has been idle for a few milliseconds.
+    auto& ctx = shards_.context(0);
+    int idle = 0;
+    for (int i = 0; i < 1000 && idle < 3; ++i) {
+      ctx.restart();
+      if (ctx.poll() > 0) {
+        idle = 0;
+        continue;
+      }
+      ctx.restart();
+      idle = ctx.run_for(std::chrono::milliseconds(1)) > 0 ? 0 : idle + 1;
+    }
+  }
+
+  std::string exchange(transport::connection& c, std::string in) {
+    c.push_input(std::move(in), false);
+    pump();
+    std::string out;
+    for (auto& b : c.take_output()) out += *b;
+    return out;
+  }
+
+  hub_options& options() { return options_; }
+
+ private:
+  shard_pool shards_;
+  hub_options options_;
+  transport::connection_manager manager_{std::chrono::seconds(15)};
+  std::shared_ptr<lifetime::hub_lifetime_manager> lifetime_;
+  std::shared_ptr<dispatch::hub_dispatcher> dispatcher_;
+};
+
+const std::string hs = std::string("{\"protocol\":\"json\",\"version\":1}\x1e");
+
+std::string rec(std::string s) { return s + "\x1e"; }
+
+}  // namespace
+
+TEST(HubDispatcher, HandshakeThenPipelinedInvocations) {
+  harness h;
+  auto c = h.connect();
+  // The handshake and two invocations in one transport message (§13 item 3).
+  auto out = h.exchange(*c, hs + rec(R"({"type":1,"invocationId":"1","target":"add","arguments":[2,3]})") +
+                                 rec(R"({"type":1,"invocationId":"2","target":"Nothing","arguments":[]})"));
+  EXPECT_EQ(out, rec("{}") + rec(R"({"type":3,"invocationId":"1","result":5})") +
+                     rec(R"({"type":3,"invocationId":"2","result":null})"));
+}
+
+TEST(HubDispatcher, HandshakeErrors) {
+  harness h;
+  auto c = h.connect();
+  EXPECT_EQ(h.exchange(*c, rec(R"({"protocol":"xml","version":1})")),
+            rec(R"({"error":"The protocol 'xml' is not supported."})"));
+  EXPECT_TRUE(c->is_completed());
+  auto c2 = h.connect();
+  EXPECT_EQ(h.exchange(*c2, rec(R"({"protocol":"json","version":3})")),
+            rec(R"({"error":"The server does not support version 3 of the 'json' protocol."})"));
+  auto c3 = h.connect();
+  EXPECT_EQ(h.exchange(*c3, rec(R"({"protocol":"json"})")),
+            rec(R"({"error":"An unexpected error occurred during connection handshake."})"));
+}
+
+TEST(HubDispatcher, ErrorTexts) {
+  harness h;
+  auto c = h.connect();
+  h.exchange(*c, hs);
+  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"1","target":"Missing","arguments":[]})")),
+            rec(R"({"type":3,"invocationId":"1","error":"Failed to invoke 'Missing' due to an error on the server. HubException: Method does not exist."})"));
+  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"2","target":"Add","arguments":[1]})")),
+            rec(R"({"type":3,"invocationId":"2","error":"Failed to invoke 'Add' due to an error on the server."})"));
+  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"3","target":"Fail","arguments":[]})")),
+            rec(R"({"type":3,"invocationId":"3","error":"An unexpected error occurred invoking 'Fail' on the server."})"));
+  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"4","target":"FailHub","arguments":[]})")),
+            rec(R"({"type":3,"invocationId":"4","error":"An unexpected error occurred invoking 'FailHub' on the server. HubException: told you"})"));
+  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"5","target":"Count","arguments":[1]})")),
+            rec(R"({"type":3,"invocationId":"5","error":"The client attempted to invoke the streaming 'Count' method with a non-streaming invocation."})"));
+  EXPECT_EQ(h.exchange(*c, rec(R"({"type":4,"invocationId":"6","target":"Add","arguments":[1,2]})")),
+            rec(R"({"type":3,"invocationId":"6","error":"The client attempted to invoke the non-streaming 'Add' method with a streaming invocation."})"));
+  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"7","target":"Concat","arguments":[]})")),
+            rec(R"({"type":3,"invocationId":"7","error":"An unexpected error occurred invoking 'Concat' on the server. HubException: Client sent 0 stream(s), Hub method expects 1."})"));
+  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"8","target":"Admin","arguments":[]})")),
+            rec(R"({"type":3,"invocationId":"8","error":"Failed to invoke 'Admin' because user is unauthorized"})"));
+  // Non-blocking invocations never get an answer, not even an error.
+  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"target":"Fail","arguments":[]})")), "");
+}
+
+TEST(HubDispatcher, DetailedErrorsAppendTypeAndMessage) {
+  hub_options o;
+  o.enable_detailed_errors = true;
+  harness h(o);
+  auto c = h.connect();
+  h.exchange(*c, hs);
+  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"1","target":"Fail","arguments":[]})")),
+            rec(R"({"type":3,"invocationId":"1","error":"An unexpected error occurred invoking 'Fail' on the server. std::runtime_error: secret detail"})"));
+  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"2","target":"Add","arguments":[1]})")),
+            rec(R"({"type":3,"invocationId":"2","error":"Failed to invoke 'Add' due to an error on the server. InvalidDataException: Invocation provides 1 argument(s) but target expects 2."})"));
+}
+
+TEST(HubDispatcher, StreamsBothWays) {
+  harness h;
+  auto c = h.connect();
+  h.exchange(*c, hs);
+  EXPECT_EQ(h.exchange(*c, rec(R"({"type":4,"invocationId":"1","target":"Count","arguments":[2]})")),
+            rec(R"({"type":2,"invocationId":"1","item":0})") +
+                rec(R"({"type":2,"invocationId":"1","item":1})") + rec(R"({"type":3,"invocationId":"1"})"));
+  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"2","target":"Concat","arguments":[],"streamIds":["1"]})") +
+                               rec(R"({"type":2,"invocationId":"1","item":"a"})") +
+                               rec(R"({"type":2,"invocationId":"1","item":"b"})") +
+                               rec(R"({"type":3,"invocationId":"1"})")),
+            rec(R"({"type":3,"invocationId":"2","result":"ab"})"));
+}
+
+TEST(HubDispatcher, StructsOptionalsAndAwaitables) {
+  harness h;
+  auto c = h.connect();
+  h.exchange(*c, hs);
+  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"1","target":"Move","arguments":[{"x":1,"y":2},null]})")),
+            rec(R"({"type":3,"invocationId":"1","result":{"x":2,"y":2}})"));
+  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"2","target":"Later","arguments":[]})")),
+            rec(R"({"type":3,"invocationId":"2","result":7})"));
+}
+
+TEST(HubDispatcher, CallerSendsArriveBeforeTheCompletion) {
+  harness h;
+  auto c = h.connect();
+  h.exchange(*c, hs);
+  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"1","target":"Greet","arguments":["bob"]})")),
+            rec(R"({"type":1,"target":"Hello","arguments":["bob"]})") +
+                rec(R"({"type":3,"invocationId":"1","result":null})"));
+}
+
+TEST(HubDispatcher, GroupsAndBroadcastSerializeOnce) {
+  harness h;
+  auto a = h.connect();
+  auto b = h.connect();
+  h.exchange(*a, hs);
+  h.exchange(*b, hs);
+  auto out_a = h.exchange(*a, rec(R"({"type":1,"target":"JoinAndSend","arguments":["g"]})"));
+  EXPECT_EQ(out_a, rec(R"({"type":1,"target":"InGroup","arguments":["g"]})"));
+  std::string out_b;
+  for (auto& x : b->take_output()) out_b += *x;
+  EXPECT_EQ(out_b, "");
+}
+
+TEST(HubDispatcher, ProtocolErrorAndSizeLimitCloseWithAnError) {
+  hub_options o;
+  o.maximum_receive_message_size = 64;
+  harness h(o);
+  auto c = h.connect();
+  h.exchange(*c, hs);
+  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"1","target":"Echo","arguments":[")" +
+                               std::string(100, 'x') + "\"]}")),
+            rec(R"({"type":7,"error":"Connection closed with an error.","allowReconnect":true})"));
+  EXPECT_TRUE(c->is_completed());
+  auto c2 = h.connect();
+  h.exchange(*c2, hs);
+  EXPECT_EQ(h.exchange(*c2, rec("{nope")),
+            rec(R"({"type":7,"error":"Connection closed with an error.","allowReconnect":true})"));
+}
+
+TEST(HubDispatcher, ClientCloseGetsAPlainClose) {
+  harness h;
+  auto c = h.connect();
+  h.exchange(*c, hs);
+  EXPECT_EQ(h.exchange(*c, rec(R"({"type":7})")), rec(R"({"type":7})"));
+  EXPECT_TRUE(c->is_completed());
+}

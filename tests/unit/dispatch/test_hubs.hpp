@@ -1,0 +1,67 @@
+// Hubs used by the dispatch unit tests.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/describe/class.hpp>
+
+#include "hubs/hub.hpp"
+#include "hubs/method_table.hpp"
+
+namespace unit {
+
+struct point {
+  int x = 0;
+  int y = 0;
+};
+BOOST_DESCRIBE_STRUCT(point, (), (x, y))
+
+class calc_hub : public hubcast::hub {
+ public:
+  static void configure(hubcast::hub_methods<calc_hub>& m) {
+    m.add("Add", &calc_hub::add)
+        .add("Echo", &calc_hub::echo)
+        .add("Nothing", &calc_hub::nothing)
+        .add("Fail", &calc_hub::fail)
+        .add("FailHub", &calc_hub::fail_hub)
+        .add("Count", &calc_hub::count)
+        .add("Concat", &calc_hub::concat)
+        .add("Move", &calc_hub::move)
+        .add("Later", &calc_hub::later)
+        .add("Greet", &calc_hub::greet)
+        .add("JoinAndSend", &calc_hub::join_and_send)
+        .add("Admin", &calc_hub::admin)
+        .require("Admin");
+  }
+  int add(int a, int b) { return a + b; }
+  std::string echo(std::string s) { return s; }
+  void nothing() {}
+  void fail() { throw std::runtime_error("secret detail"); }
+  void fail_hub() { throw hubcast::hub_exception("told you"); }
+  hubcast::async_stream<int> count(int n) {
+    return [n](hubcast::stream_writer<int> w) -> boost::asio::awaitable<void> {
+      for (int i = 0; i < n; ++i) co_await w.write(i);
+    };
+  }
+  boost::asio::awaitable<std::string> concat(hubcast::stream_reader<std::string> r) {
+    std::string out;
+    while (auto s = co_await r.next()) out += *s;
+    co_return out;
+  }
+  point move(point p, std::optional<int> by) { return {p.x + by.value_or(1), p.y}; }
+  boost::asio::awaitable<int> later() {
+    boost::asio::steady_timer t(co_await boost::asio::this_coro::executor,
+                                std::chrono::milliseconds(1));
+    co_await t.async_wait(boost::asio::use_awaitable);
+    co_return 7;
+  }
+  void greet(std::string name) { clients().caller().send("Hello", name); }
+  void join_and_send(std::string group) {
+    groups().add(context().connection_id(), group);
+    clients().group(group).send("InGroup", group);
+  }
+  int admin() { return 1; }
+};
+
+}  // namespace unit
