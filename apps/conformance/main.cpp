@@ -52,6 +52,13 @@ int main(int argc, char** argv) {
   cli.add_option("--urls", urls, "Semicolon-separated http://host:port list (port 0: any)");
   cli.add_option("--threads", threads, "I/O threads (shards); 0 = hardware threads");
   cli.add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off");
+  hubcast::hub_options hub_opts;
+  long keep_alive_ms = 15000, client_timeout_ms = 30000, handshake_timeout_ms = 15000;
+  cli.add_option("--keep-alive-ms", keep_alive_ms, "KeepAliveInterval");
+  cli.add_option("--client-timeout-ms", client_timeout_ms, "ClientTimeoutInterval");
+  cli.add_option("--handshake-timeout-ms", handshake_timeout_ms, "HandshakeTimeout");
+  cli.add_option("--max-message-size", hub_opts.maximum_receive_message_size,
+                 "MaximumReceiveMessageSize in bytes (0: unlimited)");
   CLI11_PARSE(cli, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));
 
@@ -85,7 +92,9 @@ int main(int argc, char** argv) {
 
   hubcast::app app(options);
 
-  hubcast::hub_options hub_opts;
+  hub_opts.keep_alive_interval = std::chrono::milliseconds(keep_alive_ms);
+  hub_opts.client_timeout_interval = std::chrono::milliseconds(client_timeout_ms);
+  hub_opts.handshake_timeout = std::chrono::milliseconds(handshake_timeout_ms);
   hub_opts.enable_detailed_errors = true;
   hub_opts.encoding.naming = hubcast::naming_policy::as_declared;
   auto test_hub = app.map_hub<conformance::test_hub>("/testhub", hub_opts);

@@ -23,7 +23,8 @@ void test_hub::configure(hubcast::hub_methods<test_hub>& m) {
       .add("SendComplexObject", &test_hub::send_complex_object)
       .add("GetContentTypeHeader", &test_hub::get_content_type_header)
       .add("GetHeader", &test_hub::get_header)
-      .add("GetCookie", &test_hub::get_cookie);
+      .add("GetCookie", &test_hub::get_cookie)
+      .add("SendToAll", &test_hub::send_to_all);
 }
 
 std::string test_hub::echo(std::string message) { return message; }
@@ -118,6 +119,9 @@ std::optional<std::string> test_hub::get_header(std::string name) {
 std::optional<std::string> test_hub::get_cookie(std::string name) {
   return context().cookie(name);
 }
+
+// Broadcast to every connection of the hub (serialized once, shared by all recipients).
+void test_hub::send_to_all(std::string message) { clients().all().send("Broadcast", message); }
 
 uncreatable_hub::uncreatable_hub() {
   throw hubcast::invalid_operation_exception("This hub cannot be created.");

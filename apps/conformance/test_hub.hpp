@@ -48,6 +48,7 @@ class test_hub : public hubcast::hub {
   std::optional<std::string> get_content_type_header();
   std::optional<std::string> get_header(std::string name);
   std::optional<std::string> get_cookie(std::string name);
+  void send_to_all(std::string message);
 };
 
 // Throws from its constructor: connections to /uncreatable fail with a close error.
