@@ -2,9 +2,9 @@
 #include <atomic>
 #include <iostream>
 
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <boost/json/serialize.hpp>
-#include <spdlog/spdlog.h>
 
 #include "server/app.hpp"
 #include "test_hub.hpp"
@@ -17,8 +17,7 @@ namespace {
 // Raw connection: every received message goes back unchanged, in one piece.
 class echo_handler final : public hubcast::transport::connection_handler {
  public:
-  asio::awaitable<void> on_connected(
-      std::shared_ptr<hubcast::transport::connection> c) override {
+  asio::awaitable<void> on_connected(std::shared_ptr<hubcast::transport::connection> c) override {
     c->set_coalesce(false);
     std::string data;
     bool binary = false;
@@ -71,7 +70,8 @@ int main(int argc, char** argv) {
       res.headers.push_back({"Set-Cookie", "testCookie=testValue; path=/"});
       res.headers.push_back({"Set-Cookie", "testCookie2=testValue2; path=/"});
       res.headers.push_back(
-          {"Set-Cookie", "expiredCookie=doesntmatter; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/"});
+          {"Set-Cookie",
+           "expiredCookie=doesntmatter; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/"});
     }
     if (auto origin = req.header("Origin")) {
       res.set("Access-Control-Allow-Origin", std::string(*origin));

@@ -27,9 +27,13 @@ void test_hub::configure(hubcast::hub_methods<test_hub>& m) {
       .add("SendToAll", &test_hub::send_to_all);
 }
 
-std::string test_hub::echo(std::string message) { return message; }
+std::string test_hub::echo(std::string message) {
+  return message;
+}
 
-std::string test_hub::get_caller_connection_id() { return context().connection_id(); }
+std::string test_hub::get_caller_connection_id() {
+  return context().connection_id();
+}
 
 int test_hub::get_num_redirects() {
   auto v = context().query("numRedirects");
@@ -91,7 +95,9 @@ std::string test_hub::get_active_transport_name() {
   return std::string(context().transport_name());
 }
 
-complex_object test_hub::echo_complex_object(complex_object obj) { return obj; }
+complex_object test_hub::echo_complex_object(complex_object obj) {
+  return obj;
+}
 
 complex_object test_hub::send_complex_object() {
   complex_object o;
@@ -121,7 +127,9 @@ std::optional<std::string> test_hub::get_cookie(std::string name) {
 }
 
 // Broadcast to every connection of the hub (serialized once, shared by all recipients).
-void test_hub::send_to_all(std::string message) { clients().all().send("Broadcast", message); }
+void test_hub::send_to_all(std::string message) {
+  clients().all().send("Broadcast", message);
+}
 
 uncreatable_hub::uncreatable_hub() {
   throw hubcast::invalid_operation_exception("This hub cannot be created.");

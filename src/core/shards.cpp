@@ -21,7 +21,9 @@ shard_pool::~shard_pool() {
     if (t.joinable()) t.join();
 }
 
-std::size_t shard_pool::current() const { return tl_pool == this ? tl_index : shards_.size(); }
+std::size_t shard_pool::current() const {
+  return tl_pool == this ? tl_index : shards_.size();
+}
 
 std::size_t shard_pool::next() {
   return next_.fetch_add(1, std::memory_order_relaxed) % shards_.size();

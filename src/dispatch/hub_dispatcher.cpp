@@ -3,6 +3,7 @@
 #include <cctype>
 #include <deque>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -10,7 +11,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 #include "protocol/handshake.hpp"
 #include "protocol/text_framing.hpp"
@@ -229,7 +229,8 @@ asio::awaitable<void> hub_dispatcher::on_connected(std::shared_ptr<transport::co
         auto step = proto->parse_next(view, max);
         if (step.kind == protocol::parse_step::need_more) break;
         if (step.kind == protocol::parse_step::ignored) continue;
-        if (step.kind == protocol::parse_step::too_large || step.kind == protocol::parse_step::invalid) {
+        if (step.kind == protocol::parse_step::too_large ||
+            step.kind == protocol::parse_step::invalid) {
           std::string detail =
               step.kind == protocol::parse_step::too_large
                   ? "InvalidDataException: The maximum message size of " + std::to_string(max) +
@@ -269,8 +270,7 @@ asio::awaitable<void> hub_dispatcher::on_connected(std::shared_ptr<transport::co
   hc.close(std::nullopt, false);
 }
 
-asio::awaitable<void> hub_dispatcher::handle(std::shared_ptr<connection_state> st,
-                                             hub_message& m) {
+asio::awaitable<void> hub_dispatcher::handle(std::shared_ptr<connection_state> st, hub_message& m) {
   auto& hc = *st->hc;
   if (auto* inv = std::get_if<protocol::invocation_message>(&m)) {
     handle_invocation(st, *inv);
@@ -311,7 +311,8 @@ void hub_dispatcher::handle_invocation(std::shared_ptr<connection_state> st,
     if (m.invocation_id) hc.send_completion_error(*m.invocation_id, text);
   };
   const auto* method = find(m.target);
-  const std::string bind_prefix = "Failed to invoke '" + m.target + "' due to an error on the server.";
+  const std::string bind_prefix =
+      "Failed to invoke '" + m.target + "' due to an error on the server.";
   if (!method) {
     reply_error(bind_prefix + " HubException: Method does not exist.");
     return;
@@ -353,7 +354,8 @@ void hub_dispatcher::handle_invocation(std::shared_ptr<connection_state> st,
   // Upload streams exist from the moment the invocation is read: items may follow at once.
   detail::upload_list uploads;
   for (std::size_t i = 0; i < m.stream_ids.size(); ++i)
-    uploads.push_back(std::make_shared<detail::upload_channel>(st->ex, options_.stream_buffer_capacity));
+    uploads.push_back(
+        std::make_shared<detail::upload_channel>(st->ex, options_.stream_buffer_capacity));
   detail::bound_call call;
   try {
     call = method->bind(m.arguments, uploads);
@@ -381,7 +383,8 @@ void hub_dispatcher::handle_invocation(std::shared_ptr<connection_state> st,
   st->queue.push_back({m.invocation_id, m.target, std::move(call), m.stream_ids});
   if (!st->worker_running) {
     st->worker_running = true;
-    asio::co_spawn(st->ex, [this, st] { return run_invocations(st); }, asio::detached);
+    asio::co_spawn(
+        st->ex, [this, st] { return run_invocations(st); }, asio::detached);
   }
 }
 
@@ -401,8 +404,9 @@ asio::awaitable<void> hub_dispatcher::run_invocations(std::shared_ptr<connection
       }
     } catch (const std::exception& e) {
       if (p.id)
-        hc.send_completion_error(
-            *p.id, error_text("An unexpected error occurred invoking '" + p.target + "' on the server.", e));
+        hc.send_completion_error(*p.id, error_text("An unexpected error occurred invoking '" +
+                                                       p.target + "' on the server.",
+                                                   e));
     }
     // Upload streams the method left open are completed by the server.
     for (const auto& sid : p.upload_ids) {

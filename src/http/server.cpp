@@ -4,6 +4,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -13,7 +14,6 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
-#include <spdlog/spdlog.h>
 
 #include "http/detail_websocket_factory.hpp"
 
@@ -38,7 +38,8 @@ request to_request(const bhttp::request<bhttp::string_body>& r, const std::strin
   out.path = percent_decode(t.substr(0, q), false);
   if (q != std::string_view::npos) out.query = std::string(t.substr(q + 1));
   out.headers.reserve(std::distance(r.begin(), r.end()));
-  for (const auto& f : r) out.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+  for (const auto& f : r)
+    out.headers.push_back({std::string(f.name_string()), std::string(f.value())});
   out.body = r.body();
   out.keep_alive = r.keep_alive();
   out.websocket_upgrade = beast::websocket::is_upgrade(r);
@@ -58,8 +59,8 @@ bhttp::response<bhttp::string_body> to_beast(response&& r, unsigned version, boo
 
 class session_exchange final : public exchange {
  public:
-  session_exchange(beast::tcp_stream& stream, bhttp::request<bhttp::string_body>& raw,
-                   request req, std::size_t shard, const server_options& options)
+  session_exchange(beast::tcp_stream& stream, bhttp::request<bhttp::string_body>& raw, request req,
+                   std::size_t shard, const server_options& options)
       : stream_(stream), raw_(raw), req_(std::move(req)), shard_(shard), options_(options) {}
 
   const request& req() const override { return req_; }
@@ -187,8 +188,10 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       (void)n;
       if (rec) {
         int status = 0;
-        if (rec == bhttp::error::body_limit) status = 413;
-        else if (rec == bhttp::error::header_limit) status = 431;
+        if (rec == bhttp::error::body_limit)
+          status = 413;
+        else if (rec == bhttp::error::header_limit)
+          status = 431;
         else if (rec == bhttp::error::bad_target || rec == bhttp::error::bad_method ||
                  rec == bhttp::error::bad_version || rec == bhttp::error::bad_field ||
                  rec == bhttp::error::bad_value || rec == bhttp::error::bad_content_length ||
@@ -222,8 +225,10 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
                         redact_target(ex.req().target), e.what());
           failed = true;
         }
-        if (!ex.responded()) co_await ex.async_respond(response(500));
-        else if (failed && !ex.upgraded()) break;
+        if (!ex.responded())
+          co_await ex.async_respond(response(500));
+        else if (failed && !ex.upgraded())
+          break;
       }
       if (options.log_requests && spdlog::should_log(spdlog::level::debug))
         spdlog::debug("{} {} -> {}", ex.req().method, redact_target(ex.req().target), ex.status());
@@ -239,7 +244,9 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
 server::server(shard_pool& shards, const router& routes, server_options options)
     : impl_(std::make_shared<impl>(shards, routes, options)) {}
 
-server::~server() { stop_accepting(); }
+server::~server() {
+  stop_accepting();
+}
 
 std::vector<std::string> server::listen(const std::vector<std::string>& urls) {
   std::vector<std::string> bound;
@@ -250,8 +257,7 @@ std::vector<std::string> server::listen(const std::vector<std::string>& urls) {
     u.remove_prefix(7);
     while (!u.empty() && u.back() == '/') u.remove_suffix(1);
     auto colon = u.rfind(':');
-    if (colon == std::string_view::npos)
-      throw std::runtime_error("URL '" + url + "' has no port");
+    if (colon == std::string_view::npos) throw std::runtime_error("URL '" + url + "' has no port");
     std::string host(u.substr(0, colon));
     std::string port_text(u.substr(colon + 1));
     if (host.size() >= 2 && host.front() == '[' && host.back() == ']')

@@ -17,7 +17,7 @@ namespace hubcast::http {
 struct server_options {
   std::size_t max_header_bytes = 32 * 1024;
   std::size_t max_body_bytes = 1024 * 1024;
-  std::chrono::seconds request_timeout{30};     // to receive one whole request
+  std::chrono::seconds request_timeout{30};      // to receive one whole request
   std::chrono::seconds keep_alive_timeout{130};  // idle between requests (Kestrel's default)
   bool log_requests = true;                      // at debug level, tokens redacted
   // Middleware: may answer a request before routing (e.g. CORS preflight).

@@ -9,15 +9,33 @@ namespace hubcast {
 void client_proxy::send_payload(std::string_view method, protocol::payload args) const {
   lifetime::outgoing m{std::string(method), std::move(args)};
   switch (kind_) {
-    case target_kind::all: lm_->send_all(m); break;
-    case target_kind::all_except: lm_->send_all(m, list_); break;
-    case target_kind::connection: lm_->send_connection(key_, m); break;
-    case target_kind::connections: lm_->send_connections(list_, m); break;
-    case target_kind::group: lm_->send_group(key_, m); break;
-    case target_kind::groups: lm_->send_groups(list_, m); break;
-    case target_kind::group_except: lm_->send_group(key_, m, list_); break;
-    case target_kind::user: lm_->send_user(key_, m); break;
-    case target_kind::users: lm_->send_users(list_, m); break;
+    case target_kind::all:
+      lm_->send_all(m);
+      break;
+    case target_kind::all_except:
+      lm_->send_all(m, list_);
+      break;
+    case target_kind::connection:
+      lm_->send_connection(key_, m);
+      break;
+    case target_kind::connections:
+      lm_->send_connections(list_, m);
+      break;
+    case target_kind::group:
+      lm_->send_group(key_, m);
+      break;
+    case target_kind::groups:
+      lm_->send_groups(list_, m);
+      break;
+    case target_kind::group_except:
+      lm_->send_group(key_, m, list_);
+      break;
+    case target_kind::user:
+      lm_->send_user(key_, m);
+      break;
+    case target_kind::users:
+      lm_->send_users(list_, m);
+      break;
     case target_kind::caller: {
       // On the caller's own shard, write directly: ordered with the invocation's Completion.
       auto c = caller_.lock();

@@ -41,7 +41,11 @@ class client_proxy {
 
   client_proxy(lifetime::hub_lifetime_manager* lm, target_kind kind, std::string key,
                std::vector<std::string> list, std::weak_ptr<session::hub_connection> caller = {})
-      : lm_(lm), kind_(kind), key_(std::move(key)), list_(std::move(list)), caller_(std::move(caller)) {}
+      : lm_(lm),
+        kind_(kind),
+        key_(std::move(key)),
+        list_(std::move(list)),
+        caller_(std::move(caller)) {}
 
   // Fire-and-forget invocation of a client method (SendAsync). The arguments are serialized
   // once per protocol in use, whatever the number of recipients.

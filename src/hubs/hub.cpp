@@ -9,7 +9,9 @@ namespace {
 const auth::claims_principal anonymous;
 }
 
-const std::string& hub_caller_context::connection_id() const { return c_->connection_id(); }
+const std::string& hub_caller_context::connection_id() const {
+  return c_->connection_id();
+}
 
 const auth::claims_principal& hub_caller_context::user() const {
   return c_->user ? *c_->user : anonymous;
@@ -19,15 +21,21 @@ std::optional<std::string> hub_caller_context::user_identifier() const {
   return c_->user_identifier;
 }
 
-const http::request& hub_caller_context::request() const { return c_->transport().request(); }
+const http::request& hub_caller_context::request() const {
+  return c_->transport().request();
+}
 
 std::string_view hub_caller_context::transport_name() const {
   return transport::transport_name(c_->transport().transport());
 }
 
-std::unordered_map<std::string, std::any>& hub_caller_context::items() const { return c_->items; }
+std::unordered_map<std::string, std::any>& hub_caller_context::items() const {
+  return c_->items;
+}
 
-void hub_caller_context::abort() const { c_->close(std::nullopt, false); }
+void hub_caller_context::abort() const {
+  c_->close(std::nullopt, false);
+}
 
 void hub::bind_caller(std::shared_ptr<session::hub_connection> c,
                       lifetime::hub_lifetime_manager* lm) {

@@ -12,8 +12,8 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "auth/claims_principal.hpp"
-#include "hubs/clients.hpp"
 #include "http/request.hpp"
+#include "hubs/clients.hpp"
 
 namespace hubcast {
 

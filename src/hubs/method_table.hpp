@@ -42,8 +42,8 @@ class binding_failure : public std::runtime_error {
 struct method_descriptor {
   std::string name;
   bool streaming = false;
-  std::size_t arg_count = 0;     // values in `arguments`
-  std::size_t stream_count = 0;  // stream_reader<T> parameters (`streamIds`)
+  std::size_t arg_count = 0;          // values in `arguments`
+  std::size_t stream_count = 0;       // stream_reader<T> parameters (`streamIds`)
   std::vector<std::string> policies;  // authorization requirements (names), checked by the app
   std::function<bound_call(std::vector<protocol::raw_value>&, upload_list&)> bind;
 };

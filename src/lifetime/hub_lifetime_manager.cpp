@@ -241,8 +241,8 @@ void hub_lifetime_manager::close_all(std::optional<std::string> error, bool allo
 asio::awaitable<session::client_result> hub_lifetime_manager::invoke_connection(
     const std::string& connection_id, std::string target, protocol::payload args,
     std::chrono::milliseconds timeout) {
-  using channel_t =
-      asio::experimental::concurrent_channel<void(boost::system::error_code, session::client_result)>;
+  using channel_t = asio::experimental::concurrent_channel<void(boost::system::error_code,
+                                                                session::client_result)>;
   auto ex = co_await asio::this_coro::executor;
   struct shared {
     channel_t ch;
@@ -261,9 +261,8 @@ asio::awaitable<session::client_result> hub_lifetime_manager::invoke_connection(
       if (it == s.by_id.end() || it->second->closing()) {
         if (++st->misses == n)
           st->ch.try_send(boost::system::error_code{},
-                          session::client_result{"Connection '" + connection_id +
-                                                     "' does not exist.",
-                                                 {}, false});
+                          session::client_result{
+                              "Connection '" + connection_id + "' does not exist.", {}, false});
         return;
       }
       auto* c = it->second;
@@ -281,8 +280,8 @@ asio::awaitable<session::client_result> hub_lifetime_manager::invoke_connection(
   }
   using namespace asio::experimental::awaitable_operators;
   asio::steady_timer timer(ex, timeout);
-  auto r = co_await (st->ch.async_receive(asio::use_awaitable) ||
-                     timer.async_wait(asio::use_awaitable));
+  auto r =
+      co_await (st->ch.async_receive(asio::use_awaitable) || timer.async_wait(asio::use_awaitable));
   if (r.index() == 0) co_return std::get<0>(std::move(r));
   // Timed out: forget the pending result on its shard.
   std::size_t owner;

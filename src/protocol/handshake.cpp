@@ -11,9 +11,10 @@ std::variant<handshake_request, handshake_error> parse_handshake_request(std::st
   boost::system::error_code ec;
   auto v = boost::json::parse(record, ec);
   if (ec) return handshake_error{"InvalidDataException: Error reading JSON."};
-  if (!v.is_object()) return handshake_error{"InvalidDataException: Unexpected JSON Token Type '" +
-                                             std::string(v.is_array() ? "Array" : "Value") +
-                                             "'. Expected a JSON Object."};
+  if (!v.is_object())
+    return handshake_error{"InvalidDataException: Unexpected JSON Token Type '" +
+                           std::string(v.is_array() ? "Array" : "Value") +
+                           "'. Expected a JSON Object."};
   const auto& o = v.get_object();
   handshake_request req;
   auto p = o.if_contains("protocol");
@@ -33,7 +34,9 @@ std::variant<handshake_request, handshake_error> parse_handshake_request(std::st
   return req;
 }
 
-std::string handshake_success() { return std::string("{}\x1e", 3); }
+std::string handshake_success() {
+  return std::string("{}\x1e", 3);
+}
 
 std::string handshake_failure(std::string_view error) {
   std::string out = "{\"error\":";

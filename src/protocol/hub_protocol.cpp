@@ -18,10 +18,12 @@ class json_hub_protocol final : public hub_protocol {
     auto pos = buffer.find(record_separator);
     if (pos == std::string_view::npos) {
       // The limit counts framing: a partial record already at the limit can never fit.
-      if (max_size != 0 && buffer.size() >= max_size) return parse_step{parse_step::too_large, std::nullopt, {}};
+      if (max_size != 0 && buffer.size() >= max_size)
+        return parse_step{parse_step::too_large, std::nullopt, {}};
       return {};
     }
-    if (max_size != 0 && pos + 1 > max_size) return parse_step{parse_step::too_large, std::nullopt, {}};
+    if (max_size != 0 && pos + 1 > max_size)
+      return parse_step{parse_step::too_large, std::nullopt, {}};
     auto record = buffer.substr(0, pos);
     buffer.remove_prefix(pos + 1);
     auto r = json::parse(record);
@@ -61,7 +63,9 @@ const json_hub_protocol json_instance;
 
 }  // namespace
 
-const hub_protocol& json_protocol() { return json_instance; }
+const hub_protocol& json_protocol() {
+  return json_instance;
+}
 
 const hub_protocol* find_protocol(std::string_view name) {
   if (name == "json") return &json_instance;

@@ -17,13 +17,27 @@ void append_json_string(std::string& out, std::string_view s) {
     out.append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
       default:
         out += "\\u00";
         out += hex[c >> 4];
@@ -42,7 +56,9 @@ namespace {
 
 namespace bj = boost::json;
 
-parse_result fail(std::string e) { return parse_result{std::nullopt, std::move(e)}; }
+parse_result fail(std::string e) {
+  return parse_result{std::nullopt, std::move(e)};
+}
 
 // Reads an optional string property; `error` set when present with the wrong type.
 bool read_string(const bj::object& o, std::string_view name, std::optional<std::string>& out,
@@ -91,7 +107,9 @@ bool read_sequence_id(const bj::object& o, std::int64_t& out, std::string& error
   return true;
 }
 
-void append_value(std::string& out, const bj::value& v) { out += bj::serialize(v); }
+void append_value(std::string& out, const bj::value& v) {
+  out += bj::serialize(v);
+}
 
 }  // namespace
 
@@ -261,7 +279,9 @@ void write_cancel_invocation(std::string& out, std::string_view invocation_id) {
   out += "}\x1e";
 }
 
-void write_ping(std::string& out) { out += "{\"type\":6}\x1e"; }
+void write_ping(std::string& out) {
+  out += "{\"type\":6}\x1e";
+}
 
 void write_close(std::string& out, std::optional<std::string_view> error, bool allow_reconnect) {
   out += "{\"type\":7";

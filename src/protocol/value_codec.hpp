@@ -80,7 +80,7 @@ struct is_std_array : std::false_type {};
 
 template <class T>
 constexpr bool is_described_struct =
-    boost::describe::has_describe_members<T>::value && std::is_class_v<T>;
+    boost::describe::has_describe_members<T>::value&& std::is_class_v<T>;
 
 }  // namespace codec_detail
 
@@ -209,7 +209,8 @@ T from_json(const boost::json::value& v) {
     return out;
   } else if constexpr (is_described_struct<U>) {
     if (!v.is_object()) throw binding_error("expected an object");
-    static_assert(std::is_default_constructible_v<U>, "described structs must be default-constructible");
+    static_assert(std::is_default_constructible_v<U>,
+                  "described structs must be default-constructible");
     U out{};
     const auto& o = v.get_object();
     using members = boost::describe::describe_members<U, boost::describe::mod_public>;

@@ -3,19 +3,21 @@
 #include <cstdio>
 #include <thread>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 namespace hubcast {
 
 namespace asio = boost::asio;
 
-std::size_t hub_context::connection_count() const { return lm_ ? lm_->connection_count() : 0; }
+std::size_t hub_context::connection_count() const {
+  return lm_ ? lm_->connection_count() : 0;
+}
 
 app::app(app_options options) : options_(std::move(options)) {
   std::size_t n = options_.threads ? options_.threads : std::thread::hardware_concurrency();
@@ -47,7 +49,9 @@ void app::map_connection_handler(std::string path, std::shared_ptr<transport::co
   transport::map_endpoint(router_, path, std::move(h), endpoint, connections_);
 }
 
-void app::map(std::string path, http::handler h) { router_.add_exact(std::move(path), std::move(h)); }
+void app::map(std::string path, http::handler h) {
+  router_.add_exact(std::move(path), std::move(h));
+}
 
 void app::map_prefix(std::string prefix, http::handler h) {
   router_.add_prefix(std::move(prefix), std::move(h));

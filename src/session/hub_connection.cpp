@@ -8,7 +8,9 @@ hub_connection::hub_connection(std::shared_ptr<transport::connection> conn,
   last_write_ = last_read_ = clock::now();
 }
 
-hub_connection::~hub_connection() { fail_all_results("Connection closed."); }
+hub_connection::~hub_connection() {
+  fail_all_results("Connection closed.");
+}
 
 void hub_connection::set_protocol(const protocol::hub_protocol* p) {
   protocol_ = p;
@@ -120,7 +122,9 @@ bool hub_connection::complete_result(const std::string& id, client_result r) {
   return true;
 }
 
-void hub_connection::cancel_result(const std::string& id) { pending_results_.erase(id); }
+void hub_connection::cancel_result(const std::string& id) {
+  pending_results_.erase(id);
+}
 
 void hub_connection::fail_all_results(const std::string& error) {
   auto pending = std::move(pending_results_);

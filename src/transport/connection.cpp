@@ -1,8 +1,8 @@
 #include "transport/connection.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <spdlog/spdlog.h>
 
 namespace hubcast::transport {
 
@@ -10,10 +10,14 @@ namespace asio = boost::asio;
 
 std::string_view transport_name(transport_type t) {
   switch (t) {
-    case transport_type::websockets: return "WebSockets";
-    case transport_type::server_sent_events: return "ServerSentEvents";
-    case transport_type::long_polling: return "LongPolling";
-    default: return "";
+    case transport_type::websockets:
+      return "WebSockets";
+    case transport_type::server_sent_events:
+      return "ServerSentEvents";
+    case transport_type::long_polling:
+      return "LongPolling";
+    default:
+      return "";
   }
 }
 
@@ -85,8 +89,7 @@ asio::awaitable<bool> connection::async_read(std::string& out, bool& binary) {
 
 send_result connection::try_send(shared_bytes bytes) {
   if (completed_ || aborted_) return send_result::closed;
-  if (queue_.size() >= limits_.max_messages ||
-      queued_bytes_ + bytes->size() > limits_.max_bytes) {
+  if (queue_.size() >= limits_.max_messages || queued_bytes_ + bytes->size() > limits_.max_bytes) {
     spdlog::warn("connection {}: outbound queue full ({} messages, {} bytes); closing it", id_,
                  queue_.size(), queued_bytes_);
     abort();

@@ -37,8 +37,7 @@ std::string make_connection_id() {
 connection_manager::connection_manager(std::chrono::milliseconds disconnect_timeout)
     : disconnect_timeout_(disconnect_timeout) {}
 
-std::shared_ptr<connection> connection_manager::create(int negotiate_version,
-                                                       queue_limits limits) {
+std::shared_ptr<connection> connection_manager::create(int negotiate_version, queue_limits limits) {
   auto id = make_connection_id();
   auto token = negotiate_version >= 1 ? make_connection_id() : id;
   auto c = std::make_shared<connection>(id, token, negotiate_version, limits);

@@ -1,9 +1,9 @@
 #include "transport/http_dispatcher.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-#include <spdlog/spdlog.h>
 
 namespace hubcast::transport {
 
@@ -53,9 +53,9 @@ struct endpoint {
         co_return;
       }
       if (n < 0) {
-        co_await ex.async_respond(negotiate_error(
-            "The client requested version '" + std::to_string(n) +
-            "', but the server does not support this version."));
+        co_await ex.async_respond(
+            negotiate_error("The client requested version '" + std::to_string(n) +
+                            "', but the server does not support this version."));
         co_return;
       }
       version = n >= 1 ? 1 : 0;
@@ -172,14 +172,14 @@ std::string negotiate_response_body(const connection& c, const endpoint_options&
   if (c.negotiate_version() >= 1) r["connectionToken"] = c.token();
   boost::json::array transports;
   if (o.websockets)
-    transports.push_back(boost::json::object{{"transport", "WebSockets"},
-                                             {"transferFormats", {"Text", "Binary"}}});
+    transports.push_back(
+        boost::json::object{{"transport", "WebSockets"}, {"transferFormats", {"Text", "Binary"}}});
   if (o.server_sent_events)
     transports.push_back(
         boost::json::object{{"transport", "ServerSentEvents"}, {"transferFormats", {"Text"}}});
   if (o.long_polling)
-    transports.push_back(boost::json::object{{"transport", "LongPolling"},
-                                             {"transferFormats", {"Text", "Binary"}}});
+    transports.push_back(
+        boost::json::object{{"transport", "LongPolling"}, {"transferFormats", {"Text", "Binary"}}});
   r["availableTransports"] = std::move(transports);
   return boost::json::serialize(r);
 }
@@ -187,7 +187,8 @@ std::string negotiate_response_body(const connection& c, const endpoint_options&
 void map_endpoint(http::router& routes, const std::string& path,
                   std::shared_ptr<connection_handler> handler, endpoint_options options,
                   std::shared_ptr<connection_manager> manager) {
-  auto ep = std::make_shared<endpoint>(endpoint{path, std::move(handler), options, std::move(manager)});
+  auto ep =
+      std::make_shared<endpoint>(endpoint{path, std::move(handler), options, std::move(manager)});
   std::string base = path;
   while (base.size() > 1 && base.back() == '/') base.pop_back();
   routes.add_exact(base + "/negotiate", [ep](http::exchange& ex) { return ep->negotiate(ex); });

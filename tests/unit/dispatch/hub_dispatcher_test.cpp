@@ -31,7 +31,8 @@ class harness {
     dispatcher_ = std::make_shared<dispatch::hub_dispatcher>(std::move(def), options_, lifetime_);
   }
 
-  std::shared_ptr<transport::connection> connect(std::shared_ptr<auth::claims_principal> user = {}) {
+  std::shared_ptr<transport::connection> connect(
+      std::shared_ptr<auth::claims_principal> user = {}) {
     auto c = manager_.create(1, {});
     c->attach(transport::transport_type::websockets, http::request{}, 0, shards_.executor(0),
               nullptr);
@@ -76,7 +77,9 @@ class harness {
 
 const std::string hs = std::string("{\"protocol\":\"json\",\"version\":1}\x1e");
 
-std::string rec(std::string s) { return s + "\x1e"; }
+std::string rec(std::string s) {
+  return s + "\x1e";
+}
 
 }  // namespace
 
@@ -84,8 +87,9 @@ TEST(HubDispatcher, HandshakeThenPipelinedInvocations) {
   harness h;
   auto c = h.connect();
   // The handshake and two invocations in one transport message (§13 item 3).
-  auto out = h.exchange(*c, hs + rec(R"({"type":1,"invocationId":"1","target":"add","arguments":[2,3]})") +
-                                 rec(R"({"type":1,"invocationId":"2","target":"Nothing","arguments":[]})"));
+  auto out =
+      h.exchange(*c, hs + rec(R"({"type":1,"invocationId":"1","target":"add","arguments":[2,3]})") +
+                         rec(R"({"type":1,"invocationId":"2","target":"Nothing","arguments":[]})"));
   EXPECT_EQ(out, rec("{}") + rec(R"({"type":3,"invocationId":"1","result":5})") +
                      rec(R"({"type":3,"invocationId":"2","result":null})"));
 }
@@ -108,22 +112,30 @@ TEST(HubDispatcher, ErrorTexts) {
   harness h;
   auto c = h.connect();
   h.exchange(*c, hs);
-  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"1","target":"Missing","arguments":[]})")),
-            rec(R"({"type":3,"invocationId":"1","error":"Failed to invoke 'Missing' due to an error on the server. HubException: Method does not exist."})"));
-  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"2","target":"Add","arguments":[1]})")),
-            rec(R"({"type":3,"invocationId":"2","error":"Failed to invoke 'Add' due to an error on the server."})"));
-  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"3","target":"Fail","arguments":[]})")),
-            rec(R"({"type":3,"invocationId":"3","error":"An unexpected error occurred invoking 'Fail' on the server."})"));
-  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"4","target":"FailHub","arguments":[]})")),
-            rec(R"({"type":3,"invocationId":"4","error":"An unexpected error occurred invoking 'FailHub' on the server. HubException: told you"})"));
-  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"5","target":"Count","arguments":[1]})")),
-            rec(R"({"type":3,"invocationId":"5","error":"The client attempted to invoke the streaming 'Count' method with a non-streaming invocation."})"));
-  EXPECT_EQ(h.exchange(*c, rec(R"({"type":4,"invocationId":"6","target":"Add","arguments":[1,2]})")),
-            rec(R"({"type":3,"invocationId":"6","error":"The client attempted to invoke the non-streaming 'Add' method with a streaming invocation."})"));
-  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"7","target":"Concat","arguments":[]})")),
-            rec(R"({"type":3,"invocationId":"7","error":"An unexpected error occurred invoking 'Concat' on the server. HubException: Client sent 0 stream(s), Hub method expects 1."})"));
-  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"8","target":"Admin","arguments":[]})")),
-            rec(R"({"type":3,"invocationId":"8","error":"Failed to invoke 'Admin' because user is unauthorized"})"));
+  EXPECT_EQ(
+      h.exchange(*c, rec(R"({"type":1,"invocationId":"1","target":"Missing","arguments":[]})")),
+      rec(R"({"type":3,"invocationId":"1","error":"Failed to invoke 'Missing' due to an error on the server. HubException: Method does not exist."})"));
+  EXPECT_EQ(
+      h.exchange(*c, rec(R"({"type":1,"invocationId":"2","target":"Add","arguments":[1]})")),
+      rec(R"({"type":3,"invocationId":"2","error":"Failed to invoke 'Add' due to an error on the server."})"));
+  EXPECT_EQ(
+      h.exchange(*c, rec(R"({"type":1,"invocationId":"3","target":"Fail","arguments":[]})")),
+      rec(R"({"type":3,"invocationId":"3","error":"An unexpected error occurred invoking 'Fail' on the server."})"));
+  EXPECT_EQ(
+      h.exchange(*c, rec(R"({"type":1,"invocationId":"4","target":"FailHub","arguments":[]})")),
+      rec(R"({"type":3,"invocationId":"4","error":"An unexpected error occurred invoking 'FailHub' on the server. HubException: told you"})"));
+  EXPECT_EQ(
+      h.exchange(*c, rec(R"({"type":1,"invocationId":"5","target":"Count","arguments":[1]})")),
+      rec(R"({"type":3,"invocationId":"5","error":"The client attempted to invoke the streaming 'Count' method with a non-streaming invocation."})"));
+  EXPECT_EQ(
+      h.exchange(*c, rec(R"({"type":4,"invocationId":"6","target":"Add","arguments":[1,2]})")),
+      rec(R"({"type":3,"invocationId":"6","error":"The client attempted to invoke the non-streaming 'Add' method with a streaming invocation."})"));
+  EXPECT_EQ(
+      h.exchange(*c, rec(R"({"type":1,"invocationId":"7","target":"Concat","arguments":[]})")),
+      rec(R"({"type":3,"invocationId":"7","error":"An unexpected error occurred invoking 'Concat' on the server. HubException: Client sent 0 stream(s), Hub method expects 1."})"));
+  EXPECT_EQ(
+      h.exchange(*c, rec(R"({"type":1,"invocationId":"8","target":"Admin","arguments":[]})")),
+      rec(R"({"type":3,"invocationId":"8","error":"Failed to invoke 'Admin' because user is unauthorized"})"));
   // Non-blocking invocations never get an answer, not even an error.
   EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"target":"Fail","arguments":[]})")), "");
 }
@@ -134,32 +146,42 @@ TEST(HubDispatcher, DetailedErrorsAppendTypeAndMessage) {
   harness h(o);
   auto c = h.connect();
   h.exchange(*c, hs);
-  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"1","target":"Fail","arguments":[]})")),
-            rec(R"({"type":3,"invocationId":"1","error":"An unexpected error occurred invoking 'Fail' on the server. std::runtime_error: secret detail"})"));
-  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"2","target":"Add","arguments":[1]})")),
-            rec(R"({"type":3,"invocationId":"2","error":"Failed to invoke 'Add' due to an error on the server. InvalidDataException: Invocation provides 1 argument(s) but target expects 2."})"));
+  EXPECT_EQ(
+      h.exchange(*c, rec(R"({"type":1,"invocationId":"1","target":"Fail","arguments":[]})")),
+      rec(R"({"type":3,"invocationId":"1","error":"An unexpected error occurred invoking 'Fail' on the server. std::runtime_error: secret detail"})"));
+  EXPECT_EQ(
+      h.exchange(*c, rec(R"({"type":1,"invocationId":"2","target":"Add","arguments":[1]})")),
+      rec(R"({"type":3,"invocationId":"2","error":"Failed to invoke 'Add' due to an error on the server. InvalidDataException: Invocation provides 1 argument(s) but target expects 2."})"));
 }
 
 TEST(HubDispatcher, StreamsBothWays) {
   harness h;
   auto c = h.connect();
   h.exchange(*c, hs);
-  EXPECT_EQ(h.exchange(*c, rec(R"({"type":4,"invocationId":"1","target":"Count","arguments":[2]})")),
-            rec(R"({"type":2,"invocationId":"1","item":0})") +
-                rec(R"({"type":2,"invocationId":"1","item":1})") + rec(R"({"type":3,"invocationId":"1"})"));
-  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"2","target":"Concat","arguments":[],"streamIds":["1"]})") +
-                               rec(R"({"type":2,"invocationId":"1","item":"a"})") +
-                               rec(R"({"type":2,"invocationId":"1","item":"b"})") +
-                               rec(R"({"type":3,"invocationId":"1"})")),
-            rec(R"({"type":3,"invocationId":"2","result":"ab"})"));
+  EXPECT_EQ(
+      h.exchange(*c, rec(R"({"type":4,"invocationId":"1","target":"Count","arguments":[2]})")),
+      rec(R"({"type":2,"invocationId":"1","item":0})") +
+          rec(R"({"type":2,"invocationId":"1","item":1})") +
+          rec(R"({"type":3,"invocationId":"1"})"));
+  EXPECT_EQ(
+      h.exchange(
+          *c,
+          rec(R"({"type":1,"invocationId":"2","target":"Concat","arguments":[],"streamIds":["1"]})") +
+              rec(R"({"type":2,"invocationId":"1","item":"a"})") +
+              rec(R"({"type":2,"invocationId":"1","item":"b"})") +
+              rec(R"({"type":3,"invocationId":"1"})")),
+      rec(R"({"type":3,"invocationId":"2","result":"ab"})"));
 }
 
 TEST(HubDispatcher, StructsOptionalsAndAwaitables) {
   harness h;
   auto c = h.connect();
   h.exchange(*c, hs);
-  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"1","target":"Move","arguments":[{"x":1,"y":2},null]})")),
-            rec(R"({"type":3,"invocationId":"1","result":{"x":2,"y":2}})"));
+  EXPECT_EQ(
+      h.exchange(
+          *c,
+          rec(R"({"type":1,"invocationId":"1","target":"Move","arguments":[{"x":1,"y":2},null]})")),
+      rec(R"({"type":3,"invocationId":"1","result":{"x":2,"y":2}})"));
   EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"2","target":"Later","arguments":[]})")),
             rec(R"({"type":3,"invocationId":"2","result":7})"));
 }
@@ -168,9 +190,10 @@ TEST(HubDispatcher, CallerSendsArriveBeforeTheCompletion) {
   harness h;
   auto c = h.connect();
   h.exchange(*c, hs);
-  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"1","target":"Greet","arguments":["bob"]})")),
-            rec(R"({"type":1,"target":"Hello","arguments":["bob"]})") +
-                rec(R"({"type":3,"invocationId":"1","result":null})"));
+  EXPECT_EQ(
+      h.exchange(*c, rec(R"({"type":1,"invocationId":"1","target":"Greet","arguments":["bob"]})")),
+      rec(R"({"type":1,"target":"Hello","arguments":["bob"]})") +
+          rec(R"({"type":3,"invocationId":"1","result":null})"));
 }
 
 TEST(HubDispatcher, GroupsAndBroadcastSerializeOnce) {

@@ -109,8 +109,9 @@ TEST(JsonHubProtocol, WritesExactRecords) {
   EXPECT_EQ(out, "{\"type\":6}\x1e");
   out.clear();
   json::write_close(out, "Connection closed with an error.", true);
-  EXPECT_EQ(out,
-            "{\"type\":7,\"error\":\"Connection closed with an error.\",\"allowReconnect\":true}\x1e");
+  EXPECT_EQ(
+      out,
+      "{\"type\":7,\"error\":\"Connection closed with an error.\",\"allowReconnect\":true}\x1e");
   out.clear();
   json::write_close(out, std::nullopt, false);
   EXPECT_EQ(out, "{\"type\":7}\x1e");
@@ -122,7 +123,10 @@ TEST(JsonHubProtocol, WritesExactRecords) {
 
 TEST(JsonHubProtocol, RecordSeparatorNeverAppearsInsideARecord) {
   std::string out;
-  json::write_completion_error(out, "1", std::string("a\x1e" "b", 3));
+  json::write_completion_error(out, "1",
+                               std::string("a\x1e"
+                                           "b",
+                                           3));
   EXPECT_EQ(out.find('\x1e'), out.size() - 1);
 }
 

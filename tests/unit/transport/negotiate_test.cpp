@@ -13,7 +13,8 @@ TEST(Negotiate, ConnectionIdsAre128RandomBitsUrlSafe) {
   for (int i = 0; i < 1000; ++i) {
     auto id = make_connection_id();
     EXPECT_EQ(id.size(), 22u);
-    for (char c : id) EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+    for (char c : id)
+      EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
     seen.insert(id);
   }
   EXPECT_EQ(seen.size(), 1000u);
