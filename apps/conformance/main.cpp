@@ -2,7 +2,9 @@
 #include <atomic>
 #include <iostream>
 
+#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
+
 #include <CLI/CLI.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -56,6 +58,8 @@ int main(int argc, char** argv) {
   cli.add_option("--keep-alive-ms", keep_alive_ms, "KeepAliveInterval");
   cli.add_option("--client-timeout-ms", client_timeout_ms, "ClientTimeoutInterval");
   cli.add_option("--handshake-timeout-ms", handshake_timeout_ms, "HandshakeTimeout");
+  long clock_skew_s = 300;
+  cli.add_option("--clock-skew-s", clock_skew_s, "JWT clock skew in seconds");
   cli.add_option("--max-message-size", hub_opts.maximum_receive_message_size,
                  "MaximumReceiveMessageSize in bytes (0: unlimited)");
   CLI11_PARSE(cli, argc, argv);
@@ -105,6 +109,56 @@ int main(int argc, char** argv) {
   app.map_hub<conformance::test_hub>("/testhub-nowebsockets", hub_opts, no_ws);
   app.map_hub<conformance::uncreatable_hub>("/uncreatable", hub_opts);
   app.map_connection_handler("/echo", std::make_shared<echo_handler>());
+
+  // JWT bearer: a key made at start-up; /generateJwtToken issues HS256 tokens for it.
+  unsigned char key_bytes[32];
+  RAND_bytes(key_bytes, sizeof key_bytes);
+  auto signing_key =
+      hubcast::auth::jwt_key::symmetric(std::string(reinterpret_cast<char*>(key_bytes), 32));
+  hubcast::auth::jwt_validation_options jwt;
+  jwt.algorithms = {hubcast::auth::jwt_alg::hs256};
+  jwt.keys = {signing_key};
+  jwt.valid_issuers = {"SignalRTestServer"};
+  jwt.valid_audiences = {"SignalRTests"};
+  jwt.clock_skew = std::chrono::seconds(clock_skew_s);
+  app.use_jwt_bearer(jwt, {"/authorizedhub"});
+  hubcast::auth::authorization_policy admin;
+  admin.require_role({"Admin"});
+  app.add_policy("Admin", admin);
+
+  hubcast::endpoint_options authorized;
+  authorized.require_authenticated = true;
+  app.map_hub<conformance::authorized_hub>("/authorizedhub", hub_opts, authorized);
+  auto expiring_opts = hub_opts;
+  expiring_opts.close_on_authentication_expiration = true;
+  app.map_hub<conformance::authorized_hub>("/authorizedhub-closeonexpiry", expiring_opts,
+                                           authorized);
+
+  // GET /generateJwtToken[?lifetime=<s>&role=<r>...]: nameid=testuser (or ?user=), 5 s default.
+  app.map("/generateJwtToken", [signing_key](http::exchange& ex) -> asio::awaitable<void> {
+    long lifetime = 5;
+    if (auto l = ex.req().query_param("lifetime")) lifetime = std::strtol(l->c_str(), nullptr, 10);
+    boost::json::object claims;
+    claims["nameid"] = ex.req().query_param("user").value_or("testuser");
+    claims["iss"] = "SignalRTestServer";
+    claims["aud"] = "SignalRTests";
+    if (auto r = ex.req().query_param("role")) claims["role"] = *r;
+    auto token = hubcast::auth::issue_jwt(claims, hubcast::auth::jwt_alg::hs256, signing_key,
+                                          std::chrono::seconds(lifetime));
+    co_await ex.async_respond(http::response(200, token, "text/plain"));
+  });
+
+  // A non-hub endpoint: the token is accepted from the Authorization header only.
+  auto bearer = app.authenticator();
+  app.map("/api/whoami", [bearer](http::exchange& ex) -> asio::awaitable<void> {
+    auto who = bearer->authenticate(ex.req());
+    if (!who.authenticated) {
+      co_await ex.async_respond(http::response(401));
+      co_return;
+    }
+    auto id = who.principal->name_identifier();
+    co_await ex.async_respond(http::response(200, std::string(id.value_or("")), "text/plain"));
+  });
 
   app.map_prefix("/clientresult/", [test_hub](http::exchange& ex) -> asio::awaitable<void> {
     std::string id = ex.req().path.substr(std::string_view("/clientresult/").size());

@@ -131,6 +131,13 @@ void test_hub::send_to_all(std::string message) {
   clients().all().send("Broadcast", message);
 }
 
+void authorized_hub::configure(hubcast::hub_methods<authorized_hub>& m) {
+  m.add("Echo", &authorized_hub::echo)
+      .add("GetUserIdentifier", &authorized_hub::get_user_identifier)
+      .add("AdminOnly", &authorized_hub::admin_only)
+      .require("Admin");
+}
+
 uncreatable_hub::uncreatable_hub() {
   throw hubcast::invalid_operation_exception("This hub cannot be created.");
 }

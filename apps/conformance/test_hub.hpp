@@ -51,6 +51,16 @@ class test_hub : public hubcast::hub {
   void send_to_all(std::string message);
 };
 
+// /authorizedhub: every request needs a valid bearer token.
+class authorized_hub : public hubcast::hub {
+ public:
+  static void configure(hubcast::hub_methods<authorized_hub>& m);
+  std::string echo(std::string message) { return message; }
+  // hubcast additions for the auth tests.
+  std::optional<std::string> get_user_identifier() { return context().user_identifier(); }
+  std::string admin_only() { return "admin"; }
+};
+
 // Throws from its constructor: connections to /uncreatable fail with a close error.
 class uncreatable_hub : public hubcast::hub {
  public:

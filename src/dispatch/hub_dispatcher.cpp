@@ -201,6 +201,14 @@ asio::awaitable<void> hub_dispatcher::on_connected(std::shared_ptr<transport::co
   st->conn = conn;
   st->ex = conn->get_executor();
   st->hc = std::make_shared<hub_connection>(conn, options_);
+  st->hc->user = conn->user();
+  if (st->hc->user) {
+    if (options_.user_id_provider) {
+      st->hc->user_identifier = options_.user_id_provider(*st->hc->user);
+    } else if (auto id = st->hc->user->name_identifier()) {
+      st->hc->user_identifier = std::string(*id);
+    }
+  }
   conn->set_coalesce(true);
   std::string inbuf;
   if (!co_await handshake(*st, inbuf)) co_return;

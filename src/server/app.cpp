@@ -32,8 +32,53 @@ app::~app() {
   shards_->stop();
 }
 
+void app::use_jwt_bearer(auth::jwt_validation_options options,
+                         std::vector<std::string> query_token_path_prefixes) {
+  bearer_ = std::make_shared<const auth::bearer_authenticator>(
+      std::make_shared<const auth::jwt_validator>(std::move(options)),
+      std::move(query_token_path_prefixes));
+}
+
+void app::add_policy(std::string name, auth::authorization_policy policy) {
+  policies_.add(std::move(name), std::move(policy));
+}
+
+bool app::evaluate_policies(const std::vector<std::string>& names,
+                            const auth::claims_principal& user) const {
+  for (const auto& n : names) {
+    const auto* p = policies_.find(n);
+    if (!p) {
+      spdlog::error("authorization policy '{}' is not defined; refusing", n);
+      return false;
+    }
+    if (!p->evaluate(user)) return false;
+  }
+  return true;
+}
+
+void app::apply_auth(endpoint_options& endpoint) {
+  if (!endpoint.authenticate && bearer_) {
+    auto b = bearer_;
+    endpoint.authenticate = [b](const http::request& r) { return b->authenticate(r); };
+  }
+  if (!endpoint.policies.empty() && !endpoint.authorize) {
+    endpoint.authorize = [this, names = endpoint.policies](const auth::claims_principal& u) {
+      return evaluate_policies(names, u);
+    };
+  }
+  if ((endpoint.require_authenticated || endpoint.authorize) && !endpoint.authenticate)
+    throw std::logic_error(
+        "an endpoint requires authorization but no authentication is configured");
+}
+
 hub_context app::map_hub_definition(std::string path, dispatch::hub_definition def,
                                     hub_options options, endpoint_options endpoint) {
+  apply_auth(endpoint);
+  if (!def.authorize) {
+    def.authorize = [this](const detail::method_descriptor& m, const auth::claims_principal& u) {
+      return evaluate_policies(m.policies, u);
+    };
+  }
   hub_options_.push_back(std::move(options));
   const hub_options& opts = hub_options_.back();
   auto lm = std::make_shared<lifetime::hub_lifetime_manager>(*shards_, opts);
@@ -46,6 +91,7 @@ hub_context app::map_hub_definition(std::string path, dispatch::hub_definition d
 
 void app::map_connection_handler(std::string path, std::shared_ptr<transport::connection_handler> h,
                                  endpoint_options endpoint) {
+  apply_auth(endpoint);
   transport::map_endpoint(router_, path, std::move(h), endpoint, connections_);
 }
 

@@ -13,6 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "auth/bearer.hpp"
+#include "auth/jwt.hpp"
+#include "auth/policy.hpp"
 #include "dispatch/hub_dispatcher.hpp"
 #include "http/server.hpp"
 #include "hubs/clients.hpp"
@@ -74,6 +77,17 @@ class app {
   hub_context map_hub_definition(std::string path, dispatch::hub_definition def,
                                  hub_options options, endpoint_options endpoint);
 
+  // JWT bearer authentication for every endpoint: the Authorization header anywhere, the
+  // access_token query parameter only under `query_token_path_prefixes`.
+  void use_jwt_bearer(auth::jwt_validation_options options,
+                      std::vector<std::string> query_token_path_prefixes = {"/hubs"});
+  std::shared_ptr<const auth::bearer_authenticator> authenticator() const { return bearer_; }
+  // Named policies for hub methods (`hub_methods::require(name)`) and hub endpoints
+  // (`endpoint_options::policies`). Unknown names refuse (fail closed).
+  void add_policy(std::string name, auth::authorization_policy policy);
+  bool evaluate_policies(const std::vector<std::string>& names,
+                         const auth::claims_principal& user) const;
+
   // A raw connection endpoint (bytes in, bytes out, no hub protocol).
   void map_connection_handler(std::string path, std::shared_ptr<transport::connection_handler> h,
                               endpoint_options endpoint = {});
@@ -102,10 +116,13 @@ class app {
   std::deque<hub_options> hub_options_;  // stable addresses: connections refer to them
   std::vector<std::shared_ptr<lifetime::hub_lifetime_manager>> lifetimes_;
   std::vector<std::shared_ptr<dispatch::hub_dispatcher>> dispatchers_;
+  std::shared_ptr<const auth::bearer_authenticator> bearer_;
+  auth::policy_registry policies_;
   bool started_ = false;
   bool stopping_ = false;
 
   void begin_shutdown();
+  void apply_auth(endpoint_options& endpoint);
 };
 
 }  // namespace hubcast

@@ -90,6 +90,14 @@ void hub_connection::on_received(bool is_ping) {
 
 void hub_connection::tick(clock::time_point now) {
   if (closing_ || !protocol_) return;
+  if (options_.close_on_authentication_expiration) {
+    auto exp = conn_->auth_expires_at();
+    if (exp && std::chrono::system_clock::now() >= *exp) {
+      // §12: no error, reconnect allowed: the client comes back with a fresh token.
+      close(std::nullopt, true);
+      return;
+    }
+  }
   if (conn_->transport() == transport::transport_type::long_polling) return;
   if (client_clock_started_ && now - last_read_ >= options_.client_timeout_interval) {
     std::string error = "Connection closed with an error.";

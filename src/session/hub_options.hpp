@@ -4,6 +4,11 @@
 #include <chrono>
 #include <cstddef>
 
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "auth/claims_principal.hpp"
 #include "protocol/value_codec.hpp"
 
 namespace hubcast {
@@ -22,6 +27,10 @@ struct hub_options {
   std::chrono::milliseconds client_result_timeout{30000};
   // How C++ member names become JSON property names.
   encode_options encoding{};
+  // Close a connection whose token expired (Close without error, reconnect allowed).
+  bool close_on_authentication_expiration = false;
+  // What clients().user(id) matches; default: the name identifier (`nameid` / `sub`).
+  std::function<std::optional<std::string>(const auth::claims_principal&)> user_id_provider;
   bool allow_json = true;
   bool allow_messagepack = true;
 };

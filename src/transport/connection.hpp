@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "auth/claims_principal.hpp"
 #include "http/request.hpp"
 #include "http/websocket.hpp"
 
@@ -46,6 +48,17 @@ class connection : public std::enable_shared_from_this<connection> {
   transport_type transport() const { return transport_; }
   std::size_t shard() const { return shard_; }
   boost::asio::any_io_executor get_executor() const { return executor_; }
+
+  // The user of the latest transport request, and when its token expires.
+  std::shared_ptr<const auth::claims_principal> user() const { return user_; }
+  std::optional<std::chrono::system_clock::time_point> auth_expires_at() const {
+    return auth_expires_at_;
+  }
+  void set_user(std::shared_ptr<const auth::claims_principal> u,
+                std::optional<std::chrono::system_clock::time_point> expires_at) {
+    user_ = std::move(u);
+    auth_expires_at_ = expires_at;
+  }
 
   // --- inbound (called by the connection handler) ---
   // The next transport message from the client; false once the client is gone.
@@ -93,6 +106,8 @@ class connection : public std::enable_shared_from_this<connection> {
   int negotiate_version_;
   queue_limits limits_;
   http::request request_;
+  std::shared_ptr<const auth::claims_principal> user_;
+  std::optional<std::chrono::system_clock::time_point> auth_expires_at_;
   transport_type transport_ = transport_type::none;
   std::size_t shard_ = 0;
   boost::asio::any_io_executor executor_;

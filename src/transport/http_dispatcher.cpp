@@ -29,12 +29,38 @@ struct endpoint {
   endpoint_options options;
   std::shared_ptr<connection_manager> manager;
 
+  // Authenticates and authorizes one request ([Authorize] runs on every request of the
+  // connection, not only negotiate). Answers 401/403 itself and returns false when refused.
+  asio::awaitable<bool> admit(http::exchange& ex, auth::authentication_result& out) {
+    if (!options.authenticate) co_return true;
+    out = options.authenticate(ex.req());
+    if (out.token_present && !out.authenticated)
+      spdlog::debug("{} {}: token refused: {}", ex.req().method,
+                    http::redact_target(ex.req().target), out.error);
+    if (options.require_authenticated && !out.authenticated) {
+      http::response r(401);
+      r.set("WWW-Authenticate", out.token_present ? "Bearer error=\"invalid_token\"" : "Bearer");
+      co_await ex.async_respond(std::move(r));
+      co_return false;
+    }
+    if (options.authorize) {
+      auth::claims_principal anonymous;
+      if (!options.authorize(out.principal ? *out.principal : anonymous)) {
+        co_await ex.async_respond(http::response(out.authenticated ? 403 : 401));
+        co_return false;
+      }
+    }
+    co_return true;
+  }
+
   asio::awaitable<void> negotiate(http::exchange& ex) {
     const auto& req = ex.req();
     if (req.method != "POST") {
       co_await ex.async_respond(text(405, ""));
       co_return;
     }
+    auth::authentication_result who;
+    if (!co_await admit(ex, who)) co_return;
     // §2.2: version selection.
     int version = 0;
     if (auto v = req.query_param("negotiateVersion")) {
@@ -67,6 +93,8 @@ struct endpoint {
 
   asio::awaitable<void> serve(http::exchange& ex) {
     const auto& req = ex.req();
+    auth::authentication_result who;
+    if (!co_await admit(ex, who)) co_return;
     if (req.method == "GET") {
       auto accept = req.header("Accept");
       if (accept && accept->find("text/event-stream") != std::string_view::npos) {
@@ -75,7 +103,7 @@ struct endpoint {
         co_return;
       }
       if (req.websocket_upgrade) {
-        co_await serve_websocket(ex);
+        co_await serve_websocket(ex, who);
         co_return;
       }
       auto id = req.query_param("id");
@@ -114,7 +142,8 @@ struct endpoint {
     co_await ex.async_respond(text(405, ""));
   }
 
-  asio::awaitable<void> serve_websocket(http::exchange& ex) {
+  asio::awaitable<void> serve_websocket(http::exchange& ex,
+                                        const auth::authentication_result& who) {
     const auto& req = ex.req();
     if (!options.websockets) {
       co_await ex.async_respond(
@@ -147,6 +176,7 @@ struct endpoint {
       co_return;
     }
     c->attach(transport_type::websockets, req, ex.shard(), ex.get_executor(), ws.get());
+    c->set_user(who.principal, who.expires_at);
     auto h = handler;
     auto run_handler = [c, h]() -> asio::awaitable<void> {
       try {

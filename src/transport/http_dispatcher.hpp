@@ -1,9 +1,12 @@
 // Maps a connection endpoint (negotiate + transports) onto the router (HttpConnectionDispatcher).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "auth/bearer.hpp"
 #include "http/router.hpp"
 #include "transport/connection_handler.hpp"
 #include "transport/connection_manager.hpp"
@@ -11,6 +14,14 @@
 namespace hubcast::transport {
 
 struct endpoint_options {
+  // Authentication of every request (negotiate and each transport request); null: anonymous.
+  std::function<auth::authentication_result(const http::request&)> authenticate;
+  // Without a valid token: 401 with an empty body ([Authorize] on the hub).
+  bool require_authenticated = false;
+  // Hub-level policy: false answers 403.
+  std::function<bool(const auth::claims_principal&)> authorize;
+  // Named hub-level policies, resolved into `authorize` by server::app.
+  std::vector<std::string> policies;
   bool websockets = true;
   bool server_sent_events = false;  // not yet implemented
   bool long_polling = false;        // not yet implemented
