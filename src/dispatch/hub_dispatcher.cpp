@@ -5,8 +5,6 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -57,14 +55,14 @@ class stream_sink_impl final : public detail::stream_sink {
     }
   }
 
+  // The producer sees the cancellation at its next write or in wait_cancelled(). (Emitting an
+  // Asio cancellation signal into the producer's own awaits was tried: the signal must outlive
+  // the coroutine's last resumption, which the dispatcher cannot see.)
   void cancel() {
     if (cancelled_) return;
     cancelled_ = true;
     event_.cancel();
-    signal.emit(asio::cancellation_type::terminal);
   }
-
-  asio::cancellation_signal signal;
 
  private:
   std::shared_ptr<hub_connection> hc_;
@@ -383,7 +381,7 @@ void hub_dispatcher::handle_invocation(std::shared_ptr<connection_state> st,
         [this, st, id = *m.invocation_id, target = m.target, call = std::move(call)]() mutable {
           return run_stream(st, std::move(id), std::move(target), std::move(call));
         },
-        asio::bind_cancellation_slot(sink->signal.slot(), asio::detached));
+        asio::detached);
     return;
   }
   // MaximumParallelInvocationsPerClient = 1: one non-streaming invocation at a time, in order,

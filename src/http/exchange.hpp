@@ -33,8 +33,11 @@ class exchange {
   // Completes a WebSocket upgrade; nullptr if the handshake failed.
   virtual boost::asio::awaitable<std::unique_ptr<websocket>> async_accept_websocket() = 0;
 
-  // Set when the TCP connection closed under a waiting handler (e.g. a long poll).
-  virtual bool peer_gone() const = 0;
+  // For streaming responses: completes when the client closes the TCP connection (or it
+  // fails, or close_stream() was called).
+  virtual boost::asio::awaitable<void> async_wait_peer_close() = 0;
+  // Ends a streaming response by closing the TCP connection.
+  virtual void close_stream() = 0;
 
   virtual bool responded() const = 0;
   virtual boost::asio::any_io_executor get_executor() = 0;

@@ -109,7 +109,20 @@ class session_exchange final : public exchange {
     co_return co_await detail::accept_websocket(std::move(stream_), raw_);
   }
 
-  bool peer_gone() const override { return false; }
+  asio::awaitable<void> async_wait_peer_close() override {
+    char buf[512];
+    for (;;) {
+      auto [ec, n] = co_await stream_.socket().async_read_some(asio::buffer(buf), use_tuple);
+      (void)n;
+      if (ec) co_return;
+    }
+  }
+
+  void close_stream() override {
+    error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
   bool responded() const override { return responded_; }
   asio::any_io_executor get_executor() override { return stream_.get_executor(); }
   std::size_t shard() const override { return shard_; }

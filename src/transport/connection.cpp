@@ -46,6 +46,14 @@ void connection::attach(transport_type t, http::request req, std::size_t shard,
 
 void connection::push_input(std::string data, bool binary) {
   if (input_ended_) return;
+  // A client posting faster than the hub reads: bounded like the output.
+  std::size_t pending = data.size();
+  for (const auto& c : input_) pending += c.data.size();
+  if (pending > limits_.max_bytes) {
+    spdlog::warn("connection {}: input queue over {} bytes; closing it", id_, limits_.max_bytes);
+    abort();
+    return;
+  }
   input_.push_back({std::move(data), binary});
   if (input_signal_) input_signal_->cancel();
 }
@@ -116,6 +124,91 @@ void connection::abort() {
   if (ws_) ws_->abort();
   wake();
   if (input_signal_) input_signal_->cancel();
+}
+
+void connection::touch() {
+  last_activity_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch())
+                         .count();
+}
+
+asio::awaitable<connection::poll_result> connection::async_poll(std::chrono::milliseconds timeout) {
+  auto self = shared_from_this();
+  auto mine = ++poll_generation_;
+  poll_active = true;
+  touch();
+  wake();  // a previous poll still waiting is superseded: it answers 204
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  poll_result r;
+  for (;;) {
+    if (mine != poll_generation_) {
+      r.status = 204;
+      co_return r;
+    }
+    if (!queue_.empty()) {
+      std::size_t total = 0;
+      for (auto& b : queue_) total += b->size();
+      r.body.reserve(total);
+      for (auto& b : queue_) r.body += *b;
+      queue_.clear();
+      queued_bytes_ = 0;
+      break;
+    }
+    if (completed_ || aborted_) {
+      r.status = 204;
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) break;  // 200, empty: poll again
+    signal_->expires_at(deadline);
+    co_await signal_->async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  poll_active = false;
+  touch();
+  co_return r;
+}
+
+asio::awaitable<void> connection::run_sse_writer(http::exchange& ex) {
+  auto self = shared_from_this();
+  std::string event;
+  for (;;) {
+    if (aborted_) break;
+    if (queue_.empty()) {
+      if (completed_) break;
+      signal_->expires_at(asio::steady_timer::time_point::max());
+      co_await signal_->async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
+    std::string payload;
+    std::size_t take = coalesce_ ? queue_.size() : 1;
+    for (std::size_t i = 0; i < take; ++i) {
+      queued_bytes_ -= queue_.front()->size();
+      payload += *queue_.front();
+      queue_.pop_front();
+    }
+    if (payload.empty()) continue;  // an empty payload is never an event
+    // One `data:` line per payload line (a trailing \r removed), then a blank line (§3.3).
+    event.clear();
+    std::string_view rest(payload);
+    for (;;) {
+      auto nl = rest.find('\n');
+      auto line = rest.substr(0, nl);
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      event += "data: ";
+      event += line;
+      event += "\r\n";
+      if (nl == std::string_view::npos) break;
+      rest.remove_prefix(nl + 1);
+    }
+    event += "\r\n";
+    std::string_view part(event);
+    auto ec = co_await ex.async_write_body(std::span<const std::string_view>(&part, 1));
+    if (ec) {
+      aborted_ = true;
+      break;
+    }
+  }
+  completed_ = true;
+  ex.close_stream();
 }
 
 void connection::wake() {

@@ -17,6 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "auth/claims_principal.hpp"
+#include "http/exchange.hpp"
 #include "http/request.hpp"
 #include "http/websocket.hpp"
 
@@ -95,6 +96,23 @@ class connection : public std::enable_shared_from_this<connection> {
   bool transport_active() const { return transport_active_; }
   // Runs the writer for a WebSocket until the output completes or fails.
   boost::asio::awaitable<void> run_websocket_writer();
+  // Server-Sent Events: every drain of the queue becomes one event (§3.3). Closes the stream
+  // when the output completes.
+  boost::asio::awaitable<void> run_sse_writer(http::exchange& ex);
+
+  // Long polling (§3.4), on the connection's executor: waits up to `timeout` for output.
+  // 200 with everything queued, 200 empty on timeout, 204 when the connection ended or a newer
+  // poll superseded this one.
+  struct poll_result {
+    int status = 200;
+    std::string body;
+  };
+  boost::asio::awaitable<poll_result> async_poll(std::chrono::milliseconds timeout);
+  std::atomic<bool> poll_active{false};
+  std::atomic<std::int64_t> last_activity_ms{0};  // steady clock, for the disconnect timeout
+  void touch();
+  // Handler finished (the connection is over once the output is drained).
+  std::atomic<bool> handler_done{false};
 
   // Manager bookkeeping (any thread).
   std::chrono::steady_clock::time_point created_at() const { return created_at_; }
@@ -122,6 +140,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bool input_ended_ = false;
   std::unique_ptr<boost::asio::steady_timer> input_signal_;
   std::size_t queued_bytes_ = 0;
+  std::uint64_t poll_generation_ = 0;
   bool binary_ = false;
   bool coalesce_ = true;
   bool completed_ = false;

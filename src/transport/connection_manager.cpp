@@ -78,13 +78,35 @@ std::vector<std::shared_ptr<connection>> connection_manager::all() const {
 }
 
 void connection_manager::scan_once(std::chrono::steady_clock::time_point now) {
-  std::lock_guard lock(mutex_);
-  for (auto it = by_token_.begin(); it != by_token_.end();) {
-    const auto& c = it->second;
-    if (!c->started.load() && now - c->created_at() > disconnect_timeout_)
-      it = by_token_.erase(it);
-    else
-      ++it;
+  auto now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  std::vector<std::shared_ptr<connection>> disposed;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = by_token_.begin(); it != by_token_.end();) {
+      const auto& c = it->second;
+      bool expired = false;
+      if (!c->started.load()) {
+        // Negotiated but never used (every failed transport attempt leaves one, §13 item 14).
+        expired = now - c->created_at() > disconnect_timeout_;
+      } else if (c->transport() == transport_type::long_polling && !c->poll_active.load()) {
+        // Long polling between polls: the client is gone if no poll comes in time.
+        expired = now_ms - c->last_activity_ms.load() > disconnect_timeout_.count();
+      }
+      if (expired) {
+        disposed.push_back(c);
+        it = by_token_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& c : disposed) {
+    if (!c->transport_active()) continue;
+    asio::post(c->get_executor(), [c] {
+      c->end_input();
+      c->abort();
+    });
   }
 }
 

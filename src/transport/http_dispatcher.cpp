@@ -1,7 +1,13 @@
 #include "transport/http_dispatcher.hpp"
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
@@ -21,6 +27,24 @@ http::response negotiate_error(std::string message) {
   boost::json::object o;
   o["error"] = message;
   return http::response(200, boost::json::serialize(o), "application/json");
+}
+
+// Runs the coroutine `f` on `target` (a connection's shard) and resumes the caller on its own
+// executor with the result. A thread-safe channel carries the result back: awaiting co_spawn
+// across executors corrupted memory here (g++ 12 + Asio 1.26).
+template <class T, class F>
+asio::awaitable<T> run_on(asio::any_io_executor target, F f) {
+  using channel = asio::experimental::concurrent_channel<void(boost::system::error_code, T)>;
+  auto self_ex = co_await asio::this_coro::executor;
+  auto ch = std::make_shared<channel>(self_ex, 1);
+  auto task = [f = std::move(f), ch]() mutable -> asio::awaitable<void> {
+    auto inner = f();
+    T r = co_await std::move(inner);
+    ch->try_send(boost::system::error_code{}, std::move(r));
+  };
+  asio::co_spawn(target, std::move(task), asio::detached);
+  T result = co_await ch->async_receive(asio::use_awaitable);
+  co_return result;
 }
 
 struct endpoint {
@@ -96,23 +120,15 @@ struct endpoint {
     auth::authentication_result who;
     if (!co_await admit(ex, who)) co_return;
     if (req.method == "GET") {
+      // §1: the SSE check comes first, then the WebSocket upgrade; anything else long-polls.
       auto accept = req.header("Accept");
       if (accept && accept->find("text/event-stream") != std::string_view::npos) {
-        co_await ex.async_respond(
-            text(404, "ServerSentEvents transport not supported by this end point type"));
-        co_return;
-      }
-      if (req.websocket_upgrade) {
+        co_await serve_sse(ex, who);
+      } else if (req.websocket_upgrade) {
         co_await serve_websocket(ex, who);
-        co_return;
+      } else {
+        co_await serve_poll(ex, who);
       }
-      auto id = req.query_param("id");
-      if (!id || id->empty()) {
-        co_await ex.async_respond(text(400, "Connection ID required"));
-        co_return;
-      }
-      co_await ex.async_respond(
-          text(404, "LongPolling transport not supported by this end point type"));
       co_return;
     }
     if (req.method == "POST" || req.method == "DELETE") {
@@ -126,28 +142,164 @@ struct endpoint {
         co_await ex.async_respond(text(404, "No Connection with that ID"));
         co_return;
       }
-      if (req.method == "POST" && c->transport() == transport_type::websockets) {
+      if (req.method == "DELETE") {
+        co_await serve_delete(ex, c);
+        co_return;
+      }
+      if (c->transport() == transport_type::websockets) {
         co_await ex.async_respond(
             text(405, "POST requests are not allowed for WebSocket connections."));
         co_return;
       }
-      if (req.method == "DELETE" && c->transport() != transport_type::long_polling) {
-        co_await ex.async_respond(
-            text(400, "Cannot terminate this connection using the DELETE endpoint."));
+      if (!c->transport_active() || c->is_completed()) {
+        co_await ex.async_respond(http::response(404));
         co_return;
       }
-      co_await ex.async_respond(text(404, "No Connection with that ID"));
+      // Append the body to the connection's input on its own shard (§3.3 "Send").
+      // Posts to one executor run in order, so bodies reach the input in arrival order.
+      asio::post(c->get_executor(), [c, body = req.body]() mutable {
+        c->push_input(std::move(body), false);
+      });
+      co_await ex.async_respond(http::response(200));
       co_return;
     }
     co_await ex.async_respond(text(405, ""));
   }
 
-  asio::awaitable<void> serve_websocket(http::exchange& ex,
-                                        const auth::authentication_result& who) {
+  // Finds the connection of a GET, or answers the reference server's error and returns null.
+  asio::awaitable<std::shared_ptr<connection>> lookup(http::exchange& ex, transport_type t) {
+    auto id = ex.req().query_param("id");
+    if (!id || id->empty()) {
+      co_await ex.async_respond(text(400, "Connection ID required"));
+      co_return nullptr;
+    }
+    auto c = manager->find(*id);
+    if (!c) {
+      co_await ex.async_respond(text(404, "No Connection with that ID"));
+      co_return nullptr;
+    }
+    if (c->started.load() && c->transport() != t && c->transport() != transport_type::none) {
+      co_await ex.async_respond(text(400, "Cannot change transports mid-connection"));
+      co_return nullptr;
+    }
+    co_return c;
+  }
+
+  asio::awaitable<void> not_enabled(http::exchange& ex, transport_type t) {
+    co_await ex.async_respond(text(
+        404, std::string(transport_name(t)) + " transport not supported by this end point type"));
+  }
+
+  // Runs the connection handler; its end completes the output.
+  static asio::awaitable<void> run_handler(std::shared_ptr<connection_handler> h,
+                                           std::shared_ptr<connection> c) {
+    try {
+      co_await h->on_connected(c);
+    } catch (const std::exception& e) {
+      spdlog::error("connection {}: handler failed: {}", c->id(), e.what());
+      c->abort();
+    }
+    c->handler_done = true;
+    c->complete();
+  }
+
+  asio::awaitable<void> serve_sse(http::exchange& ex, const auth::authentication_result& who) {
+    if (!options.server_sent_events) {
+      co_await not_enabled(ex, transport_type::server_sent_events);
+      co_return;
+    }
+    auto c = co_await lookup(ex, transport_type::server_sent_events);
+    if (!c) co_return;
+    if (c->started.exchange(true)) {
+      co_await ex.async_respond(http::response(409));
+      co_return;
+    }
+    c->attach(transport_type::server_sent_events, ex.req(), ex.shard(), ex.get_executor(), nullptr);
+    c->set_user(who.principal, who.expires_at);
+    // Headers and a comment at once: some clients only fire `open` when bytes arrive (§3.3).
+    http::response head(200, ":\r\n", "text/event-stream");
+    head.set("Cache-Control", "no-cache,no-store");
+    head.set("Pragma", "no-cache");
+    head.set("Content-Encoding", "identity");
+    if (co_await ex.async_write_head(std::move(head))) {
+      manager->remove(c->token());
+      co_return;
+    }
+    auto watch = [c, &ex]() -> asio::awaitable<void> {
+      co_await ex.async_wait_peer_close();
+      // The client closed its EventSource: the connection is gone.
+      c->end_input();
+      c->abort();
+    };
+    // Build the awaitables in their own statements: g++ 12 mishandles temporaries with
+    // destructors (here shared_ptr arguments) inside a co_await full-expression.
+    auto handler_task = run_handler(handler, c);
+    auto writer_task = c->run_sse_writer(ex);
+    auto watch_task = watch();
+    co_await (std::move(handler_task) && std::move(writer_task) && std::move(watch_task));
+    manager->remove(c->token());
+  }
+
+  asio::awaitable<void> serve_poll(http::exchange& ex, const auth::authentication_result& who) {
+    if (!options.long_polling) {
+      co_await not_enabled(ex, transport_type::long_polling);
+      co_return;
+    }
+    auto c = co_await lookup(ex, transport_type::long_polling);
+    if (!c) co_return;
+    if (!c->started.exchange(true)) {
+      // §3.4: the first poll only starts the connection and is answered at once.
+      c->attach(transport_type::long_polling, ex.req(), ex.shard(), ex.get_executor(), nullptr);
+      c->set_user(who.principal, who.expires_at);
+      c->touch();
+      asio::co_spawn(c->get_executor(), run_handler(handler, c), asio::detached);
+      http::response r(200, "", "application/octet-stream");
+      co_await ex.async_respond(std::move(r));
+      co_return;
+    }
+    // Every poll is authorized again; the newest user (and token expiry) wins.
+    auto timeout = options.long_poll_timeout;
+    auto poll = [c, timeout, who]() -> asio::awaitable<connection::poll_result> {
+      if (who.principal) c->set_user(who.principal, who.expires_at);
+      auto r = co_await c->async_poll(timeout);
+      co_return r;
+    };
+    auto target = c->get_executor();
+    auto task = run_on<connection::poll_result>(target, std::move(poll));
+    auto result = co_await std::move(task);
+    if (result.status == 204 && c->is_completed() && !c->poll_active.load())
+      manager->remove(c->token());
+    http::response r(result.status, std::move(result.body),
+                     result.status == 200 ? "application/octet-stream" : "");
+    r.set("Cache-Control", "no-cache, no-store");
+    r.set("Pragma", "no-cache");
+    r.set("Expires", "Thu, 01 Jan 1970 00:00:00 GMT");
+    co_await ex.async_respond(std::move(r));
+  }
+
+  asio::awaitable<void> serve_delete(http::exchange& ex, std::shared_ptr<connection> c) {
+    if (c->transport() != transport_type::long_polling) {
+      co_await ex.async_respond(
+          text(400, "Cannot terminate this connection using the DELETE endpoint."));
+      co_return;
+    }
+    // Graceful client close: the pending poll is released (204) and the connection disposed.
+    auto release = [c]() -> asio::awaitable<bool> {
+      c->end_input();
+      c->complete();
+      co_return true;
+    };
+    auto target = c->get_executor();
+    auto task = run_on<bool>(target, std::move(release));
+    co_await std::move(task);
+    manager->remove(c->token());
+    co_await ex.async_respond(http::response(202));
+  }
+
+  asio::awaitable<void> serve_websocket(http::exchange& ex, const auth::authentication_result& who) {
     const auto& req = ex.req();
     if (!options.websockets) {
-      co_await ex.async_respond(
-          text(404, "WebSockets transport not supported by this end point type"));
+      co_await not_enabled(ex, transport_type::websockets);
       co_return;
     }
     std::shared_ptr<connection> c;
@@ -177,17 +329,9 @@ struct endpoint {
     }
     c->attach(transport_type::websockets, req, ex.shard(), ex.get_executor(), ws.get());
     c->set_user(who.principal, who.expires_at);
-    auto h = handler;
-    auto run_handler = [c, h]() -> asio::awaitable<void> {
-      try {
-        co_await h->on_connected(c);
-      } catch (const std::exception& e) {
-        spdlog::error("connection {}: handler failed: {}", c->id(), e.what());
-        c->abort();
-      }
-      c->complete();
-    };
-    co_await (run_handler() && c->run_websocket_writer());
+    auto handler_task = run_handler(handler, c);
+    auto writer_task = c->run_websocket_writer();
+    co_await (std::move(handler_task) && std::move(writer_task));
     c->detach_websocket();
     manager->remove(c->token());
   }

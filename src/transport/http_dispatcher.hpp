@@ -1,6 +1,7 @@
 // Maps a connection endpoint (negotiate + transports) onto the router (HttpConnectionDispatcher).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -23,8 +24,10 @@ struct endpoint_options {
   // Named hub-level policies, resolved into `authorize` by server::app.
   std::vector<std::string> policies;
   bool websockets = true;
-  bool server_sent_events = false;  // not yet implemented
-  bool long_polling = false;        // not yet implemented
+  bool server_sent_events = true;
+  bool long_polling = true;
+  // A poll with nothing to send is answered 200 empty after this (below the clients' 100 s).
+  std::chrono::milliseconds long_poll_timeout{90000};
   queue_limits limits;
 };
 

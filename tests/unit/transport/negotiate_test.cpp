@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <set>
 
 #include "transport/connection_manager.hpp"
@@ -29,8 +30,15 @@ TEST(Negotiate, Version1HasSeparateSecretToken) {
   EXPECT_EQ(body["connectionId"].as_string(), c->id());
   EXPECT_EQ(body["connectionToken"].as_string(), c->token());
   auto& t = body["availableTransports"].as_array();
-  ASSERT_EQ(t.size(), 1u);
-  EXPECT_EQ(t[0].as_object().at("transport").as_string(), "WebSockets");
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ(boost::json::serialize(t),
+            R"([{"transport":"WebSockets","transferFormats":["Text","Binary"]},)"
+            R"({"transport":"ServerSentEvents","transferFormats":["Text"]},)"
+            R"({"transport":"LongPolling","transferFormats":["Text","Binary"]}])");
+  endpoint_options no_ws;
+  no_ws.websockets = false;
+  auto only = boost::json::parse(negotiate_response_body(*c, no_ws)).as_object();
+  EXPECT_EQ(only["availableTransports"].as_array().size(), 2u);
   EXPECT_FALSE(body.contains("useStatefulReconnect"));
   // The server indexes connections by token, never by the public id.
   EXPECT_EQ(m.find(c->token()), c);
