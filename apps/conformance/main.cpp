@@ -58,6 +58,9 @@ int main(int argc, char** argv) {
   cli.add_option("--keep-alive-ms", keep_alive_ms, "KeepAliveInterval");
   cli.add_option("--client-timeout-ms", client_timeout_ms, "ClientTimeoutInterval");
   cli.add_option("--handshake-timeout-ms", handshake_timeout_ms, "HandshakeTimeout");
+  long long_poll_timeout_ms = 90000, disconnect_timeout_ms = 15000;
+  cli.add_option("--long-poll-timeout-ms", long_poll_timeout_ms, "LongPolling PollTimeout");
+  cli.add_option("--disconnect-timeout-ms", disconnect_timeout_ms, "DisconnectTimeout");
   long clock_skew_s = 300;
   cli.add_option("--clock-skew-s", clock_skew_s, "JWT clock skew in seconds");
   cli.add_option("--max-message-size", hub_opts.maximum_receive_message_size,
@@ -68,6 +71,7 @@ int main(int argc, char** argv) {
   hubcast::app_options options;
   options.urls = split_urls(urls);
   options.threads = threads;
+  options.disconnect_timeout = std::chrono::milliseconds(disconnect_timeout_ms);
   // Negotiate responses set the cookies the client suites check; CORS reflects the origin.
   options.http.on_response = [](const http::request& req, http::response& res) {
     if (req.path.find("/negotiate") != std::string::npos) {
@@ -101,14 +105,16 @@ int main(int argc, char** argv) {
   hub_opts.handshake_timeout = std::chrono::milliseconds(handshake_timeout_ms);
   hub_opts.enable_detailed_errors = true;
   hub_opts.encoding.naming = hubcast::naming_policy::as_declared;
-  auto test_hub = app.map_hub<conformance::test_hub>("/testhub", hub_opts);
-  hubcast::endpoint_options no_ws;
+  hubcast::endpoint_options all_transports;
+  all_transports.long_poll_timeout = std::chrono::milliseconds(long_poll_timeout_ms);
+  auto test_hub = app.map_hub<conformance::test_hub>("/testhub", hub_opts, all_transports);
+  hubcast::endpoint_options no_ws = all_transports;
   no_ws.websockets = false;
   no_ws.server_sent_events = true;
   no_ws.long_polling = true;
   app.map_hub<conformance::test_hub>("/testhub-nowebsockets", hub_opts, no_ws);
   app.map_hub<conformance::uncreatable_hub>("/uncreatable", hub_opts);
-  app.map_connection_handler("/echo", std::make_shared<echo_handler>());
+  app.map_connection_handler("/echo", std::make_shared<echo_handler>(), all_transports);
 
   // JWT bearer: a key made at start-up; /generateJwtToken issues HS256 tokens for it.
   unsigned char key_bytes[32];

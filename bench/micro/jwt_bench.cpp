@@ -24,7 +24,8 @@ std::string pem_of(EVP_PKEY* k, bool priv) {
 }
 
 void run(benchmark::State& state, jwt_alg alg, const jwt_key& sign, const jwt_key& verify) {
-  boost::json::object claims{{"sub", "u"}, {"iss", "hubcast"}, {"aud", "stockhub"}, {"role", "Trader"}};
+  boost::json::object claims{
+      {"sub", "u"}, {"iss", "hubcast"}, {"aud", "stockhub"}, {"role", "Trader"}};
   auto token = issue_jwt(claims, alg, sign, std::chrono::minutes(15));
   jwt_validation_options o;
   o.algorithms = {alg};

@@ -157,9 +157,8 @@ struct endpoint {
       }
       // Append the body to the connection's input on its own shard (§3.3 "Send").
       // Posts to one executor run in order, so bodies reach the input in arrival order.
-      asio::post(c->get_executor(), [c, body = req.body]() mutable {
-        c->push_input(std::move(body), false);
-      });
+      asio::post(c->get_executor(),
+                 [c, body = req.body]() mutable { c->push_input(std::move(body), false); });
       co_await ex.async_respond(http::response(200));
       co_return;
     }
@@ -296,7 +295,8 @@ struct endpoint {
     co_await ex.async_respond(http::response(202));
   }
 
-  asio::awaitable<void> serve_websocket(http::exchange& ex, const auth::authentication_result& who) {
+  asio::awaitable<void> serve_websocket(http::exchange& ex,
+                                        const auth::authentication_result& who) {
     const auto& req = ex.req();
     if (!options.websockets) {
       co_await not_enabled(ex, transport_type::websockets);

@@ -1,8 +1,9 @@
-// The official @microsoft/signalr client against hubcast-conformance over WebSockets + JSON.
+// The official @microsoft/signalr client against hubcast-conformance: the foundation scenarios
+// over every transport with JSON, then what is specific to WebSockets.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { connect, delay, once, signalR, startProxy, startServer, streamToArray } from './helpers.mjs';
+import { connect as connectWith, delay, once, signalR, startProxy, startServer, streamToArray } from './helpers.mjs';
 
 let server;
 let hub;
@@ -17,6 +18,14 @@ after(async () => {
   assert.equal(code, 0, 'graceful shutdown exits 0');
 });
 
+for (const [name, transport] of [
+  ['WebSockets', signalR.HttpTransportType.WebSockets],
+  ['ServerSentEvents', signalR.HttpTransportType.ServerSentEvents],
+  ['LongPolling', signalR.HttpTransportType.LongPolling],
+]) {
+const connect = (url, options = {}, configure) => connectWith(url, { transport, ...options }, configure);
+
+describe(`${name} + JSON`, () => {
 describe('invocations', () => {
   it('echoes, sends and receives server-to-client calls', async () => {
     const c = connect(hub);
@@ -77,7 +86,7 @@ describe('invocations', () => {
     assert.equal(await c.invoke('GetNumRedirects'), 3);
     assert.equal(await c.invoke('GetCookie', 'testCookie'), 'testValue', 'negotiate cookies replayed');
     assert.equal(await c.invoke('GetCookie', 'expiredCookie'), null);
-    assert.equal(await c.invoke('GetActiveTransportName'), 'WebSockets');
+    assert.equal(await c.invoke('GetActiveTransportName'), name);
     await c.stop();
   });
 
@@ -200,15 +209,6 @@ describe('connection lifecycle', () => {
     await c.stop();
   });
 
-  it('skips negotiation', async () => {
-    const c = connect(hub, { skipNegotiation: true });
-    await c.start();
-    assert.equal(await c.invoke('Echo', 'direct'), 'direct');
-    const id = await c.invoke('GetCallerConnectionId');
-    assert.match(id, /^[A-Za-z0-9_-]{22}$/, 'the server made a connection id');
-    await c.stop();
-  });
-
   it('reconnects automatically after the TCP connection drops', async () => {
     const proxy = await startProxy(server.url);
     const c = connect(`${proxy.url}/testhub`, {}, (b) => b.withAutomaticReconnect([0, 100, 200]));
@@ -254,6 +254,22 @@ describe('connection lifecycle', () => {
       String(error),
       /Server returned an error on close: Connection closed with an error\. InvalidDataException: The maximum message size of 32768B was exceeded/,
     );
+  });
+});
+
+});
+}
+
+const connect = connectWith;
+
+describe('WebSockets only', () => {
+  it('skips negotiation', async () => {
+    const c = connect(hub, { skipNegotiation: true });
+    await c.start();
+    assert.equal(await c.invoke('Echo', 'direct'), 'direct');
+    const id = await c.invoke('GetCallerConnectionId');
+    assert.match(id, /^[A-Za-z0-9_-]{22}$/, 'the server made a connection id');
+    await c.stop();
   });
 });
 
