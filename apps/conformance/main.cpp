@@ -105,6 +105,7 @@ int main(int argc, char** argv) {
   hub_opts.handshake_timeout = std::chrono::milliseconds(handshake_timeout_ms);
   hub_opts.enable_detailed_errors = true;
   hub_opts.encoding.naming = hubcast::naming_policy::as_declared;
+  hub_opts.encoding.msgpack_naming = hubcast::naming_policy::as_declared;
   hubcast::endpoint_options all_transports;
   all_transports.long_poll_timeout = std::chrono::milliseconds(long_poll_timeout_ms);
   auto test_hub = app.map_hub<conformance::test_hub>("/testhub", hub_opts, all_transports);

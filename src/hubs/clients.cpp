@@ -53,7 +53,7 @@ boost::asio::awaitable<boost::json::value> single_client_proxy::invoke_raw(
     std::string method, protocol::payload args, std::chrono::milliseconds timeout) const {
   auto r = co_await lm_->invoke_connection(key_, std::move(method), std::move(args), timeout);
   if (r.error) throw hub_exception(*r.error);
-  co_return r.has_value ? r.value.json() : boost::json::value(nullptr);
+  co_return r.has_value ? to_json_value(r.value) : boost::json::value(nullptr);
 }
 
 void group_manager::add(const std::string& connection_id, const std::string& group) const {

@@ -75,7 +75,7 @@ class single_client_proxy : public client_proxy {
                                    A&&... args) const {
     auto args_payload = protocol::payload::arguments(std::forward<A>(args)...);
     auto value = co_await invoke_raw(std::string(method), std::move(args_payload), timeout);
-    co_return from_json<R>(value);
+    co_return from_json<R>(value);  // converted to JSON once: client results are rare
   }
 
   // Returns the raw JSON value of the result; throws hub_exception on a client error.

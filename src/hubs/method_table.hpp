@@ -84,7 +84,17 @@ T bind_one(std::vector<protocol::raw_value>& args, upload_list& uploads) {
   if constexpr (stream_reader_traits<T>::value) {
     return T(uploads[StreamPos]);
   } else {
-    return from_json<T>(args[ArgPos].json());
+    try {
+      return from_raw<T>(args[ArgPos]);
+    } catch (const binding_error&) {
+      // The MessagePack reader names the argument (1-based), as the reference server does.
+      if (args[ArgPos].is_msgpack())
+        throw binding_failure("InvalidDataException: Error binding argument " +
+                              std::to_string(ArgPos + 1) +
+                              ". Make sure that the types of the provided values match the types "
+                              "of the hub method being invoked.");
+      throw;
+    }
   }
 }
 

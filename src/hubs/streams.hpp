@@ -101,7 +101,7 @@ class stream_reader {
   boost::asio::awaitable<std::optional<T>> next() {
     auto v = co_await ch_->async_next();
     if (!v) co_return std::nullopt;
-    co_return std::optional<T>(from_json<T>(v->json()));
+    co_return std::optional<T>(from_raw<T>(*v));
   }
 
  private:

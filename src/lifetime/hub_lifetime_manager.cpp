@@ -108,7 +108,7 @@ void hub_lifetime_manager::stop() {
 
 std::shared_ptr<const protocol::serialized_message> hub_lifetime_manager::serialize(
     const outgoing& m) const {
-  auto out = std::make_shared<protocol::serialized_message>();
+  auto out = std::make_shared<protocol::serialized_message>(m.target, m.args);
   for (std::size_t p = 0; p < protocol::protocol_count; ++p) {
     if (protocols_in_use_[p].load(std::memory_order_relaxed) <= 0 && p != 0) continue;
     auto id = static_cast<protocol::protocol_id>(p);

@@ -1,6 +1,7 @@
 #include "protocol/hub_protocol.hpp"
 
 #include "protocol/json_hub_protocol.hpp"
+#include "protocol/msgpack_hub_protocol.hpp"
 #include "protocol/text_framing.hpp"
 
 namespace hubcast::protocol {
@@ -69,11 +70,12 @@ const hub_protocol& json_protocol() {
 
 const hub_protocol* find_protocol(std::string_view name) {
   if (name == "json") return &json_instance;
+  if (name == "messagepack") return &msgpack_protocol::instance();
   return nullptr;
 }
 
 const hub_protocol& protocol_by_id(protocol_id id) {
-  (void)id;
+  if (id == protocol_id::messagepack) return msgpack_protocol::instance();
   return json_instance;
 }
 

@@ -68,10 +68,17 @@ using shared_bytes = std::shared_ptr<const std::string>;
 // recipient shares the same immutable bytes.
 class serialized_message {
  public:
+  serialized_message(std::string target, payload args)
+      : target_(std::move(target)), args_(std::move(args)) {}
   shared_bytes get(protocol_id p) const { return bytes_[static_cast<std::size_t>(p)]; }
   void set(protocol_id p, shared_bytes b) { bytes_[static_cast<std::size_t>(p)] = std::move(b); }
+  // For a recipient whose protocol came into use after the message was serialized.
+  const std::string& target() const { return target_; }
+  const payload& args() const { return args_; }
 
  private:
+  std::string target_;
+  payload args_;
   std::array<shared_bytes, protocol_count> bytes_;
 };
 

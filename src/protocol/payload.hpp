@@ -20,6 +20,9 @@ class payload {
     p.to_json_ = [](const void* v, const encode_options& o) {
       return hubcast::to_json(*static_cast<const T*>(v), o);
     };
+    p.to_msgpack_ = [](const void* v, codec_detail::msgpack_packer& pk, const encode_options& o) {
+      hubcast::to_msgpack(pk, *static_cast<const T*>(v), o);
+    };
     return p;
   }
 
@@ -34,10 +37,17 @@ class payload {
   boost::json::value to_json(const encode_options& o) const {
     return to_json_ ? to_json_(value_.get(), o) : boost::json::value(nullptr);
   }
+  void to_msgpack(codec_detail::msgpack_packer& pk, const encode_options& o) const {
+    if (to_msgpack_)
+      to_msgpack_(value_.get(), pk, o);
+    else
+      pk.pack_nil();
+  }
 
  private:
   std::shared_ptr<const void> value_;
   boost::json::value (*to_json_)(const void*, const encode_options&) = nullptr;
+  void (*to_msgpack_)(const void*, codec_detail::msgpack_packer&, const encode_options&) = nullptr;
 };
 
 }  // namespace hubcast::protocol

@@ -3,6 +3,8 @@
 #include <cctype>
 #include <cstdio>
 
+#include <boost/json/serialize.hpp>
+
 namespace hubcast::codec_detail {
 
 namespace {
@@ -140,6 +142,11 @@ date_time parse_date_time(std::string_view s) {
 
 std::string member_name(std::string_view declared, naming_policy policy) {
   if (policy == naming_policy::as_declared) return std::string(declared);
+  if (policy == naming_policy::pascal_case) {
+    auto out = member_name(declared, naming_policy::camel_case);
+    if (!out.empty()) out[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(out[0])));
+    return out;
+  }
   std::string out;
   out.reserve(declared.size());
   bool upper_next = false;
@@ -166,6 +173,153 @@ bool iequals(std::string_view a, std::string_view b) {
         std::tolower(static_cast<unsigned char>(b[i])))
       return false;
   return true;
+}
+
+namespace {
+void put_be(char* out, std::uint64_t v, int n) {
+  for (int i = n - 1; i >= 0; --i) {
+    out[i] = static_cast<char>(v & 0xFF);
+    v >>= 8;
+  }
+}
+std::uint64_t get_be(const char* in, int n) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < n; ++i) v = (v << 8) | static_cast<unsigned char>(in[i]);
+  return v;
+}
+}  // namespace
+
+// The MessagePack timestamp extension (type -1): 32-, 64- or 96-bit form, smallest that fits.
+void pack_date_time(msgpack_packer& pk, date_time t) {
+  auto us = t.time_since_epoch().count();
+  std::int64_t sec = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+  std::uint32_t nsec = static_cast<std::uint32_t>((us - sec * 1000000) * 1000);
+  char buf[12];
+  if (sec >= 0 && (static_cast<std::uint64_t>(sec) >> 34) == 0) {
+    std::uint64_t v = (static_cast<std::uint64_t>(nsec) << 34) | static_cast<std::uint64_t>(sec);
+    if ((v & 0xffffffff00000000ULL) == 0) {
+      put_be(buf, v, 4);
+      pk.pack_ext(4, -1);
+      pk.pack_ext_body(buf, 4);
+    } else {
+      put_be(buf, v, 8);
+      pk.pack_ext(8, -1);
+      pk.pack_ext_body(buf, 8);
+    }
+  } else {
+    put_be(buf, nsec, 4);
+    put_be(buf + 4, static_cast<std::uint64_t>(sec), 8);
+    pk.pack_ext(12, -1);
+    pk.pack_ext_body(buf, 12);
+  }
+}
+
+date_time unpack_date_time(const msgpack::object& o) {
+  if (o.type == msgpack::type::STR) return parse_date_time(str_of(o));
+  if (o.type != msgpack::type::EXT || o.via.ext.type() != -1)
+    throw binding_error("expected a timestamp");
+  const char* d = o.via.ext.data();
+  std::int64_t sec = 0;
+  std::uint32_t nsec = 0;
+  switch (o.via.ext.size) {
+    case 4:
+      sec = static_cast<std::int64_t>(get_be(d, 4));
+      break;
+    case 8: {
+      auto v = get_be(d, 8);
+      nsec = static_cast<std::uint32_t>(v >> 34);
+      sec = static_cast<std::int64_t>(v & 0x3ffffffffULL);
+      break;
+    }
+    case 12:
+      nsec = static_cast<std::uint32_t>(get_be(d, 4));
+      sec = static_cast<std::int64_t>(get_be(d + 4, 8));
+      break;
+    default:
+      throw binding_error("invalid timestamp");
+  }
+  if (nsec >= 1000000000u) throw binding_error("invalid timestamp");
+  return date_time{std::chrono::microseconds{sec * 1000000 + nsec / 1000}};
+}
+
+void pack_json(msgpack_packer& pk, const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::null:
+      pk.pack_nil();
+      break;
+    case boost::json::kind::bool_:
+      v.get_bool() ? pk.pack_true() : pk.pack_false();
+      break;
+    case boost::json::kind::int64:
+      pk.pack_int64(v.get_int64());
+      break;
+    case boost::json::kind::uint64:
+      pk.pack_uint64(v.get_uint64());
+      break;
+    case boost::json::kind::double_:
+      pk.pack_double(v.get_double());
+      break;
+    case boost::json::kind::string: {
+      const auto& s = v.get_string();
+      pk.pack_str(static_cast<std::uint32_t>(s.size()));
+      pk.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
+      break;
+    }
+    case boost::json::kind::array:
+      pk.pack_array(static_cast<std::uint32_t>(v.get_array().size()));
+      for (const auto& e : v.get_array()) pack_json(pk, e);
+      break;
+    case boost::json::kind::object:
+      pk.pack_map(static_cast<std::uint32_t>(v.get_object().size()));
+      for (const auto& kv : v.get_object()) {
+        pk.pack_str(static_cast<std::uint32_t>(kv.key().size()));
+        pk.pack_str_body(kv.key().data(), static_cast<std::uint32_t>(kv.key().size()));
+        pack_json(pk, kv.value());
+      }
+      break;
+  }
+}
+
+boost::json::value msgpack_to_json(const msgpack::object& o) {
+  namespace mt = msgpack::type;
+  switch (o.type) {
+    case mt::NIL:
+      return nullptr;
+    case mt::BOOLEAN:
+      return o.via.boolean;
+    case mt::POSITIVE_INTEGER:
+      return o.via.u64;
+    case mt::NEGATIVE_INTEGER:
+      return o.via.i64;
+    case mt::FLOAT32:
+    case mt::FLOAT64:
+      return o.via.f64;
+    case mt::STR:
+      return boost::json::string(str_of(o));
+    case mt::BIN:
+      return boost::json::string(
+          base64_encode(std::vector<std::uint8_t>(o.via.bin.ptr, o.via.bin.ptr + o.via.bin.size)));
+    case mt::ARRAY: {
+      boost::json::array a;
+      for (std::uint32_t i = 0; i < o.via.array.size; ++i)
+        a.push_back(msgpack_to_json(o.via.array.ptr[i]));
+      return a;
+    }
+    case mt::MAP: {
+      boost::json::object m;
+      for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
+        const auto& kv = o.via.map.ptr[i];
+        std::string key = kv.key.type == mt::STR ? std::string(str_of(kv.key))
+                                                 : boost::json::serialize(msgpack_to_json(kv.key));
+        m[key] = msgpack_to_json(kv.val);
+      }
+      return m;
+    }
+    case mt::EXT:
+      if (o.via.ext.type() == -1) return boost::json::string(format_date_time(unpack_date_time(o)));
+      return nullptr;
+  }
+  return nullptr;
 }
 
 }  // namespace hubcast::codec_detail

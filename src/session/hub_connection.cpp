@@ -27,7 +27,7 @@ bool hub_connection::send_bytes(protocol::shared_bytes b) {
 bool hub_connection::send(const protocol::serialized_message& m) {
   if (!protocol_) return false;
   auto b = m.get(protocol_->id());
-  if (!b) return false;
+  if (!b) return send_invocation(m.target(), m.args());  // its protocol was not in use yet
   return send_bytes(std::move(b));
 }
 

@@ -2,6 +2,7 @@
 // fallback, and one broadcast reaching clients on every transport.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import { connect, delay, signalR, startServer } from './helpers.mjs';
 
 const RS = '\x1e';
@@ -157,17 +158,21 @@ describe('fallback and mixing', () => {
     );
   });
 
-  it('one broadcast reaches WebSocket, SSE and long-polling clients alike', async () => {
+  it('one broadcast reaches every transport and both protocols alike', async () => {
     const kinds = [
-      signalR.HttpTransportType.WebSockets,
-      signalR.HttpTransportType.ServerSentEvents,
-      signalR.HttpTransportType.LongPolling,
+      [signalR.HttpTransportType.WebSockets, false],
+      [signalR.HttpTransportType.ServerSentEvents, false],
+      [signalR.HttpTransportType.LongPolling, false],
+      [signalR.HttpTransportType.WebSockets, true],
+      [signalR.HttpTransportType.LongPolling, true],
     ];
-    const clients = kinds.map((transport) => connect(`${server.url}/testhub`, { transport }));
+    const clients = kinds.map(([transport, mp]) =>
+      connect(`${server.url}/testhub`, { transport }, (b) => (mp ? b.withHubProtocol(new MessagePackHubProtocol()) : b)),
+    );
     const got = clients.map(() => []);
     clients.forEach((c, i) => c.on('Broadcast', (m) => got[i].push(m)));
     await Promise.all(clients.map((c) => c.start()));
-    for (let m = 0; m < 20; m++) await clients[m % 3].invoke('SendToAll', `m${m}`);
+    for (let m = 0; m < 20; m++) await clients[m % clients.length].invoke('SendToAll', `m${m}`);
     const want = Array.from({ length: 20 }, (_, m) => `m${m}`);
     for (let i = 0; i < 50 && !got.every((g) => g.length === 20); i++) await delay(50);
     got.forEach((g) => assert.deepEqual(g, want));

@@ -1,8 +1,10 @@
-// The official @microsoft/signalr client against hubcast-conformance: the foundation scenarios
-// over every transport with JSON, then what is specific to WebSockets.
+// The official @microsoft/signalr client (+ @microsoft/signalr-protocol-msgpack) against
+// hubcast-conformance: the foundation scenarios over every transport × protocol pair (SSE is
+// text only), then what is specific to WebSockets.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
+import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import { connect as connectWith, delay, once, signalR, startProxy, startServer, streamToArray } from './helpers.mjs';
 
 let server;
@@ -18,14 +20,28 @@ after(async () => {
   assert.equal(code, 0, 'graceful shutdown exits 0');
 });
 
+const pairs = [];
 for (const [name, transport] of [
   ['WebSockets', signalR.HttpTransportType.WebSockets],
   ['ServerSentEvents', signalR.HttpTransportType.ServerSentEvents],
   ['LongPolling', signalR.HttpTransportType.LongPolling],
 ]) {
-const connect = (url, options = {}, configure) => connectWith(url, { transport, ...options }, configure);
+  pairs.push([name, transport, 'JSON']);
+  if (name !== 'ServerSentEvents') pairs.push([name, transport, 'MessagePack']);
+}
 
-describe(`${name} + JSON`, () => {
+for (const [name, transport, protocolName] of pairs) {
+const msgpack = protocolName === 'MessagePack';
+const connect = (url, options = {}, configure = (b) => b) =>
+  connectWith(url, { transport, ...options }, (b) =>
+    configure(msgpack ? b.withHubProtocol(new MessagePackHubProtocol()) : b),
+  );
+const bindingError = (method) =>
+  msgpack
+    ? `Failed to invoke '${method}' due to an error on the server. InvalidDataException: Error binding argument 1. Make sure that the types of the provided values match the types of the hub method being invoked.`
+    : `Failed to invoke '${method}' due to an error on the server. InvalidDataException: Error binding arguments. Make sure that the types of the provided values match the types of the hub method being invoked.`;
+
+describe(`${name} + ${protocolName}`, () => {
 describe('invocations', () => {
   it('echoes, sends and receives server-to-client calls', async () => {
     const c = connect(hub);
@@ -64,10 +80,7 @@ describe('invocations', () => {
       message:
         "Failed to invoke 'Echo' due to an error on the server. InvalidDataException: Invocation provides 2 argument(s) but target expects 1.",
     });
-    await assert.rejects(c.invoke('Echo', 5), {
-      message:
-        "Failed to invoke 'Echo' due to an error on the server. InvalidDataException: Error binding arguments. Make sure that the types of the provided values match the types of the hub method being invoked.",
-    });
+    await assert.rejects(c.invoke('Echo', 5), { message: bindingError('Echo') });
     await assert.rejects(c.invoke('Stream'), {
       message: "The client attempted to invoke the streaming 'Stream' method with a non-streaming invocation.",
     });
@@ -94,12 +107,14 @@ describe('invocations', () => {
     const c = connect(hub);
     await c.start();
     const fixed = await c.invoke('SendComplexObject');
+    // Protocol-specific types: base64 and ISO 8601 in JSON; `bin` and the timestamp extension
+    // in MessagePack.
     assert.deepEqual(fixed, {
       String: 'hello world',
       IntArray: [1, 2, 3],
-      ByteArray: 'AQID',
+      ByteArray: msgpack ? new Uint8Array([1, 2, 3]) : 'AQID',
       Guid: '00010203-0405-0607-0706-050403020100',
-      DateTime: '2000-01-01T00:00:00Z',
+      DateTime: msgpack ? new Date(Date.UTC(2000, 0, 1)) : '2000-01-01T00:00:00Z',
     });
     assert.deepEqual(await c.invoke('EchoComplexObject', fixed), fixed);
     await c.stop();
