@@ -108,6 +108,7 @@ int main(int argc, char** argv) {
   hub_opts.encoding.msgpack_naming = hubcast::naming_policy::as_declared;
   hubcast::endpoint_options all_transports;
   all_transports.long_poll_timeout = std::chrono::milliseconds(long_poll_timeout_ms);
+  all_transports.allow_stateful_reconnect = true;
   auto test_hub = app.map_hub<conformance::test_hub>("/testhub", hub_opts, all_transports);
   hubcast::endpoint_options no_ws = all_transports;
   no_ws.websockets = false;

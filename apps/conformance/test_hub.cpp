@@ -1,6 +1,8 @@
 #include "test_hub.hpp"
 
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "hubs/errors.hpp"
 
@@ -24,7 +26,8 @@ void test_hub::configure(hubcast::hub_methods<test_hub>& m) {
       .add("GetContentTypeHeader", &test_hub::get_content_type_header)
       .add("GetHeader", &test_hub::get_header)
       .add("GetCookie", &test_hub::get_cookie)
-      .add("SendToAll", &test_hub::send_to_all);
+      .add("SendToAll", &test_hub::send_to_all)
+      .add("Counter", &test_hub::counter);
 }
 
 std::string test_hub::echo(std::string message) {
@@ -136,6 +139,18 @@ void authorized_hub::configure(hubcast::hub_methods<authorized_hub>& m) {
       .add("GetUserIdentifier", &authorized_hub::get_user_identifier)
       .add("AdminOnly", &authorized_hub::admin_only)
       .require("Admin");
+}
+
+// 0, 1, ... count-1, one every delay_ms (the stateful-reconnect test streams through cuts).
+hubcast::async_stream<int> test_hub::counter(int count, int delay_ms) {
+  return [count, delay_ms](hubcast::stream_writer<int> w) -> boost::asio::awaitable<void> {
+    boost::asio::steady_timer t(co_await boost::asio::this_coro::executor);
+    for (int i = 0; i < count && !w.cancelled(); ++i) {
+      co_await w.write(i);
+      t.expires_after(std::chrono::milliseconds(delay_ms));
+      co_await t.async_wait(boost::asio::use_awaitable);
+    }
+  };
 }
 
 uncreatable_hub::uncreatable_hub() {

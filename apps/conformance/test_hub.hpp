@@ -49,6 +49,7 @@ class test_hub : public hubcast::hub {
   std::optional<std::string> get_header(std::string name);
   std::optional<std::string> get_cookie(std::string name);
   void send_to_all(std::string message);
+  hubcast::async_stream<int> counter(int count, int delay_ms);
 };
 
 // /authorizedhub: every request needs a valid bearer token.

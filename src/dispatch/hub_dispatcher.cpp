@@ -188,6 +188,18 @@ asio::awaitable<bool> hub_dispatcher::handshake(connection_state& st, std::strin
     *done = true;
     timer->cancel();
     st.hc->set_protocol(p);
+    if (conn->stateful.load()) {
+      // A version-1 handshake turns stateful reconnect off for this connection (§11).
+      if (req.version >= 2) {
+        st.hc->enable_stateful();
+        std::weak_ptr<hub_connection> weak = st.hc;
+        conn->on_reconnected = [weak] {
+          if (auto hc = weak.lock()) hc->replay();
+        };
+      } else {
+        conn->stateful = false;
+      }
+    }
     conn->try_send(std::make_shared<const std::string>(protocol::handshake_success()));
     inbuf.erase(0, pos + 1);
     co_return true;
@@ -278,6 +290,11 @@ asio::awaitable<void> hub_dispatcher::on_connected(std::shared_ptr<transport::co
 
 asio::awaitable<void> hub_dispatcher::handle(std::shared_ptr<connection_state> st, hub_message& m) {
   auto& hc = *st->hc;
+  const bool counted = std::holds_alternative<protocol::invocation_message>(m) ||
+                       std::holds_alternative<protocol::stream_item_message>(m) ||
+                       std::holds_alternative<protocol::completion_message>(m) ||
+                       std::holds_alternative<protocol::cancel_invocation_message>(m);
+  if (counted && !hc.accept_counted()) co_return;  // already processed before a reconnect
   if (auto* inv = std::get_if<protocol::invocation_message>(&m)) {
     handle_invocation(st, *inv);
   } else if (auto* item = std::get_if<protocol::stream_item_message>(&m)) {
@@ -305,8 +322,18 @@ asio::awaitable<void> hub_dispatcher::handle(std::shared_ptr<connection_state> s
   } else if (auto* close = std::get_if<protocol::close_message>(&m)) {
     st->close_error = close->error;
     hc.close(std::nullopt, false);
+  } else if (auto* ack = std::get_if<protocol::ack_message>(&m)) {
+    hc.on_ack(ack->sequence_id);
+  } else if (auto* seq = std::get_if<protocol::sequence_message>(&m)) {
+    if (!hc.on_sequence(seq->sequence_id)) {
+      std::string text = "Connection closed with an error.";
+      if (options_.enable_detailed_errors)
+        text +=
+            " InvalidOperationException: Sequence ID greater than amount of messages we've "
+            "received.";
+      hc.close(text, false);
+    }
   }
-  // Ack / Sequence: only meaningful with stateful reconnect.
   co_return;
 }
 

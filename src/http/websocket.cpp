@@ -38,6 +38,7 @@ class beast_websocket final : public websocket {
 
   asio::awaitable<error_code> async_read(std::string& out, bool& binary) override {
     auto [ec, n] = co_await ws_.async_read(read_buf_, use_tuple);
+    if (ec == ws::error::closed) peer_closed_ = true;
     if (ec) co_return ec;
     binary = ws_.got_binary();
     out.assign(static_cast<const char*>(read_buf_.cdata().data()), n);
@@ -69,12 +70,14 @@ class beast_websocket final : public websocket {
   }
 
   void set_read_limit(std::size_t bytes) override { ws_.read_message_max(bytes); }
+  bool peer_closed() const override { return peer_closed_; }
 
   asio::any_io_executor get_executor() override { return ws_.get_executor(); }
 
  private:
   ws::stream<beast::tcp_stream> ws_;
   beast::flat_buffer read_buf_;
+  bool peer_closed_ = false;
 };
 
 }  // namespace

@@ -29,6 +29,8 @@ class websocket {
   // Drops the TCP connection at once.
   virtual void abort() = 0;
   virtual void set_read_limit(std::size_t bytes) = 0;
+  // The last failed read ended with the peer's close frame (a graceful close).
+  virtual bool peer_closed() const = 0;
   virtual boost::asio::any_io_executor get_executor() = 0;
 };
 

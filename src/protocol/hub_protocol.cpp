@@ -58,6 +58,10 @@ class json_hub_protocol final : public hub_protocol {
                    bool allow_reconnect) const override {
     json::write_close(out, error, allow_reconnect);
   }
+  void write_ack(std::string& out, std::int64_t id) const override { json::write_ack(out, id); }
+  void write_sequence(std::string& out, std::int64_t id) const override {
+    json::write_sequence(out, id);
+  }
 };
 
 const json_hub_protocol json_instance;

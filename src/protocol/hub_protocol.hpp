@@ -55,6 +55,8 @@ class hub_protocol {
   virtual void write_ping(std::string& out) const = 0;
   virtual void write_close(std::string& out, std::optional<std::string_view> error,
                            bool allow_reconnect) const = 0;
+  virtual void write_ack(std::string& out, std::int64_t sequence_id) const = 0;
+  virtual void write_sequence(std::string& out, std::int64_t sequence_id) const = 0;
 };
 
 // Registered protocols, looked up by their handshake name (`json`, `messagepack`).

@@ -287,6 +287,20 @@ class msgpack_hub_protocol final : public hub_protocol {
         pk.pack_false();
     });
   }
+  void write_ack(std::string& out, std::int64_t id) const override {
+    framed(out, [&](packer& pk) {
+      pk.pack_array(2);
+      pk.pack_int(8);
+      pk.pack_int64(id);
+    });
+  }
+  void write_sequence(std::string& out, std::int64_t id) const override {
+    framed(out, [&](packer& pk) {
+      pk.pack_array(2);
+      pk.pack_int(9);
+      pk.pack_int64(id);
+    });
+  }
 };
 
 const msgpack_hub_protocol the_instance;

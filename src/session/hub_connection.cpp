@@ -28,11 +28,57 @@ bool hub_connection::send(const protocol::serialized_message& m) {
   if (!protocol_) return false;
   auto b = m.get(protocol_->id());
   if (!b) return send_invocation(m.target(), m.args());  // its protocol was not in use yet
-  return send_bytes(std::move(b));
+  return write_counted(std::move(b));
 }
 
 bool hub_connection::write(std::string bytes) {
   return send_bytes(std::make_shared<const std::string>(std::move(bytes)));
+}
+
+bool hub_connection::write_counted(protocol::shared_bytes bytes) {
+  if (closing_) return false;
+  if (stateful_) {
+    // Kept until acknowledged and replayed after a reconnect; it shares the queued bytes.
+    replay_.push_back({++sent_seq_, bytes});
+    replay_bytes_ += bytes->size();
+    if (conn_->lost.load()) return true;  // the replay will carry it
+  }
+  return send_bytes(std::move(bytes));
+}
+
+void hub_connection::enable_stateful() {
+  stateful_ = true;
+}
+
+bool hub_connection::accept_counted() {
+  if (!stateful_) return true;
+  ++received_seq_;
+  if (received_seq_ <= highest_processed_) return false;
+  highest_processed_ = received_seq_;
+  return true;
+}
+
+void hub_connection::on_ack(std::int64_t id) {
+  while (!replay_.empty() && replay_.front().id <= id) {
+    replay_bytes_ -= replay_.front().bytes->size();
+    replay_.pop_front();
+  }
+}
+
+bool hub_connection::on_sequence(std::int64_t id) {
+  if (!stateful_) return true;
+  if (id > received_seq_ + 1) return false;
+  received_seq_ = id - 1;
+  return true;
+}
+
+void hub_connection::replay() {
+  if (!stateful_ || !protocol_ || closing_) return;
+  std::string seq;
+  protocol_->write_sequence(seq, replay_.empty() ? sent_seq_ + 1 : replay_.front().id);
+  write(std::move(seq));
+  for (const auto& b : replay_) send_bytes(b.bytes);
+  last_read_ = clock::now();
 }
 
 bool hub_connection::send_invocation(std::string_view target, const protocol::payload& args,
@@ -40,35 +86,35 @@ bool hub_connection::send_invocation(std::string_view target, const protocol::pa
   if (!protocol_ || closing_) return false;
   std::string out;
   protocol_->write_invocation(out, target, args, invocation_id, options_.encoding);
-  return write(std::move(out));
+  return write_counted(std::make_shared<const std::string>(std::move(out)));
 }
 
 bool hub_connection::send_completion_result(std::string_view id, const protocol::payload& r) {
   if (!protocol_ || closing_) return false;
   std::string out;
   protocol_->write_completion_result(out, id, r, options_.encoding);
-  return write(std::move(out));
+  return write_counted(std::make_shared<const std::string>(std::move(out)));
 }
 
 bool hub_connection::send_completion_error(std::string_view id, std::string_view error) {
   if (!protocol_ || closing_) return false;
   std::string out;
   protocol_->write_completion_error(out, id, error);
-  return write(std::move(out));
+  return write_counted(std::make_shared<const std::string>(std::move(out)));
 }
 
 bool hub_connection::send_completion_void(std::string_view id) {
   if (!protocol_ || closing_) return false;
   std::string out;
   protocol_->write_completion_void(out, id);
-  return write(std::move(out));
+  return write_counted(std::make_shared<const std::string>(std::move(out)));
 }
 
 bool hub_connection::send_stream_item(std::string_view id, const protocol::payload& item) {
   if (!protocol_ || closing_) return false;
   std::string out;
   protocol_->write_stream_item(out, id, item, options_.encoding);
-  return write(std::move(out));
+  return write_counted(std::make_shared<const std::string>(std::move(out)));
 }
 
 void hub_connection::close(std::optional<std::string> error, bool allow_reconnect) {
@@ -99,6 +145,14 @@ void hub_connection::tick(clock::time_point now) {
     }
   }
   if (conn_->transport() == transport::transport_type::long_polling) return;
+  if (conn_->lost.load()) return;  // waiting for a stateful reconnect: no clocks
+  if (stateful_ && highest_processed_ > last_ack_sent_) {
+    // At most one Ack per heartbeat, only when something new arrived (§11).
+    std::string ack;
+    protocol_->write_ack(ack, highest_processed_);
+    write(std::move(ack));
+    last_ack_sent_ = highest_processed_;
+  }
   if (client_clock_started_ && now - last_read_ >= options_.client_timeout_interval) {
     std::string error = "Connection closed with an error.";
     if (options_.enable_detailed_errors)

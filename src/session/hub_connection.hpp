@@ -6,6 +6,7 @@
 #include <any>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -72,6 +73,17 @@ class hub_connection {
   // Called every second by the shard heartbeat: Ping when idle, close when the client is silent.
   void tick(clock::time_point now);
 
+  // --- stateful reconnect (§11) ---
+  void enable_stateful();
+  bool stateful() const { return stateful_; }
+  // A counted message arrived: false when it is a duplicate replayed by the client.
+  bool accept_counted();
+  void on_ack(std::int64_t sequence_id);
+  // False when the id is ahead of what was received (fatal).
+  bool on_sequence(std::int64_t sequence_id);
+  // A new socket: Sequence first, then every unacknowledged message in order.
+  void replay();
+
   // --- client results (§7.2) ---
   std::string register_result(result_handler h);
   bool complete_result(const std::string& id, client_result r);
@@ -89,7 +101,20 @@ class hub_connection {
   std::uint64_t next_result_id_ = 0;
   std::unordered_map<std::string, result_handler> pending_results_;
 
-  bool write(std::string bytes);
+  bool write(std::string bytes);  // not counted: ping, close, ack, sequence
+  bool write_counted(protocol::shared_bytes bytes);
+
+  struct buffered {
+    std::int64_t id;
+    protocol::shared_bytes bytes;
+  };
+  bool stateful_ = false;
+  std::deque<buffered> replay_;
+  std::size_t replay_bytes_ = 0;
+  std::int64_t sent_seq_ = 0;
+  std::int64_t received_seq_ = 0;
+  std::int64_t highest_processed_ = 0;
+  std::int64_t last_ack_sent_ = 0;
 };
 
 }  // namespace hubcast::session

@@ -126,6 +126,51 @@ void connection::abort() {
   if (input_signal_) input_signal_->cancel();
 }
 
+void connection::transport_lost() {
+  lost = true;
+  lost_since_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch())
+                      .count();
+  wake();
+}
+
+std::uint64_t connection::begin_attachment() {
+  ++attachment_;
+  lost = false;
+  queue_.clear();
+  queued_bytes_ = 0;
+  if (attachment_ > 1 && on_reconnected) on_reconnected();
+  wake();
+  return attachment_;
+}
+
+asio::awaitable<connection::batch> connection::async_take_output(std::uint64_t attachment) {
+  auto self = shared_from_this();
+  batch b;
+  for (;;) {
+    if (attachment != attachment_ || aborted_ || lost) {
+      b.done = true;
+      co_return b;
+    }
+    if (!queue_.empty()) {
+      std::size_t take = coalesce_ ? std::min<std::size_t>(queue_.size(), 1024) : 1;
+      for (std::size_t i = 0; i < take; ++i) {
+        queued_bytes_ -= queue_.front()->size();
+        b.parts.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      b.binary = binary_;
+      co_return b;
+    }
+    if (completed_) {
+      b.done = true;
+      co_return b;
+    }
+    signal_->expires_at(asio::steady_timer::time_point::max());
+    co_await signal_->async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
 void connection::touch() {
   last_activity_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::steady_clock::now().time_since_epoch())

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -114,6 +115,31 @@ class connection : public std::enable_shared_from_this<connection> {
   // Handler finished (the connection is over once the output is drained).
   std::atomic<bool> handler_done{false};
 
+  // --- stateful reconnect (§11), WebSockets only ---
+  // Negotiated with useStatefulReconnect; the hub layer turns it off for a version-1 handshake.
+  std::atomic<bool> stateful{false};
+  // Stateful connections run "bridged": the socket's coroutines may live on another shard than
+  // the connection, so input goes through the input queue and output is taken with a hop.
+  bool bridged() const { return bridged_; }
+  void set_bridged() { bridged_ = true; }
+  // The socket dropped without a close frame: keep the connection for a reconnect.
+  void transport_lost();
+  std::atomic<bool> lost{false};
+  std::atomic<std::int64_t> lost_since_ms{0};
+  // A new socket took over: drop what was queued for the old one (the hub replays what was
+  // not acknowledged), then let the hub write Sequence + replay. Returns the attachment number.
+  std::uint64_t begin_attachment();
+  std::uint64_t attachment() const { return attachment_; }
+  std::function<void()> on_reconnected;
+  // Output for a bridged writer: waits until something is queued, the output completed, or the
+  // attachment changed. `done` says the writer should close the socket.
+  struct batch {
+    std::vector<shared_bytes> parts;
+    bool done = false;
+    bool binary = false;
+  };
+  boost::asio::awaitable<batch> async_take_output(std::uint64_t attachment);
+
   // Manager bookkeeping (any thread).
   std::chrono::steady_clock::time_point created_at() const { return created_at_; }
   std::atomic<bool> started{false};  // a transport request arrived
@@ -141,6 +167,8 @@ class connection : public std::enable_shared_from_this<connection> {
   std::unique_ptr<boost::asio::steady_timer> input_signal_;
   std::size_t queued_bytes_ = 0;
   std::uint64_t poll_generation_ = 0;
+  bool bridged_ = false;
+  std::uint64_t attachment_ = 0;
   bool binary_ = false;
   bool coalesce_ = true;
   bool completed_ = false;

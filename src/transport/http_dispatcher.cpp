@@ -111,6 +111,10 @@ struct endpoint {
       version = n >= 1 ? 1 : 0;
     }
     auto c = manager->create(version, options.limits);
+    auto want = req.query_param("useStatefulReconnect");
+    if (want && http::iequals(*want, "true") && options.allow_stateful_reconnect &&
+        options.websockets)
+      c->stateful = true;
     http::response r(200, negotiate_response_body(*c, options), "application/json");
     co_await ex.async_respond(std::move(r));
   }
@@ -276,6 +280,88 @@ struct endpoint {
     co_await ex.async_respond(std::move(r));
   }
 
+  // A stateful WebSocket (§11). Its socket may live on another shard than the connection (a
+  // reconnect lands wherever the TCP connection was accepted), so input is posted to the
+  // connection's shard and output is taken from it with a hop.
+  asio::awaitable<void> serve_bridged(http::exchange& ex, const auth::authentication_result& who,
+                                      std::shared_ptr<connection> c, bool first) {
+    auto ws_owned = co_await ex.async_accept_websocket();
+    if (!ws_owned) {
+      if (first) manager->remove(c->token());
+      co_return;
+    }
+    std::shared_ptr<http::websocket> ws(std::move(ws_owned));
+    std::uint64_t attachment = 0;
+    if (first) {
+      c->attach(transport_type::websockets, ex.req(), ex.shard(), ex.get_executor(), nullptr);
+      c->set_bridged();
+      c->set_user(who.principal, who.expires_at);
+      attachment = c->begin_attachment();
+      asio::co_spawn(c->get_executor(), run_handler(handler, c), asio::detached);
+    } else {
+      auto take_over = [c, who]() -> asio::awaitable<std::uint64_t> {
+        if (who.principal) c->set_user(who.principal, who.expires_at);
+        co_return c->begin_attachment();  // the old socket's coroutines see it and stop
+      };
+      auto target = c->get_executor();
+      auto task = run_on<std::uint64_t>(target, std::move(take_over));
+      attachment = co_await std::move(task);
+    }
+    auto reader = [c, ws, attachment]() -> asio::awaitable<void> {
+      std::string data;
+      bool binary = false;
+      boost::system::error_code ec;
+      for (;;) {
+        ec = co_await ws->async_read(data, binary);
+        if (ec) break;
+        asio::post(c->get_executor(), [c, attachment, d = std::move(data), binary]() mutable {
+          if (c->attachment() == attachment) c->push_input(std::move(d), binary);
+        });
+        data.clear();
+      }
+      bool graceful = ws->peer_closed();
+      asio::post(c->get_executor(), [c, attachment, graceful] {
+        if (c->attachment() != attachment) return;  // a newer socket took over
+        if (graceful || c->is_completed()) {
+          // A close frame means gone for good: no reconnect (§3.2).
+          c->end_input();
+        } else {
+          c->transport_lost();  // keep everything; the client reconnects with the same id
+        }
+      });
+      ws->abort();
+    };
+    auto writer = [c, ws, attachment]() -> asio::awaitable<void> {
+      std::vector<std::string_view> parts;
+      for (;;) {
+        auto take = [c, attachment]() -> asio::awaitable<connection::batch> {
+          auto b = co_await c->async_take_output(attachment);
+          co_return b;
+        };
+        auto target = c->get_executor();
+        auto task = run_on<connection::batch>(target, std::move(take));
+        auto b = co_await std::move(task);
+        if (b.done) {
+          if (c->is_completed() && !c->is_aborted() && !c->lost.load())
+            co_await ws->async_close(1000);
+          else
+            ws->abort();
+          co_return;
+        }
+        parts.clear();
+        for (auto& p : b.parts) parts.emplace_back(*p);
+        if (co_await ws->async_write(parts, b.binary)) {
+          ws->abort();
+          co_return;
+        }
+      }
+    };
+    auto read_task = reader();
+    auto write_task = writer();
+    co_await (std::move(read_task) && std::move(write_task));
+    if (c->handler_done.load() && c->is_completed()) manager->remove(c->token());
+  }
+
   asio::awaitable<void> serve_delete(http::exchange& ex, std::shared_ptr<connection> c) {
     if (c->transport() != transport_type::long_polling) {
       co_await ex.async_respond(
@@ -310,11 +396,21 @@ struct endpoint {
         co_await ex.async_respond(text(404, "No Connection with that ID"));
         co_return;
       }
+      if (c->stateful && c->transport() == transport_type::websockets && c->started.load() &&
+          !c->handler_done.load()) {
+        // §11: a reconnect of a stateful connection, with the same token.
+        co_await serve_bridged(ex, who, c, false);
+        co_return;
+      }
       if (c->started.exchange(true)) {
         if (c->transport() != transport_type::websockets && c->transport() != transport_type::none)
           co_await ex.async_respond(text(400, "Cannot change transports mid-connection"));
         else
           co_await ex.async_respond(http::response(409));
+        co_return;
+      }
+      if (c->stateful) {
+        co_await serve_bridged(ex, who, c, true);
         co_return;
       }
     } else {
@@ -341,6 +437,7 @@ struct endpoint {
 
 std::string negotiate_response_body(const connection& c, const endpoint_options& o) {
   boost::json::object r;
+  if (c.stateful.load()) r["useStatefulReconnect"] = true;
   r["negotiateVersion"] = c.negotiate_version();
   r["connectionId"] = c.id();
   if (c.negotiate_version() >= 1) r["connectionToken"] = c.token();

@@ -26,6 +26,8 @@ struct endpoint_options {
   bool websockets = true;
   bool server_sent_events = true;
   bool long_polling = true;
+  // Stateful reconnect (opt-in per endpoint, like AllowStatefulReconnects).
+  bool allow_stateful_reconnect = false;
   // A poll with nothing to send is answered 200 empty after this (below the clients' 100 s).
   std::chrono::milliseconds long_poll_timeout{90000};
   queue_limits limits;

@@ -1,0 +1,100 @@
+// Stateful reconnect (signalr-protocol.md §11) with the official client's withStatefulReconnect():
+// the TCP connection is cut again and again under a running server stream, through a proxy, and
+// not one item may be lost, duplicated or reordered.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
+import { connect, delay, signalR, startProxy, startServer } from './helpers.mjs';
+
+let server;
+before(async () => {
+  server = await startServer();
+});
+after(() => server.stop());
+
+describe('stateful reconnect', () => {
+  it('negotiates it only when both sides ask', async () => {
+    let res = await fetch(`${server.url}/testhub/negotiate?negotiateVersion=1&useStatefulReconnect=true`, {
+      method: 'POST',
+    });
+    assert.equal((await res.json()).useStatefulReconnect, true);
+    res = await fetch(`${server.url}/testhub/negotiate?negotiateVersion=1`, { method: 'POST' });
+    assert.equal((await res.json()).useStatefulReconnect, undefined);
+  });
+
+  for (const [name, protocol] of [
+    ['JSON', undefined],
+    ['MessagePack', new MessagePackHubProtocol()],
+  ]) {
+    it(`loses nothing across 20 cuts under a running stream (${name})`, { timeout: 120000 }, async () => {
+      const proxy = await startProxy(server.url);
+      const c = connect(`${proxy.url}/testhub`, {}, (b) => {
+        b = b.withStatefulReconnect();
+        return protocol ? b.withHubProtocol(protocol) : b;
+      });
+      let reconnects = 0;
+      c.onreconnected(() => reconnects++);
+      await c.start();
+      const id = c.connectionId;
+      const count = 400;
+      const items = [];
+      const done = new Promise((resolve, reject) =>
+        c.stream('Counter', count, 5).subscribe({ next: (i) => items.push(i), complete: resolve, error: reject }),
+      );
+      let cuts = 0;
+      while (cuts < 20 && items.length < count) {
+        await delay(40 + Math.random() * 60);
+        proxy.cutAll();
+        cuts++;
+      }
+      await done;
+      assert.equal(cuts, 20, 'the stream outlived 20 cuts');
+      assert.deepEqual(items, Array.from({ length: count }, (_, i) => i), 'in order, none lost or repeated');
+      assert.equal(c.connectionId, id, 'the same connection throughout');
+      assert.equal(reconnects, 0, 'no full reconnect: the transport resumed underneath');
+      // Invocations keep working, and a graceful stop ends it.
+      assert.equal(await c.invoke('Echo', 'after cuts'), 'after cuts');
+      await c.stop();
+      proxy.close();
+    });
+  }
+
+  it('sends Sequence first on the new socket, and refuses a reconnect after the disconnect timeout', async () => {
+    const short = await startServer(['--disconnect-timeout-ms', '1000']);
+    try {
+      const res = await fetch(`${short.url}/testhub/negotiate?negotiateVersion=1&useStatefulReconnect=true`, {
+        method: 'POST',
+      });
+      const { connectionToken } = await res.json();
+      const wsUrl = `${short.url.replace('http', 'ws')}/testhub?id=${connectionToken}`;
+      const open = async () => {
+        const ws = new WebSocket(wsUrl);
+        const frames = [];
+        ws.on('message', (d) => frames.push(d.toString()));
+        const status = await new Promise((resolve) => {
+          ws.on('open', () => resolve(101));
+          ws.on('unexpected-response', (req, r) => resolve(r.statusCode));
+        });
+        return { ws, frames, status };
+      };
+      const a = await open();
+      a.ws.send(`{"protocol":"json","version":2}\x1e{"type":1,"invocationId":"1","target":"Echo","arguments":["x"]}\x1e`);
+      for (let i = 0; i < 50 && !a.frames.join('').includes('"result"'); i++) await delay(20);
+      a.ws.terminate(); // no close frame: the server keeps the connection
+      await delay(200);
+      const b = await open();
+      assert.equal(b.status, 101);
+      for (let i = 0; i < 50 && b.frames.length === 0; i++) await delay(20);
+      assert.deepEqual(JSON.parse(b.frames[0].split('\x1e')[0]), { type: 9, sequenceId: 1 },
+        'Sequence first, naming the oldest unacknowledged message');
+      assert.ok(b.frames.join('').includes('"result":"x"'), 'then the replay');
+      b.ws.terminate();
+      await delay(2500);
+      const c = await open();
+      assert.equal(c.status, 404, 'gone after the disconnect timeout');
+    } finally {
+      await short.stop();
+    }
+  });
+});
