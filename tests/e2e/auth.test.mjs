@@ -39,21 +39,42 @@ describe('authentication', () => {
     }
   });
 
-  it('connects with a synchronous token factory', async () => {
-    const t = await token();
-    const c = connect(`${server.url}/authorizedhub`, { accessTokenFactory: () => t });
-    await c.start();
-    assert.equal(await c.invoke('Echo', 'secure'), 'secure');
-    assert.equal(await c.invoke('GetUserIdentifier'), 'testuser');
-    await c.stop();
-  });
+  for (const [name, transport] of [
+    ['WebSockets', signalR.HttpTransportType.WebSockets],
+    ['ServerSentEvents', signalR.HttpTransportType.ServerSentEvents],
+    ['LongPolling', signalR.HttpTransportType.LongPolling],
+  ]) {
+    it(`connects with a synchronous token factory over ${name}`, async () => {
+      const t = await token();
+      const c = connect(`${server.url}/authorizedhub`, { transport, accessTokenFactory: () => t });
+      await c.start();
+      assert.equal(await c.invoke('Echo', 'secure'), 'secure');
+      assert.equal(await c.invoke('GetUserIdentifier'), 'testuser');
+      assert.equal(c.state, 'Connected');
+      await c.stop();
+    });
 
-  it('connects with an asynchronous token factory', async () => {
-    const c = connect(`${server.url}/authorizedhub`, { accessTokenFactory: () => token('?user=async') });
-    await c.start();
-    assert.equal(await c.invoke('GetUserIdentifier'), 'async');
-    await c.stop();
-  });
+    it(`connects with an asynchronous token factory over ${name}`, async () => {
+      const c = connect(`${server.url}/authorizedhub`, { transport, accessTokenFactory: () => token('?user=async') });
+      await c.start();
+      assert.equal(await c.invoke('GetUserIdentifier'), 'async');
+      await c.stop();
+    });
+
+    it(`refuses every transport request without a token over ${name}`, async () => {
+      const t = await token();
+      const neg = await fetch(`${server.url}/authorizedhub/negotiate?negotiateVersion=1`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${t}` },
+      });
+      const { connectionToken } = await neg.json();
+      const headers = transport === signalR.HttpTransportType.ServerSentEvents ? { Accept: 'text/event-stream' } : {};
+      const res = await fetch(`${server.url}/authorizedhub?id=${connectionToken}`, { headers });
+      assert.equal(res.status, 401);
+      const post = await fetch(`${server.url}/authorizedhub?id=${connectionToken}`, { method: 'POST', body: 'x' });
+      assert.equal(post.status, 401);
+    });
+  }
 
   it('accepts the token in the query string on the hub path (browser style)', async () => {
     const t = await token();

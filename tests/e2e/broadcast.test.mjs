@@ -2,6 +2,7 @@
 // asserted: performance belongs to bench/), and asserts that every client got every message.
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import { connect, startServer } from './helpers.mjs';
 
 const CLIENTS = Number(process.env.HUBCAST_BROADCAST_CLIENTS ?? 1000);
@@ -13,7 +14,8 @@ before(async () => {
 });
 after(() => server.stop());
 
-it(`${CLIENTS} concurrent connections receive every broadcast`, { timeout: 240000 }, async () => {
+for (const protocolName of ['JSON', 'MessagePack']) {
+it(`${CLIENTS} concurrent connections receive every broadcast (${protocolName})`, { timeout: 240000 }, async () => {
   const clients = [];
   let received = 0;
   const perClient = new Array(CLIENTS).fill(0);
@@ -23,7 +25,9 @@ it(`${CLIENTS} concurrent connections receive every broadcast`, { timeout: 24000
   for (let batch = 0; batch < CLIENTS; batch += 100) {
     const starting = [];
     for (let i = batch; i < Math.min(CLIENTS, batch + 100); i++) {
-      const c = connect(`${server.url}/testhub`);
+      const c = connect(`${server.url}/testhub`, {}, (b) =>
+        protocolName === 'MessagePack' ? b.withHubProtocol(new MessagePackHubProtocol()) : b,
+      );
       c.on('Broadcast', () => {
         perClient[i]++;
         if (++received === CLIENTS * MESSAGES) resolveAll();
@@ -43,10 +47,11 @@ it(`${CLIENTS} concurrent connections receive every broadcast`, { timeout: 24000
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const rate = Math.round((CLIENTS * MESSAGES) / seconds);
   console.log(
-    `# broadcast: ${CLIENTS} connections (connected in ${connectMs} ms), ${MESSAGES} messages, ` +
+    `# broadcast ${protocolName}: ${CLIENTS} connections (connected in ${connectMs} ms), ${MESSAGES} messages, ` +
       `${CLIENTS * MESSAGES} deliveries in ${seconds.toFixed(3)} s = ${rate} deliveries/s ` +
       `(client-bound: one Node process parses every delivery)`,
   );
   assert.ok(perClient.every((n) => n === MESSAGES));
   await Promise.all(clients.map((c) => c.stop()));
 });
+}
