@@ -10,7 +10,9 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "auth/bearer.hpp"
@@ -66,10 +68,13 @@ class app {
     Hub::configure(methods);
     dispatch::hub_definition def;
     def.methods = std::move(methods.list());
-    if (factory)
+    if (factory) {
       def.factory = [f = std::move(factory)]() -> std::unique_ptr<hub> { return f(); };
-    else
+    } else if constexpr (std::is_default_constructible_v<Hub>) {
       def.factory = []() -> std::unique_ptr<hub> { return std::make_unique<Hub>(); };
+    } else {
+      throw std::logic_error("map_hub: this hub type needs a factory");
+    }
     return map_hub_definition(std::move(path), std::move(def), std::move(options),
                               std::move(endpoint));
   }

@@ -1,0 +1,113 @@
+#include "market.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace stockhub {
+
+namespace asio = boost::asio;
+
+market::market(hubcast::shard_pool& shards, std::vector<std::string> symbols,
+               std::chrono::milliseconds tick)
+    : shards_(shards), symbols_(std::move(symbols)), tick_(tick), rng_(std::random_device{}()) {
+  std::uniform_real_distribution<double> start(50, 500);
+  for (std::size_t i = 0; i < symbols_.size(); ++i)
+    prices_.push_back(std::round(start(rng_) * 100) / 100);
+  by_shard_.resize(shards.size());
+}
+
+bool market::has(const std::string& s) const {
+  return std::find(symbols_.begin(), symbols_.end(), s) != symbols_.end();
+}
+
+void market::start() {
+  timer_ = std::make_unique<asio::steady_timer>(shards_.executor(0));
+  auto self = shared_from_this();
+  asio::co_spawn(
+      shards_.executor(0),
+      [self]() -> asio::awaitable<void> {
+        for (;;) {
+          self->timer_->expires_after(self->tick_);
+          auto [ec] = co_await self->timer_->async_wait(asio::as_tuple(asio::use_awaitable));
+          if (ec) co_return;
+          self->on_tick();
+        }
+      },
+      asio::detached);
+}
+
+void market::stop() {
+  if (!timer_) return;
+  asio::dispatch(shards_.executor(0), [self = shared_from_this()] { self->timer_->cancel(); });
+}
+
+void market::on_tick() {
+  // Geometric random walk: ~0.2 % volatility per tick, prices in cents, never below one cent.
+  std::normal_distribution<double> step(0.0, 0.002);
+  auto now =
+      std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+  auto tick = std::make_shared<std::vector<stock_price_event>>();
+  tick->reserve(symbols_.size());
+  for (std::size_t i = 0; i < symbols_.size(); ++i) {
+    prices_[i] = std::max(0.01, std::round(prices_[i] * std::exp(step(rng_)) * 100) / 100);
+    tick->push_back({std::to_string(++next_id_), symbols_[i], prices_[i], now});
+  }
+  ++ticks_;
+  // Once per shard, not once per connection.
+  for (std::size_t s = 0; s < by_shard_.size(); ++s) {
+    asio::dispatch(shards_.executor(s), [self = shared_from_this(), s, tick] {
+      for (auto& l : self->by_shard_[s]) l->offer(*tick);
+    });
+  }
+}
+
+std::shared_ptr<market::listener> market::subscribe(std::shared_ptr<subscriptions> subs,
+                                                    std::size_t shard, asio::any_io_executor ex) {
+  auto l = std::make_shared<listener>(std::move(subs), ex);
+  by_shard_[shard].push_back(l);
+  return l;
+}
+
+void market::unsubscribe(const std::shared_ptr<listener>& l, std::size_t shard) {
+  auto& v = by_shard_[shard];
+  v.erase(std::remove(v.begin(), v.end(), l), v.end());
+}
+
+market::listener::listener(std::shared_ptr<subscriptions> subs, asio::any_io_executor ex)
+    : subs_(std::move(subs)), signal_(ex, asio::steady_timer::time_point::max()) {}
+
+void market::listener::offer(const std::vector<stock_price_event>& tick) {
+  bool all = subs_->symbols.empty();  // no subscriptions: every symbol (the article's behaviour)
+  bool any = false;
+  for (const auto& e : tick) {
+    if (all || subs_->symbols.count(e.symbol)) {
+      pending_[e.symbol] = e;  // conflation: the latest price per symbol wins
+      any = true;
+    }
+  }
+  if (any) signal_.cancel();
+}
+
+asio::awaitable<void> market::listener::wait(std::chrono::milliseconds timeout) {
+  if (!pending_.empty()) co_return;
+  signal_.expires_after(timeout);
+  co_await signal_.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+std::vector<stock_price_event> market::listener::take() {
+  std::vector<stock_price_event> out;
+  out.reserve(pending_.size());
+  bool all = subs_->symbols.empty();
+  for (auto& [sym, e] : pending_)
+    if (all || subs_->symbols.count(sym)) out.push_back(std::move(e));  // unsubscribed: dropped
+  pending_.clear();
+  return out;
+}
+
+}  // namespace stockhub

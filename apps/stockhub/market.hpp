@@ -1,0 +1,85 @@
+// The shared market simulator: a random walk per symbol, one tick per interval, fanned out once
+// per shard to the stock streams running there. Each stream keeps only the latest price per
+// symbol until it can write (conflation): a slow client never delays others nor grows memory.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/describe/class.hpp>
+
+#include "core/shards.hpp"
+#include "protocol/value_codec.hpp"
+
+namespace stockhub {
+
+struct stock_price_event {
+  std::string id;
+  std::string symbol;
+  double price = 0;
+  hubcast::date_time timestamp;
+};
+BOOST_DESCRIBE_STRUCT(stock_price_event, (), (id, symbol, price, timestamp))
+
+// A connection's subscriptions, shared with its running streams (changes apply at once).
+// Touched only on the connection's shard.
+struct subscriptions {
+  std::set<std::string> symbols;
+};
+
+class market : public std::enable_shared_from_this<market> {
+ public:
+  market(hubcast::shard_pool& shards, std::vector<std::string> symbols,
+         std::chrono::milliseconds tick);
+
+  void start();
+  void stop();
+  const std::vector<std::string>& symbols() const { return symbols_; }
+  bool has(const std::string& symbol) const;
+
+  // One stream's view of the market, on the calling shard.
+  class listener {
+   public:
+    listener(std::shared_ptr<subscriptions> subs, boost::asio::any_io_executor ex);
+    // Waits until prices are pending, or `timeout`.
+    boost::asio::awaitable<void> wait(std::chrono::milliseconds timeout);
+    // The latest pending price per symbol, in symbol order.
+    std::vector<stock_price_event> take();
+    void offer(const std::vector<stock_price_event>& tick);
+
+   private:
+    std::shared_ptr<subscriptions> subs_;
+    std::map<std::string, stock_price_event> pending_;
+    boost::asio::steady_timer signal_;
+  };
+
+  // Registers a listener on the calling shard; unregister it when the stream ends.
+  std::shared_ptr<listener> subscribe(std::shared_ptr<subscriptions> subs, std::size_t shard,
+                                      boost::asio::any_io_executor ex);
+  void unsubscribe(const std::shared_ptr<listener>& l, std::size_t shard);
+
+  std::uint64_t ticks() const { return ticks_; }
+
+ private:
+  hubcast::shard_pool& shards_;
+  std::vector<std::string> symbols_;
+  std::vector<double> prices_;
+  std::chrono::milliseconds tick_;
+  std::mt19937_64 rng_;
+  std::unique_ptr<boost::asio::steady_timer> timer_;
+  std::vector<std::vector<std::shared_ptr<listener>>> by_shard_;  // touched on its shard only
+  std::uint64_t ticks_ = 0;
+  std::uint64_t next_id_ = 0;
+
+  void on_tick();
+};
+
+}  // namespace stockhub

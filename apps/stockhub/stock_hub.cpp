@@ -1,0 +1,123 @@
+#include "stock_hub.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/this_coro.hpp>
+
+namespace stockhub {
+
+void user_tracker::add(const std::string& u) {
+  std::lock_guard lock(mutex_);
+  connections_[u]++;
+}
+
+void user_tracker::remove(const std::string& u) {
+  std::lock_guard lock(mutex_);
+  auto it = connections_.find(u);
+  if (it != connections_.end() && --it->second <= 0) connections_.erase(it);
+}
+
+std::size_t user_tracker::count() const {
+  std::lock_guard lock(mutex_);
+  return connections_.size();
+}
+
+void stock_hub::configure(hubcast::hub_methods<stock_hub>& m) {
+  m.add("GetAvailableSymbols", &stock_hub::get_available_symbols)
+      .add("Subscribe", &stock_hub::subscribe)
+      .add("Unsubscribe", &stock_hub::unsubscribe)
+      .add("StreamStockPrices", &stock_hub::stream_stock_prices)
+      .add("BroadcastMessage", &stock_hub::broadcast_message)
+      .require("Admin")
+      .add("GetConnectedUsersCount", &stock_hub::get_connected_users_count)
+      .require("Admin");
+}
+
+std::string stock_hub::who() {
+  auto email = context().user().find_first("email");
+  return email ? std::string(*email) : std::string("unknown");
+}
+
+std::shared_ptr<subscriptions> stock_hub::subs() {
+  auto& items = context().items();
+  auto it = items.find("subscriptions");
+  if (it == items.end())
+    it = items.emplace("subscriptions", std::make_shared<subscriptions>()).first;
+  return std::any_cast<std::shared_ptr<subscriptions>>(it->second);
+}
+
+boost::asio::awaitable<void> stock_hub::on_connected() {
+  subs();
+  if (auto id = context().user_identifier()) services_->users->add(*id);
+  // Never the connection id's secret token, never the access token.
+  spdlog::info("User '{}' connected", who());
+  co_return;
+}
+
+boost::asio::awaitable<void> stock_hub::on_disconnected(std::optional<std::string> error) {
+  if (auto id = context().user_identifier()) services_->users->remove(*id);
+  spdlog::info("User '{}' disconnected{}", who(), error ? " with an error" : "");
+  co_return;
+}
+
+std::vector<std::string> stock_hub::get_available_symbols() {
+  return services_->prices->symbols();
+}
+
+void stock_hub::subscribe(std::string symbol) {
+  std::string normalized = symbol;
+  for (auto& c : normalized) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (!services_->prices->has(normalized)) {
+    std::string list;
+    for (const auto& s : services_->prices->symbols()) list += (list.empty() ? "" : ", ") + s;
+    clients().caller().send("Error",
+                            "Symbol '" + symbol + "' is not available. Available symbols: " + list);
+    return;
+  }
+  subs()->symbols.insert(normalized);
+  spdlog::info("User '{}' subscribed to {}", who(), normalized);
+  clients().caller().send("Subscribed", normalized);
+}
+
+void stock_hub::unsubscribe(std::string symbol) {
+  for (auto& c : symbol) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  subs()->symbols.erase(symbol);
+  spdlog::info("User '{}' unsubscribed from {}", who(), symbol);
+  clients().caller().send("Unsubscribed", symbol);
+}
+
+hubcast::async_stream<stock_price_event> stock_hub::stream_stock_prices() {
+  auto services = services_;
+  auto s = subs();
+  return
+      [services, s](hubcast::stream_writer<stock_price_event> w) -> boost::asio::awaitable<void> {
+        auto ex = co_await boost::asio::this_coro::executor;
+        std::size_t shard = services->shards->current();
+        auto listener = services->prices->subscribe(s, shard, ex);
+        try {
+          while (!w.cancelled()) {
+            // The subscriptions are read at every tick: changes apply to the running stream at
+            // once.
+            co_await listener->wait(std::chrono::milliseconds(250));
+            for (auto& e : listener->take()) co_await w.write(std::move(e));
+          }
+        } catch (...) {
+          services->prices->unsubscribe(listener, shard);
+          throw;
+        }
+        services->prices->unsubscribe(listener, shard);
+      };
+}
+
+void stock_hub::broadcast_message(std::string message) {
+  spdlog::info("Admin '{}' broadcasting a system message", who());
+  clients().all().send("SystemMessage", message);
+}
+
+int stock_hub::get_connected_users_count() {
+  return static_cast<int>(services_->users->count());
+}
+
+}  // namespace stockhub

@@ -1,0 +1,55 @@
+// /hubs/stocks: the article's StockPriceHub.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "hubs/hub.hpp"
+#include "hubs/method_table.hpp"
+#include "market.hpp"
+
+namespace stockhub {
+
+// Distinct connected users (GetConnectedUsersCount), across shards.
+class user_tracker {
+ public:
+  void add(const std::string& user);
+  void remove(const std::string& user);
+  std::size_t count() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, int> connections_;
+};
+
+struct hub_services {
+  std::shared_ptr<market> prices;
+  hubcast::shard_pool* shards = nullptr;
+  std::shared_ptr<user_tracker> users;
+};
+
+class stock_hub : public hubcast::hub {
+ public:
+  explicit stock_hub(std::shared_ptr<hub_services> services) : services_(std::move(services)) {}
+  static void configure(hubcast::hub_methods<stock_hub>& m);
+
+  boost::asio::awaitable<void> on_connected() override;
+  boost::asio::awaitable<void> on_disconnected(std::optional<std::string> error) override;
+
+  std::vector<std::string> get_available_symbols();
+  void subscribe(std::string symbol);
+  void unsubscribe(std::string symbol);
+  hubcast::async_stream<stock_price_event> stream_stock_prices();
+  void broadcast_message(std::string message);
+  int get_connected_users_count();
+
+ private:
+  std::shared_ptr<hub_services> services_;
+  std::shared_ptr<subscriptions> subs();
+  std::string who();
+};
+
+}  // namespace stockhub

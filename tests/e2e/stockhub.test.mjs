@@ -1,0 +1,249 @@
+// stockhub, the article's service, driven by the official clients: login, the stock hub over
+// every transport/protocol pair, admin-only methods, refresh rotation, refusals.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
+import { connect, delay, once, signalR } from './helpers.mjs';
+
+const binDir = process.env.HUBCAST_BIN ?? path.resolve('build/bin');
+let proc;
+let url;
+let output = '';
+const users = {};
+let dir;
+
+before(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stockhub-'));
+  proc = spawn(
+    path.join(binDir, 'stockhub'),
+    ['--environment', 'Development', '--urls', 'http://127.0.0.1:0', `--Database:Path=${dir}/users.db`,
+     '--Stocks:TickInterval=00:00:00.100', '--Logging:LogLevel:Default=Debug'],
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  proc.stderr.on('data', (d) => (output += d));
+  url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`stockhub did not start: ${output}`)), 15000);
+    proc.stdout.on('data', (d) => {
+      output += d;
+      for (const m of output.matchAll(/Development user: (\S+) \/ (\S+)/g)) users[m[1]] = m[2];
+      const l = output.match(/Now listening on: (http:\/\/\S+)/);
+      if (l) {
+        clearTimeout(timer);
+        resolve(l[1]);
+      }
+    });
+  });
+});
+
+after(async () => {
+  proc.kill('SIGTERM');
+  await new Promise((r) => proc.on('exit', r));
+});
+
+async function login(email, password = users[email]) {
+  return fetch(`${url}/api/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+}
+
+async function tokens(email) {
+  const res = await login(email);
+  assert.equal(res.status, 200);
+  return res.json();
+}
+
+describe('HTTP API', () => {
+  it('logs in and answers /api/me from the header only', async () => {
+    const t = await tokens('admin@stockhub.local');
+    assert.ok(t.token && t.refreshToken && t.expiresAt);
+    const payload = JSON.parse(Buffer.from(t.token.split('.')[1], 'base64url'));
+    assert.deepEqual(payload.role, ['Admin', 'Trader']);
+    for (const claim of ['sub', 'email', 'iss', 'aud', 'iat', 'nbf', 'exp', 'jti']) assert.ok(claim in payload, claim);
+    let res = await fetch(`${url}/api/me`, { headers: { Authorization: `Bearer ${t.token}` } });
+    assert.deepEqual(await res.json(), { email: 'admin@stockhub.local', roles: ['Admin', 'Trader'] });
+    res = await fetch(`${url}/api/me?access_token=${t.token}`);
+    assert.equal(res.status, 401, 'no query tokens off hub paths');
+  });
+
+  it('refuses bad logins alike, malformed bodies and oversized ones', async () => {
+    assert.equal((await login('admin@stockhub.local', 'wrong-password')).status, 401);
+    assert.equal((await login('nobody@stockhub.local', 'wrong-password')).status, 401);
+    let res = await fetch(`${url}/api/login`, { method: 'POST', body: '{nope' });
+    assert.equal(res.status, 400);
+    res = await fetch(`${url}/api/login`, { method: 'POST', body: JSON.stringify({ email: 'x'.repeat(5000) }) });
+    assert.equal(res.status, 413);
+  });
+
+  it('throttles repeated failures for one account', async () => {
+    for (let i = 0; i < 5; i++) await login('throttle@stockhub.local', 'bad-password');
+    assert.equal((await login('throttle@stockhub.local', 'bad-password')).status, 429);
+  });
+
+  it('rotates refresh tokens and revokes a family on reuse', async () => {
+    const first = await tokens('trader@stockhub.local');
+    let res = await fetch(`${url}/api/refresh`, { method: 'POST', body: JSON.stringify({ refreshToken: first.refreshToken }) });
+    assert.equal(res.status, 200);
+    const second = await res.json();
+    assert.notEqual(second.refreshToken, first.refreshToken);
+    res = await fetch(`${url}/api/refresh`, { method: 'POST', body: JSON.stringify({ refreshToken: first.refreshToken }) });
+    assert.equal(res.status, 401, 'a spent token is refused');
+    res = await fetch(`${url}/api/refresh`, { method: 'POST', body: JSON.stringify({ refreshToken: second.refreshToken }) });
+    assert.equal(res.status, 401, 'and its whole family is revoked');
+    const third = await tokens('trader@stockhub.local');
+    res = await fetch(`${url}/api/logout`, { method: 'POST', body: JSON.stringify({ refreshToken: third.refreshToken }) });
+    assert.equal(res.status, 204);
+    res = await fetch(`${url}/api/refresh`, { method: 'POST', body: JSON.stringify({ refreshToken: third.refreshToken }) });
+    assert.equal(res.status, 401);
+  });
+
+  it('answers /healthz', async () => {
+    const res = await fetch(`${url}/healthz`);
+    assert.equal(res.status, 200);
+  });
+});
+
+const pairs = [
+  ['WebSockets', signalR.HttpTransportType.WebSockets, false],
+  ['WebSockets', signalR.HttpTransportType.WebSockets, true],
+  ['ServerSentEvents', signalR.HttpTransportType.ServerSentEvents, false],
+  ['LongPolling', signalR.HttpTransportType.LongPolling, false],
+  ['LongPolling', signalR.HttpTransportType.LongPolling, true],
+];
+
+for (const [name, transport, msgpack] of pairs) {
+  describe(`/hubs/stocks over ${name} + ${msgpack ? 'MessagePack' : 'JSON'}`, () => {
+    const hub = (token) =>
+      connect(`${url}/hubs/stocks`, { transport, accessTokenFactory: () => token }, (b) =>
+        msgpack ? b.withHubProtocol(new MessagePackHubProtocol()) : b,
+      );
+
+    it('refuses connections without a token', async () => {
+      const c = hub(undefined);
+      await assert.rejects(c.start(), /401/);
+    });
+
+    it('subscribes and streams prices for the subscriptions only', async () => {
+      const { token } = await tokens('trader@stockhub.local');
+      const c = hub(token);
+      await c.start();
+      const symbols = await c.invoke('GetAvailableSymbols');
+      assert.deepEqual(symbols, ['MSFT', 'AAPL', 'GOOGL', 'AMZN', 'NVDA', 'TSLA']);
+      const subscribed = once(c, 'Subscribed');
+      await c.invoke('Subscribe', 'msft');
+      assert.deepEqual(await subscribed, ['MSFT']);
+      const error = once(c, 'Error');
+      await c.invoke('Subscribe', 'nope');
+      assert.deepEqual(await error, ["Symbol 'nope' is not available. Available symbols: MSFT, AAPL, GOOGL, AMZN, NVDA, TSLA"]);
+      const events = [];
+      const sub = c.stream('StreamStockPrices').subscribe({ next: (e) => events.push(e), error() {}, complete() {} });
+      for (let i = 0; i < 50 && events.length < 3; i++) await delay(50);
+      assert.ok(events.length >= 3, 'prices arrive');
+      assert.ok(events.every((e) => e.symbol === 'MSFT'));
+      const e = events[0];
+      assert.deepEqual(Object.keys(e).sort(), ['id', 'price', 'symbol', 'timestamp']);
+      assert.equal(typeof e.price, 'number');
+      assert.equal(Math.round(e.price * 100), Math.round(e.price * 100 + 1e-9));
+      if (msgpack) assert.ok(e.timestamp instanceof Date);
+      else assert.match(e.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+      // Subscription changes apply to the running stream at once.
+      await c.invoke('Subscribe', 'AAPL');
+      await c.invoke('Unsubscribe', 'MSFT');
+      await delay(300);
+      const before = events.length;
+      for (let i = 0; i < 50 && events.length < before + 2; i++) await delay(50);
+      assert.ok(events.slice(before).every((x) => x.symbol === 'AAPL'));
+      sub.dispose();
+      await c.stop();
+    });
+
+    it('keeps admin methods for admins', async () => {
+      const trader = hub((await tokens('trader@stockhub.local')).token);
+      const admin = hub((await tokens('admin@stockhub.local')).token);
+      await trader.start();
+      await admin.start();
+      await assert.rejects(trader.invoke('BroadcastMessage', 'hi'), {
+        message: "Failed to invoke 'BroadcastMessage' because user is unauthorized",
+      });
+      await assert.rejects(trader.invoke('GetConnectedUsersCount'), /because user is unauthorized/);
+      const seen = once(trader, 'SystemMessage');
+      await admin.invoke('BroadcastMessage', 'Market closes early today');
+      assert.deepEqual(await seen, ['Market closes early today']);
+      assert.ok((await admin.invoke('GetConnectedUsersCount')) >= 2);
+      await trader.stop();
+      await admin.stop();
+    });
+  });
+}
+
+describe('security practices', () => {
+  it('refuses oversized hub messages (32 KB)', async () => {
+    const c = connect(`${url}/hubs/stocks`, { accessTokenFactory: async () => (await tokens('trader@stockhub.local')).token });
+    const closed = new Promise((r) => c.onclose(r));
+    await c.start();
+    c.invoke('Subscribe', 'x'.repeat(40000)).catch(() => {});
+    assert.match(String(await closed), /Connection closed with an error/);
+  });
+
+  it('refuses WebSocket upgrades from foreign origins', async () => {
+    const { token } = await tokens('trader@stockhub.local');
+    const res = await fetch(`${url}/hubs/stocks/negotiate?negotiateVersion=1`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, Origin: 'http://evil.example' },
+    });
+    assert.equal(res.headers.get('access-control-allow-origin'), null, 'no CORS grant for unknown origins');
+  });
+
+  it('never writes a token to the log', async () => {
+    const { token, refreshToken } = await tokens('admin@stockhub.local');
+    const c = connect(`${url}/hubs/stocks`, { transport: signalR.HttpTransportType.ServerSentEvents, accessTokenFactory: () => token });
+    await c.start(); // SSE puts the token in the query string
+    await c.stop();
+    await delay(100);
+    assert.ok(output.includes('access_token=[redacted]') || output.includes('/hubs/stocks'), 'requests are logged at Debug');
+    assert.ok(!output.includes(token), 'no access token');
+    assert.ok(!output.includes(refreshToken), 'no refresh token');
+  });
+});
+
+describe('command line', () => {
+  const run = (args, input) =>
+    new Promise((resolve) => {
+      const p = spawn(path.join(binDir, 'stockhub'), args, { cwd: dir, stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.stderr.on('data', (d) => (out += d));
+      if (input !== undefined) p.stdin.end(input);
+      else p.stdin.end();
+      p.on('exit', (code) => resolve({ code, out }));
+    });
+
+  it('refuses to start in Production without a 32-byte Auth:Key', async () => {
+    const r = await run(['--urls', 'http://127.0.0.1:0', `--Database:Path=${dir}/prod.db`]);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /Auth:Key must be at least 32 bytes/);
+  });
+
+  it('manages users: add, list, set-password, remove', async () => {
+    const db = `--Database:Path=${dir}/cli.db`;
+    let r = await run(['users', 'add', 'ops@stockhub.local', '--role', 'Admin', '--password-stdin', db], 'a-long-password\n');
+    assert.equal(r.code, 0, r.out);
+    r = await run(['users', 'add', 'gen@stockhub.local', db]);
+    assert.match(r.out, /password: \S{16,}/, 'a generated password is printed');
+    r = await run(['users', 'list', db]);
+    assert.match(r.out, /ops@stockhub\.local\tAdmin/);
+    r = await run(['users', 'add', 'ops@stockhub.local', '--password-stdin', db], 'another-password\n');
+    assert.equal(r.code, 1, 'duplicates refused');
+    r = await run(['users', 'set-password', 'ops@stockhub.local', '--password-stdin', db], 'changed-password\n');
+    assert.equal(r.code, 0);
+    r = await run(['users', 'remove', 'ops@stockhub.local', db]);
+    assert.equal(r.code, 0);
+    r = await run(['users', 'remove', 'ops@stockhub.local', db]);
+    assert.equal(r.code, 1);
+  });
+});
