@@ -20,6 +20,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "config.hpp"
+#include "http/static_files.hpp"
 #include "server/app.hpp"
 #include "stock_hub.hpp"
 #include "user_store.hpp"
@@ -555,6 +556,15 @@ int main(int argc, char** argv) {
     auto r = json_response(200, out);
     co_await ex.async_respond(std::move(r));
   });
+
+  // The dashboard at `/` (everything not matched above).
+  std::filesystem::path www = cfg.get_or("Dashboard:Root", "");
+  if (www.empty()) {
+    std::error_code ec;
+    auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    www = ec ? std::filesystem::path("wwwroot") : exe.parent_path() / "wwwroot";
+  }
+  app.map_prefix("/", http::static_files(www, "/"));
 
   app.map("/healthz", [](http::exchange& ex) -> asio::awaitable<void> {
     co_await ex.async_respond(http::response(200, "Healthy", "text/plain"));
