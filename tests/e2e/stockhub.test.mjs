@@ -247,3 +247,53 @@ describe('command line', () => {
     assert.equal(r.code, 1);
   });
 });
+
+describe('token expiry', () => {
+  it('closes connections whose token expires; the client refreshes and reconnects; expired tokens are refused', { timeout: 60000 }, async () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'stockhub-exp-'));
+    const p = spawn(path.join(binDir, 'stockhub'), [
+      '--environment', 'Development', '--urls', 'http://127.0.0.1:0', `--Database:Path=${d}/u.db`,
+      '--Auth:AccessTokenLifetime=00:00:02', '--Auth:ClockSkew=0',
+    ], { cwd: d, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const creds = {};
+    const base = await new Promise((resolve) => p.stdout.on('data', (chunk) => {
+      out += chunk;
+      for (const m of out.matchAll(/Development user: (\S+) \/ (\S+)/g)) creds[m[1]] = m[2];
+      const l = out.match(/Now listening on: (http:\/\/\S+)/);
+      if (l) resolve(l[1]);
+    }));
+    try {
+      const res = await fetch(`${base}/api/login`, {
+        method: 'POST',
+        body: JSON.stringify({ email: 'trader@stockhub.local', password: creds['trader@stockhub.local'] }),
+      });
+      let session = await res.json();
+      let refreshes = 0;
+      const c = connect(`${base}/hubs/stocks`, {
+        accessTokenFactory: async () => {
+          if (Date.parse(session.expiresAt) - Date.now() < 1000) {
+            const r = await fetch(`${base}/api/refresh`, { method: 'POST', body: JSON.stringify({ refreshToken: session.refreshToken }) });
+            session = await r.json();
+            refreshes++;
+          }
+          return session.token;
+        },
+      }, (b) => b.withAutomaticReconnect([0, 200, 500]));
+      await c.start();
+      const expired = session.token;
+      const reconnected = new Promise((r) => c.onreconnected(r));
+      await reconnected;
+      assert.ok(refreshes >= 1, 'the factory refreshed the token');
+      assert.deepEqual((await c.invoke('GetAvailableSymbols')).length, 6);
+      await c.stop();
+      const neg = await fetch(`${base}/hubs/stocks/negotiate?negotiateVersion=1`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${expired}` },
+      });
+      assert.equal(neg.status, 401, 'an expired token is refused');
+    } finally {
+      p.kill('SIGTERM');
+    }
+  });
+});
