@@ -20,6 +20,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "config.hpp"
+#include "dev_certs.hpp"
 #include "http/static_files.hpp"
 #include "server/app.hpp"
 #include "stock_hub.hpp"
@@ -232,6 +233,20 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (!o.positional.empty() && o.positional[0] == "users") return users_command(*store, o);
+  if (!o.positional.empty() && o.positional[0] == "dev-certs") {
+    auto dir = std::filesystem::path(db_path).parent_path();
+    auto cert = (dir / "stockhub-dev.crt").string(), key_file = (dir / "stockhub-dev.key").string();
+    try {
+      make_dev_certificate(cert, key_file);
+    } catch (const std::exception& e) {
+      std::cerr << "stockhub: " << e.what() << "\n";
+      return 1;
+    }
+    std::cout << "Development certificate: " << cert << "\nPrivate key: " << key_file
+              << "\nRun with --Https:CertificatePath=" << cert << " --Https:KeyPath=" << key_file
+              << " --urls 'https://localhost:5001;http://localhost:5000'\n";
+    return 0;
+  }
   if (!o.positional.empty()) {
     std::cerr << "stockhub: unknown command '" << o.positional[0] << "'\n";
     return 2;
@@ -276,6 +291,8 @@ int main(int argc, char** argv) {
     start = end + 1;
   }
   app_opts.threads = static_cast<std::size_t>(cfg.number("Server:Threads", 0));
+  app_opts.http.tls_certificate_file = cfg.get_or("Https:CertificatePath", "");
+  app_opts.http.tls_private_key_file = cfg.get_or("Https:KeyPath", "");
 
   auto allowed_origins =
       std::make_shared<std::vector<std::string>>(cfg.list("Cors:AllowedOrigins"));

@@ -7,6 +7,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "http/websocket.hpp"
 
@@ -14,6 +15,10 @@ namespace hubcast::http::detail {
 
 boost::asio::awaitable<std::unique_ptr<websocket>> accept_websocket(
     boost::beast::tcp_stream stream,
+    const boost::beast::http::request<boost::beast::http::string_body>& req);
+
+boost::asio::awaitable<std::unique_ptr<websocket>> accept_websocket(
+    boost::beast::ssl_stream<boost::beast::tcp_stream> stream,
     const boost::beast::http::request<boost::beast::http::string_body>& req);
 
 }  // namespace hubcast::http::detail

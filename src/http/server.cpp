@@ -9,10 +9,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include "http/detail_websocket_factory.hpp"
@@ -57,11 +59,17 @@ bhttp::response<bhttp::string_body> to_beast(response&& r, unsigned version, boo
   return out;
 }
 
+template <class Stream>
 class session_exchange final : public exchange {
  public:
-  session_exchange(beast::tcp_stream& stream, bhttp::request<bhttp::string_body>& raw, request req,
+  session_exchange(Stream& stream, bhttp::request<bhttp::string_body>& raw, request req,
                    std::size_t shard, const server_options& options)
-      : stream_(stream), raw_(raw), req_(std::move(req)), shard_(shard), options_(options) {}
+      : stream_(stream),
+        executor_(stream.get_executor()),
+        raw_(raw),
+        req_(std::move(req)),
+        shard_(shard),
+        options_(options) {}
 
   const request& req() const override { return req_; }
 
@@ -71,7 +79,7 @@ class session_exchange final : public exchange {
     if (options_.on_response) options_.on_response(req_, r);
     status_ = r.status;
     auto res = to_beast(std::move(r), raw_.version(), req_.keep_alive);
-    stream_.expires_after(std::chrono::seconds(30));
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(30));
     auto [ec, n] = co_await bhttp::async_write(stream_, res, use_tuple);
     (void)n;
     if (ec) write_failed_ = true;
@@ -87,8 +95,8 @@ class session_exchange final : public exchange {
     for (auto& h : head.headers) s += h.name + ": " + h.value + "\r\n";
     s += "Connection: close\r\n\r\n";
     s += head.body;
-    stream_.expires_never();
-    auto [ec, n] = co_await asio::async_write(stream_.socket(), asio::buffer(s), use_tuple);
+    beast::get_lowest_layer(stream_).expires_never();
+    auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(s), use_tuple);
     (void)n;
     co_return ec;
   }
@@ -97,7 +105,7 @@ class session_exchange final : public exchange {
     std::vector<asio::const_buffer> bufs;
     bufs.reserve(parts.size());
     for (auto p : parts) bufs.emplace_back(p.data(), p.size());
-    auto [ec, n] = co_await asio::async_write(stream_.socket(), bufs, use_tuple);
+    auto [ec, n] = co_await asio::async_write(stream_, bufs, use_tuple);
     (void)n;
     co_return ec;
   }
@@ -112,7 +120,7 @@ class session_exchange final : public exchange {
   asio::awaitable<void> async_wait_peer_close() override {
     char buf[512];
     for (;;) {
-      auto [ec, n] = co_await stream_.socket().async_read_some(asio::buffer(buf), use_tuple);
+      auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buf), use_tuple);
       (void)n;
       if (ec) co_return;
     }
@@ -120,11 +128,12 @@ class session_exchange final : public exchange {
 
   void close_stream() override {
     error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.socket().close(ec);
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ec);
+    beast::get_lowest_layer(stream_).socket().close(ec);
   }
   bool responded() const override { return responded_; }
-  asio::any_io_executor get_executor() override { return stream_.get_executor(); }
+  // Cached: the stream is moved into the WebSocket on an upgrade.
+  asio::any_io_executor get_executor() override { return executor_; }
   std::size_t shard() const override { return shard_; }
 
   bool upgraded() const { return upgraded_; }
@@ -133,7 +142,8 @@ class session_exchange final : public exchange {
   int status() const { return status_; }
 
  private:
-  beast::tcp_stream& stream_;
+  Stream& stream_;
+  asio::any_io_executor executor_;
   bhttp::request<bhttp::string_body>& raw_;
   request req_;
   std::size_t shard_;
@@ -154,10 +164,12 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   std::mutex mutex;
   std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
   std::atomic<bool> stopping{false};
+  std::shared_ptr<asio::ssl::context> tls_context;
 
   impl(shard_pool& s, const router& r, server_options o) : shards(s), routes(r), options(o) {}
 
-  asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor) {
+  asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor, bool tls,
+                                    std::string https_port) {
     auto self = shared_from_this();
     for (;;) {
       std::size_t shard = shards.next();
@@ -175,18 +187,41 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       auto ex = socket.get_executor();
       asio::co_spawn(
           ex,
-          [self, shard, s = std::move(socket)]() mutable {
-            return self->run_session(std::move(s), shard);
+          [self, shard, tls, https_port, s = std::move(socket)]() mutable {
+            return self->run_session(std::move(s), shard, tls, https_port);
           },
           asio::detached);
     }
   }
 
-  asio::awaitable<void> run_session(tcp::socket socket, std::size_t shard) {
+  asio::awaitable<void> run_session(tcp::socket socket, std::size_t shard, bool tls,
+                                    std::string https_port) {
     error_code ec;
     auto ep = socket.remote_endpoint(ec);
     std::string remote = ec ? std::string() : ep.address().to_string();
-    beast::tcp_stream stream(std::move(socket));
+    if (!tls) {
+      beast::tcp_stream stream(std::move(socket));
+      bool upgraded = co_await serve_requests(stream, shard, remote, https_port);
+      if (upgraded) co_return;  // the WebSocket owned and closed the stream
+      error_code sec;
+      stream.socket().shutdown(tcp::socket::shutdown_send, sec);
+      stream.socket().close(sec);
+      co_return;
+    }
+    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls_context);
+    beast::get_lowest_layer(stream).expires_after(options.request_timeout);
+    auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
+    if (hec) co_return;  // not TLS, or a failed handshake: nothing to answer
+    bool upgraded = co_await serve_requests(stream, shard, remote, {});
+    if (upgraded) co_return;
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+    co_await stream.async_shutdown(use_tuple);
+  }
+
+  // Serves requests on one connection until it closes; true when a WebSocket took it over.
+  template <class Stream>
+  asio::awaitable<bool> serve_requests(Stream& stream, std::size_t shard, const std::string& remote,
+                                       const std::string& https_port) {
     beast::flat_buffer buffer;
     bool first = true;
     for (;;) {
@@ -195,7 +230,8 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       parser.body_limit(options.max_body_bytes);
       // The first request gets the request timeout; an idle keep-alive connection waits longer
       // for its next request.
-      stream.expires_after(first ? options.request_timeout : options.keep_alive_timeout);
+      beast::get_lowest_layer(stream).expires_after(first ? options.request_timeout
+                                                          : options.keep_alive_timeout);
       first = false;
       auto [rec, n] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
       (void)n;
@@ -214,17 +250,28 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
         if (status != 0) {
           response r(status);
           auto res = to_beast(std::move(r), 11, false);
-          stream.expires_after(std::chrono::seconds(5));
+          beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
           co_await bhttp::async_write(stream, res, use_tuple);
         }
-        break;
+        co_return false;
       }
       auto& raw = parser.get();
-      session_exchange ex(stream, raw, to_request(raw, remote), shard, options);
-      stream.expires_never();
+      session_exchange<Stream> ex(stream, raw, to_request(raw, remote), shard, options);
+      beast::get_lowest_layer(stream).expires_never();
       const handler* h = routes.match(ex.req().path);
       std::optional<response> early;
-      if (options.before_route) early = options.before_route(ex.req());
+      if (!https_port.empty()) {
+        // Plain HTTP beside HTTPS: everything moves to HTTPS (UseHttpsRedirection, 307).
+        std::string host(ex.req().header("Host").value_or("localhost"));
+        if (auto colon = host.rfind(':');
+            colon != std::string::npos && host.find(']') == std::string::npos)
+          host.erase(colon);
+        response r(307);
+        r.set("Location", "https://" + host + ":" + https_port + ex.req().target);
+        early = std::move(r);
+      } else if (options.before_route) {
+        early = options.before_route(ex.req());
+      }
       if (early) {
         co_await ex.async_respond(std::move(*early));
       } else if (!h) {
@@ -241,16 +288,13 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
         if (!ex.responded())
           co_await ex.async_respond(response(500));
         else if (failed && !ex.upgraded())
-          break;
+          co_return false;
       }
       if (options.log_requests && spdlog::should_log(spdlog::level::debug))
         spdlog::debug("{} {} -> {}", ex.req().method, redact_target(ex.req().target), ex.status());
-      if (ex.upgraded()) co_return;  // the WebSocket owned and closed the stream
-      if (ex.streaming() || ex.write_failed() || !ex.req().keep_alive) break;
+      if (ex.upgraded()) co_return true;
+      if (ex.streaming() || ex.write_failed() || !ex.req().keep_alive) co_return false;
     }
-    error_code sec;
-    stream.socket().shutdown(tcp::socket::shutdown_send, sec);
-    stream.socket().close(sec);
   }
 };
 
@@ -262,12 +306,18 @@ server::~server() {
 }
 
 std::vector<std::string> server::listen(const std::vector<std::string>& urls) {
-  std::vector<std::string> bound;
+  struct endpoint_spec {
+    std::string url;
+    bool tls;
+    tcp::endpoint ep;
+  };
+  std::vector<endpoint_spec> specs;
   for (const auto& url : urls) {
     std::string_view u = url;
-    if (!istarts_with(u, "http://"))
-      throw std::runtime_error("unsupported URL '" + url + "': expected http://host:port");
-    u.remove_prefix(7);
+    bool tls = istarts_with(u, "https://");
+    if (!tls && !istarts_with(u, "http://"))
+      throw std::runtime_error("unsupported URL '" + url + "': expected http(s)://host:port");
+    u.remove_prefix(tls ? 8 : 7);
     while (!u.empty() && u.back() == '/') u.remove_suffix(1);
     auto colon = u.rfind(':');
     if (colon == std::string_view::npos) throw std::runtime_error("URL '" + url + "' has no port");
@@ -288,24 +338,64 @@ std::vector<std::string> server::listen(const std::vector<std::string>& urls) {
     error_code ec;
     auto addr = asio::ip::make_address(host, ec);
     if (ec) throw std::runtime_error("URL '" + url + "': '" + host + "' is not an IP address");
-    tcp::endpoint ep(addr, static_cast<unsigned short>(port));
+    specs.push_back({url, tls, tcp::endpoint(addr, static_cast<unsigned short>(port))});
+  }
+  bool any_tls = false;
+  for (auto& sp : specs) any_tls = any_tls || sp.tls;
+  if (any_tls && !impl_->tls_context) {
+    if (impl_->options.tls_certificate_file.empty() || impl_->options.tls_private_key_file.empty())
+      throw std::runtime_error("an https:// URL needs a certificate and a private key");
+    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                     asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+    error_code ec;
+    ctx->use_certificate_chain_file(impl_->options.tls_certificate_file, ec);
+    if (ec)
+      throw std::runtime_error("cannot read the certificate " +
+                               impl_->options.tls_certificate_file + ": " + ec.message());
+    ctx->use_private_key_file(impl_->options.tls_private_key_file, asio::ssl::context::pem, ec);
+    if (ec)
+      throw std::runtime_error("cannot read the private key " +
+                               impl_->options.tls_private_key_file + ": " + ec.message());
+    impl_->tls_context = ctx;
+  }
+  struct bound_acceptor {
+    std::shared_ptr<tcp::acceptor> acceptor;
+    bool tls;
+  };
+  std::vector<bound_acceptor> acceptors;
+  std::vector<std::string> bound;
+  std::string https_port;
+  for (auto& sp : specs) {
+    error_code ec;
     auto acceptor = std::make_shared<tcp::acceptor>(impl_->shards.context(0));
-    acceptor->open(ep.protocol(), ec);
+    acceptor->open(sp.ep.protocol(), ec);
     if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec) acceptor->bind(ep, ec);
+    if (!ec) acceptor->bind(sp.ep, ec);
     if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) throw std::runtime_error("cannot listen on " + url + ": " + ec.message());
+    if (ec) throw std::runtime_error("cannot listen on " + sp.url + ": " + ec.message());
     auto local = acceptor->local_endpoint();
     std::string shown = local.address().is_v6() ? "[" + local.address().to_string() + "]"
                                                 : local.address().to_string();
-    bound.push_back("http://" + shown + ":" + std::to_string(local.port()));
+    bound.push_back(std::string(sp.tls ? "https://" : "http://") + shown + ":" +
+                    std::to_string(local.port()));
+    if (sp.tls && https_port.empty()) https_port = std::to_string(local.port());
+    acceptors.push_back({acceptor, sp.tls});
+  }
+  for (auto& a : acceptors) {
     {
       std::lock_guard lock(impl_->mutex);
-      impl_->acceptors.push_back(acceptor);
+      impl_->acceptors.push_back(a.acceptor);
     }
     auto self = impl_;
+    std::string redirect =
+        (!a.tls && impl_->options.redirect_http_to_https) ? https_port : std::string();
+    auto acceptor = a.acceptor;
+    bool tls = a.tls;
     asio::co_spawn(
-        acceptor->get_executor(), [self, acceptor] { return self->accept_loop(acceptor); },
+        acceptor->get_executor(),
+        [self, acceptor, tls, redirect] { return self->accept_loop(acceptor, tls, redirect); },
         asio::detached);
   }
   return bound;

@@ -20,6 +20,11 @@ struct server_options {
   std::chrono::seconds request_timeout{30};      // to receive one whole request
   std::chrono::seconds keep_alive_timeout{130};  // idle between requests (Kestrel's default)
   bool log_requests = true;                      // at debug level, tokens redacted
+  // TLS for https:// URLs (PEM files).
+  std::string tls_certificate_file;
+  std::string tls_private_key_file;
+  // With both http:// and https:// bound, plain HTTP answers 307 to the HTTPS URL.
+  bool redirect_http_to_https = true;
   // Middleware: may answer a request before routing (e.g. CORS preflight).
   std::function<std::optional<response>(const request&)> before_route;
   // Middleware: may decorate every response (headers, cookies).

@@ -2,7 +2,11 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+#include <spdlog/spdlog.h>
 
 #include "http/detail_websocket_factory.hpp"
 
@@ -17,9 +21,10 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
+template <class Next>
 class beast_websocket final : public websocket {
  public:
-  explicit beast_websocket(beast::tcp_stream s) : ws_(std::move(s)) {
+  explicit beast_websocket(Next s) : ws_(std::move(s)) {
     ws::stream_base::timeout t{};
     t.handshake_timeout = std::chrono::seconds(5);  // also bounds the close handshake
     t.idle_timeout = ws::stream_base::none();       // the hub layer runs its own timeouts
@@ -39,6 +44,7 @@ class beast_websocket final : public websocket {
   asio::awaitable<error_code> async_read(std::string& out, bool& binary) override {
     auto [ec, n] = co_await ws_.async_read(read_buf_, use_tuple);
     if (ec == ws::error::closed) peer_closed_ = true;
+    if (ec) spdlog::debug("websocket read ended: {}", ec.message());
     if (ec) co_return ec;
     binary = ws_.got_binary();
     out.assign(static_cast<const char*>(read_buf_.cdata().data()), n);
@@ -75,20 +81,37 @@ class beast_websocket final : public websocket {
   asio::any_io_executor get_executor() override { return ws_.get_executor(); }
 
  private:
-  ws::stream<beast::tcp_stream> ws_;
+  ws::stream<Next> ws_;
   beast::flat_buffer read_buf_;
   bool peer_closed_ = false;
 };
 
 }  // namespace
 
+template <class Next>
+asio::awaitable<std::unique_ptr<websocket>> accept(
+    Next stream, const beast::http::request<beast::http::string_body>& req) {
+  beast::get_lowest_layer(stream).expires_never();
+  auto w = std::make_unique<beast_websocket<Next>>(std::move(stream));
+  auto ec = co_await w->accept(req);
+  if (ec) {
+    spdlog::debug("websocket handshake failed: {}", ec.message());
+    co_return nullptr;
+  }
+  co_return std::unique_ptr<websocket>(std::move(w));
+}
+
 asio::awaitable<std::unique_ptr<websocket>> accept_websocket(
     beast::tcp_stream stream, const beast::http::request<beast::http::string_body>& req) {
-  beast::get_lowest_layer(stream).expires_never();
-  auto w = std::make_unique<beast_websocket>(std::move(stream));
-  auto ec = co_await w->accept(req);
-  if (ec) co_return nullptr;
-  co_return std::unique_ptr<websocket>(std::move(w));
+  auto task = accept(std::move(stream), req);
+  co_return co_await std::move(task);
+}
+
+asio::awaitable<std::unique_ptr<websocket>> accept_websocket(
+    beast::ssl_stream<beast::tcp_stream> stream,
+    const beast::http::request<beast::http::string_body>& req) {
+  auto task = accept(std::move(stream), req);
+  co_return co_await std::move(task);
 }
 
 }  // namespace hubcast::http::detail
