@@ -352,8 +352,11 @@ int main(int argc, char** argv) {
   if (symbols.empty()) symbols = {"MSFT", "AAPL", "GOOGL", "AMZN", "NVDA", "TSLA"};
   for (auto& s : symbols)
     for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  hubcast::encode_options encoding;
+  encoding.msgpack_naming = hubcast::naming_policy::camel_case;  // the same keys as JSON
   auto prices = std::make_shared<market>(
-      app.shards(), symbols, cfg.duration("Stocks:TickInterval", std::chrono::milliseconds(500)));
+      app.shards(), symbols, cfg.duration("Stocks:TickInterval", std::chrono::milliseconds(500)),
+      encoding);
   auto services = std::make_shared<hub_services>();
   services->prices = prices;
   services->shards = &app.shards();
@@ -369,7 +372,7 @@ int main(int argc, char** argv) {
   hub_opts.close_on_authentication_expiration =
       cfg.flag("SignalR:CloseOnAuthenticationExpiration", true);
   hub_opts.enable_detailed_errors = cfg.flag("SignalR:EnableDetailedErrors", false);
-  hub_opts.encoding.msgpack_naming = hubcast::naming_policy::camel_case;  // same keys as JSON
+  hub_opts.encoding = encoding;
   hubcast::endpoint_options ep;
   ep.require_authenticated = true;
   ep.allow_stateful_reconnect = true;

@@ -14,8 +14,12 @@ namespace stockhub {
 namespace asio = boost::asio;
 
 market::market(hubcast::shard_pool& shards, std::vector<std::string> symbols,
-               std::chrono::milliseconds tick)
-    : shards_(shards), symbols_(std::move(symbols)), tick_(tick), rng_(std::random_device{}()) {
+               std::chrono::milliseconds tick, hubcast::encode_options encoding)
+    : shards_(shards),
+      symbols_(std::move(symbols)),
+      tick_(tick),
+      encoding_(encoding),
+      rng_(std::random_device{}()) {
   std::uniform_real_distribution<double> start(50, 500);
   for (std::size_t i = 0; i < symbols_.size(); ++i)
     prices_.push_back(std::round(start(rng_) * 100) / 100);
@@ -52,11 +56,14 @@ void market::on_tick() {
   std::normal_distribution<double> step(0.0, 0.002);
   auto now =
       std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
-  auto tick = std::make_shared<std::vector<stock_price_event>>();
+  auto tick = std::make_shared<std::vector<std::shared_ptr<const priced>>>();
   tick->reserve(symbols_.size());
   for (std::size_t i = 0; i < symbols_.size(); ++i) {
     prices_[i] = std::max(0.01, std::round(prices_[i] * std::exp(step(rng_)) * 100) / 100);
-    tick->push_back({std::to_string(++next_id_), symbols_[i], prices_[i], now});
+    stock_price_event e{std::to_string(++next_id_), symbols_[i], prices_[i], now};
+    // Encoded once per protocol here; every stream splices the same bytes.
+    auto encoded = hubcast::protocol::payload::preserialize(e, encoding_);
+    tick->push_back(std::make_shared<const priced>(priced{std::move(e), std::move(encoded)}));
   }
   ++ticks_;
   // Once per shard, not once per connection.
@@ -82,12 +89,12 @@ void market::unsubscribe(const std::shared_ptr<listener>& l, std::size_t shard) 
 market::listener::listener(std::shared_ptr<subscriptions> subs, asio::any_io_executor ex)
     : subs_(std::move(subs)), signal_(ex, asio::steady_timer::time_point::max()) {}
 
-void market::listener::offer(const std::vector<stock_price_event>& tick) {
+void market::listener::offer(const std::vector<std::shared_ptr<const priced>>& tick) {
   bool all = subs_->symbols.empty();  // no subscriptions: every symbol (the article's behaviour)
   bool any = false;
-  for (const auto& e : tick) {
-    if (all || subs_->symbols.count(e.symbol)) {
-      pending_[e.symbol] = e;  // conflation: the latest price per symbol wins
+  for (const auto& p : tick) {
+    if (all || subs_->symbols.count(p->event.symbol)) {
+      pending_[p->event.symbol] = p;  // conflation: the latest price per symbol wins
       any = true;
     }
   }
@@ -100,8 +107,8 @@ asio::awaitable<void> market::listener::wait(std::chrono::milliseconds timeout) 
   co_await signal_.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
-std::vector<stock_price_event> market::listener::take() {
-  std::vector<stock_price_event> out;
+std::vector<std::shared_ptr<const priced>> market::listener::take() {
+  std::vector<std::shared_ptr<const priced>> out;
   out.reserve(pending_.size());
   bool all = subs_->symbols.empty();
   for (auto& [sym, e] : pending_)

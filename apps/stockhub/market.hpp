@@ -17,6 +17,7 @@
 #include <boost/describe/class.hpp>
 
 #include "core/shards.hpp"
+#include "protocol/payload.hpp"
 #include "protocol/value_codec.hpp"
 
 namespace stockhub {
@@ -29,6 +30,12 @@ struct stock_price_event {
 };
 BOOST_DESCRIBE_STRUCT(stock_price_event, (), (id, symbol, price, timestamp))
 
+// One price of one tick, encoded once for each protocol.
+struct priced {
+  stock_price_event event;
+  hubcast::protocol::payload encoded;
+};
+
 // A connection's subscriptions, shared with its running streams (changes apply at once).
 // Touched only on the connection's shard.
 struct subscriptions {
@@ -38,7 +45,7 @@ struct subscriptions {
 class market : public std::enable_shared_from_this<market> {
  public:
   market(hubcast::shard_pool& shards, std::vector<std::string> symbols,
-         std::chrono::milliseconds tick);
+         std::chrono::milliseconds tick, hubcast::encode_options encoding);
 
   void start();
   void stop();
@@ -52,12 +59,12 @@ class market : public std::enable_shared_from_this<market> {
     // Waits until prices are pending, or `timeout`.
     boost::asio::awaitable<void> wait(std::chrono::milliseconds timeout);
     // The latest pending price per symbol, in symbol order.
-    std::vector<stock_price_event> take();
-    void offer(const std::vector<stock_price_event>& tick);
+    std::vector<std::shared_ptr<const priced>> take();
+    void offer(const std::vector<std::shared_ptr<const priced>>& tick);
 
    private:
     std::shared_ptr<subscriptions> subs_;
-    std::map<std::string, stock_price_event> pending_;
+    std::map<std::string, std::shared_ptr<const priced>> pending_;
     boost::asio::steady_timer signal_;
   };
 
@@ -73,6 +80,7 @@ class market : public std::enable_shared_from_this<market> {
   std::vector<std::string> symbols_;
   std::vector<double> prices_;
   std::chrono::milliseconds tick_;
+  hubcast::encode_options encoding_;
   std::mt19937_64 rng_;
   std::unique_ptr<boost::asio::steady_timer> timer_;
   std::vector<std::vector<std::shared_ptr<listener>>> by_shard_;  // touched on its shard only

@@ -101,7 +101,7 @@ hubcast::async_stream<stock_price_event> stock_hub::stream_stock_prices() {
             // The subscriptions are read at every tick: changes apply to the running stream at
             // once.
             co_await listener->wait(std::chrono::milliseconds(250));
-            for (auto& e : listener->take()) co_await w.write(std::move(e));
+            for (auto& p : listener->take()) co_await w.write_payload(p->encoded);
           }
         } catch (...) {
           services->prices->unsubscribe(listener, shard);

@@ -67,6 +67,11 @@ class stream_writer {
   boost::asio::awaitable<void> write(T item) {
     return sink_->async_write(protocol::payload::of(std::move(item)));
   }
+  // Sends an item already encoded as a T (protocol::payload::preserialize): one encoding shared
+  // by every stream that sends it.
+  boost::asio::awaitable<void> write_payload(protocol::payload item) {
+    return sink_->async_write(std::move(item));
+  }
   bool cancelled() const { return sink_->cancelled(); }
   boost::asio::awaitable<void> wait_cancelled() { return sink_->async_wait_cancelled(); }
 

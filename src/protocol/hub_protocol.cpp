@@ -36,15 +36,21 @@ class json_hub_protocol final : public hub_protocol {
   void write_invocation(std::string& out, std::string_view target, const payload& args,
                         std::optional<std::string_view> invocation_id,
                         const encode_options& opt) const override {
-    json::write_invocation(out, target, args.to_json(opt), invocation_id);
+    std::string a;
+    args.append_json(a, opt);
+    json::write_invocation_raw(out, target, a, invocation_id);
   }
   void write_stream_item(std::string& out, std::string_view invocation_id, const payload& item,
                          const encode_options& opt) const override {
-    json::write_stream_item(out, invocation_id, item.to_json(opt));
+    std::string i;
+    item.append_json(i, opt);
+    json::write_stream_item_raw(out, invocation_id, i);
   }
   void write_completion_result(std::string& out, std::string_view invocation_id,
                                const payload& result, const encode_options& opt) const override {
-    json::write_completion_result(out, invocation_id, result.to_json(opt));
+    std::string r;
+    result.append_json(r, opt);
+    json::write_completion_result_raw(out, invocation_id, r);
   }
   void write_completion_error(std::string& out, std::string_view invocation_id,
                               std::string_view error) const override {

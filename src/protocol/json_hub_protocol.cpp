@@ -216,6 +216,11 @@ parse_result parse(std::string_view record) {
 
 void write_invocation(std::string& out, std::string_view target, const boost::json::value& args,
                       std::optional<std::string_view> invocation_id) {
+  write_invocation_raw(out, target, bj::serialize(args), invocation_id);
+}
+
+void write_invocation_raw(std::string& out, std::string_view target, std::string_view args,
+                          std::optional<std::string_view> invocation_id) {
   out += "{\"type\":1,";
   if (invocation_id) {
     out += "\"invocationId\":";
@@ -225,7 +230,7 @@ void write_invocation(std::string& out, std::string_view target, const boost::js
   out += "\"target\":";
   append_json_string(out, target);
   out += ",\"arguments\":";
-  append_value(out, args);
+  out += args;
   out += "}\x1e";
 }
 
@@ -242,19 +247,29 @@ void write_stream_invocation(std::string& out, std::string_view invocation_id,
 
 void write_stream_item(std::string& out, std::string_view invocation_id,
                        const boost::json::value& item) {
+  write_stream_item_raw(out, invocation_id, bj::serialize(item));
+}
+
+void write_stream_item_raw(std::string& out, std::string_view invocation_id,
+                           std::string_view item) {
   out += "{\"type\":2,\"invocationId\":";
   append_json_string(out, invocation_id);
   out += ",\"item\":";
-  append_value(out, item);
+  out += item;
   out += "}\x1e";
 }
 
 void write_completion_result(std::string& out, std::string_view invocation_id,
                              const boost::json::value& result) {
+  write_completion_result_raw(out, invocation_id, bj::serialize(result));
+}
+
+void write_completion_result_raw(std::string& out, std::string_view invocation_id,
+                                 std::string_view result) {
   out += "{\"type\":3,\"invocationId\":";
   append_json_string(out, invocation_id);
   out += ",\"result\":";
-  append_value(out, result);
+  out += result;
   out += "}\x1e";
 }
 

@@ -30,6 +30,13 @@ void write_completion_result(std::string& out, std::string_view invocation_id,
 void write_completion_error(std::string& out, std::string_view invocation_id,
                             std::string_view error);
 void write_completion_void(std::string& out, std::string_view invocation_id);
+// The same with the value already as JSON text (payloads write themselves).
+void write_invocation_raw(std::string& out, std::string_view target, std::string_view args_json,
+                          std::optional<std::string_view> invocation_id);
+void write_stream_item_raw(std::string& out, std::string_view invocation_id,
+                           std::string_view item_json);
+void write_completion_result_raw(std::string& out, std::string_view invocation_id,
+                                 std::string_view result_json);
 void write_ping(std::string& out);
 void write_close(std::string& out, std::optional<std::string_view> error, bool allow_reconnect);
 void write_ack(std::string& out, std::int64_t sequence_id);

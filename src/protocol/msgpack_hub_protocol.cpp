@@ -1,5 +1,7 @@
 #include "protocol/msgpack_hub_protocol.hpp"
 
+#include <type_traits>
+
 #include "protocol/msgpack_value.hpp"
 
 namespace hubcast::protocol::msgpack_protocol {
@@ -167,7 +169,10 @@ template <class F>
 void framed(std::string& out, F&& body) {
   msgpack::sbuffer buf;
   packer pk(buf);
-  body(pk);
+  if constexpr (std::is_invocable_v<F, packer&, msgpack::sbuffer&>)
+    body(pk, buf);
+  else
+    body(pk);
   write_varint(out, static_cast<std::uint32_t>(buf.size()));
   out.append(buf.data(), buf.size());
 }
@@ -217,7 +222,7 @@ class msgpack_hub_protocol final : public hub_protocol {
   void write_invocation(std::string& out, std::string_view target, const payload& args,
                         std::optional<std::string_view> invocation_id,
                         const encode_options& opt) const override {
-    framed(out, [&](packer& pk) {
+    framed(out, [&](packer& pk, msgpack::sbuffer& buf) {
       pk.pack_array(6);
       pk.pack_int(1);
       pk.pack_map(0);
@@ -226,29 +231,29 @@ class msgpack_hub_protocol final : public hub_protocol {
       else
         pk.pack_nil();
       pack_str(pk, target);
-      args.to_msgpack(pk, opt);
+      args.append_msgpack(buf, opt);
       pk.pack_array(0);
     });
   }
   void write_stream_item(std::string& out, std::string_view id, const payload& item,
                          const encode_options& opt) const override {
-    framed(out, [&](packer& pk) {
+    framed(out, [&](packer& pk, msgpack::sbuffer& buf) {
       pk.pack_array(4);
       pk.pack_int(2);
       pk.pack_map(0);
       pack_str(pk, id);
-      item.to_msgpack(pk, opt);
+      item.append_msgpack(buf, opt);
     });
   }
   void write_completion_result(std::string& out, std::string_view id, const payload& result,
                                const encode_options& opt) const override {
-    framed(out, [&](packer& pk) {
+    framed(out, [&](packer& pk, msgpack::sbuffer& buf) {
       pk.pack_array(5);
       pk.pack_int(3);
       pk.pack_map(0);
       pack_str(pk, id);
       pk.pack_int(3);
-      result.to_msgpack(pk, opt);
+      result.append_msgpack(buf, opt);
     });
   }
   void write_completion_error(std::string& out, std::string_view id,

@@ -3,6 +3,10 @@
 #pragma once
 
 #include <memory>
+#include <string>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <utility>
 
 #include "protocol/value_codec.hpp"
@@ -20,10 +24,31 @@ class payload {
     p.to_json_ = [](const void* v, const encode_options& o) {
       return hubcast::to_json(*static_cast<const T*>(v), o);
     };
-    p.to_msgpack_ = [](const void* v, codec_detail::msgpack_packer& pk, const encode_options& o) {
+    p.to_msgpack_ = [](const void* v, msgpack::sbuffer& buf, const encode_options& o) {
+      codec_detail::msgpack_packer pk(buf);
       hubcast::to_msgpack(pk, *static_cast<const T*>(v), o);
     };
     return p;
+  }
+
+  // A value already encoded in both protocols (e.g. one market tick shared by every stream):
+  // writers splice the bytes instead of encoding per recipient.
+  static payload preserialized(std::shared_ptr<const std::string> json,
+                               std::shared_ptr<const std::string> msgpack) {
+    payload p;
+    p.json_text_ = std::move(json);
+    p.msgpack_bytes_ = std::move(msgpack);
+    return p;
+  }
+  template <class T>
+  static payload preserialize(const T& value, const encode_options& o) {
+    auto of_value = of(value);
+    std::string json;
+    of_value.append_json(json, o);
+    msgpack::sbuffer buf;
+    of_value.append_msgpack(buf, o);
+    return preserialized(std::make_shared<const std::string>(std::move(json)),
+                         std::make_shared<const std::string>(buf.data(), buf.size()));
   }
 
   // Arguments of an invocation: always a JSON array / MessagePack array.
@@ -32,22 +57,37 @@ class payload {
     return of(std::tuple<std::decay_t<A>...>(std::forward<A>(a)...));
   }
 
-  explicit operator bool() const { return to_json_ != nullptr; }
+  explicit operator bool() const { return to_json_ != nullptr || json_text_ != nullptr; }
 
   boost::json::value to_json(const encode_options& o) const {
+    if (json_text_) return boost::json::parse(*json_text_);
     return to_json_ ? to_json_(value_.get(), o) : boost::json::value(nullptr);
   }
-  void to_msgpack(codec_detail::msgpack_packer& pk, const encode_options& o) const {
-    if (to_msgpack_)
-      to_msgpack_(value_.get(), pk, o);
+  // Appends the value as JSON text.
+  void append_json(std::string& out, const encode_options& o) const {
+    if (json_text_)
+      out += *json_text_;
     else
+      out += boost::json::serialize(to_json(o));
+  }
+  // Appends the value as MessagePack.
+  void append_msgpack(msgpack::sbuffer& buf, const encode_options& o) const {
+    if (msgpack_bytes_) {
+      buf.write(msgpack_bytes_->data(), msgpack_bytes_->size());
+    } else if (to_msgpack_) {
+      to_msgpack_(value_.get(), buf, o);
+    } else {
+      codec_detail::msgpack_packer pk(buf);
       pk.pack_nil();
+    }
   }
 
  private:
   std::shared_ptr<const void> value_;
   boost::json::value (*to_json_)(const void*, const encode_options&) = nullptr;
-  void (*to_msgpack_)(const void*, codec_detail::msgpack_packer&, const encode_options&) = nullptr;
+  void (*to_msgpack_)(const void*, msgpack::sbuffer&, const encode_options&) = nullptr;
+  std::shared_ptr<const std::string> json_text_;
+  std::shared_ptr<const std::string> msgpack_bytes_;
 };
 
 }  // namespace hubcast::protocol

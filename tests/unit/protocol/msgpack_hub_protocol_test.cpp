@@ -149,3 +149,14 @@ TEST(MsgpackHubProtocol, RejectsMalformedInput) {
   std::string_view v(big);
   EXPECT_EQ(mp().parse_next(v, 32768).kind, parse_step::too_large);
 }
+
+TEST(Payload, PreserializedValuesWriteTheSameBytesInBothProtocols) {
+  stock_price s{"MSFT", 412.25};
+  auto once = payload::preserialize(s, {});
+  for (const hub_protocol* p : {&json_protocol(), &mp()}) {
+    std::string a, b;
+    p->write_stream_item(a, "7", payload::of(s), {});
+    p->write_stream_item(b, "7", once, {});
+    EXPECT_EQ(hex(a), hex(b)) << p->name();
+  }
+}
