@@ -140,6 +140,15 @@ std::vector<std::string> configuration::list(const std::string& key) const {
   return out;
 }
 
+std::vector<std::pair<std::string, std::string>> configuration::section(
+    const std::string& prefix) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto p = lower(prefix) + ":";
+  for (auto it = values_.lower_bound(p); it != values_.end() && it->first.rfind(p, 0) == 0; ++it)
+    out.emplace_back(it->first.substr(p.size()), it->second);
+  return out;
+}
+
 std::chrono::milliseconds parse_duration(const std::string& t) {
   using namespace std::chrono;
   if (t.find(':') == std::string::npos) {

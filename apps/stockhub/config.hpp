@@ -27,6 +27,8 @@ class configuration {
                                      std::chrono::milliseconds fallback) const;
   // "Key:0", "Key:1", ... or a comma-separated value.
   std::vector<std::string> list(const std::string& key) const;
+  // Every key under `prefix:` with its value (keys lower-cased, prefix removed).
+  std::vector<std::pair<std::string, std::string>> section(const std::string& prefix) const;
 
  private:
   std::map<std::string, std::string> values_;  // lower-cased keys

@@ -20,6 +20,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "config.hpp"
+#include "core/log.hpp"
 #include "dev_certs.hpp"
 #include "http/static_files.hpp"
 #include "server/app.hpp"
@@ -213,14 +214,19 @@ int main(int argc, char** argv) {
     return 2;
   }
   const bool development = o.environment == "Development";
-  {
-    // ASP.NET Core level names (Trace, Debug, Information, Warning, Error, Critical, None).
-    auto l = cfg.get_or("Logging:LogLevel:Default", "Information");
-    for (auto& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (l == "information") l = "info";
-    if (l == "warning") l = "warn";
-    if (l == "none") l = "off";
-    spdlog::set_level(spdlog::level::from_str(l));
+  try {
+    // Logging:LogLevel:Default and per category, e.g. "hubcast.http": "Warning" keeps request
+    // lines (and so any URL) out of the logs; "Microsoft.AspNetCore.Hosting" is an alias for it.
+    spdlog::set_level(
+        hubcast::log::parse_level(cfg.get_or("Logging:LogLevel:Default", "Information")));
+    for (auto& [name, level] : cfg.section("Logging:LogLevel")) {
+      if (name == "default") continue;
+      auto category = name == "microsoft.aspnetcore.hosting" ? std::string("hubcast.http") : name;
+      hubcast::log::set_level(category, hubcast::log::parse_level(level));
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "stockhub: Logging: " << e.what() << "\n";
+    return 2;
   }
 
   std::string db_path =

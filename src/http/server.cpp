@@ -17,6 +17,7 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "core/log.hpp"
 #include "http/detail_websocket_factory.hpp"
 
 namespace hubcast::http {
@@ -290,8 +291,14 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
         else if (failed && !ex.upgraded())
           co_return false;
       }
-      if (options.log_requests && spdlog::should_log(spdlog::level::debug))
-        spdlog::debug("{} {} -> {}", ex.req().method, redact_target(ex.req().target), ex.status());
+      // Request lines go to the `hubcast.http` category at Information, tokens redacted (the
+      // article's advice: raise this category to Warning to keep URLs out of logs entirely).
+      if (options.log_requests) {
+        static const auto requests = log::category("hubcast.http");
+        if (requests->should_log(spdlog::level::info))
+          requests->info("{} {} -> {}", ex.req().method, redact_target(ex.req().target),
+                         ex.status());
+      }
       if (ex.upgraded()) co_return true;
       if (ex.streaming() || ex.write_failed() || !ex.req().keep_alive) co_return false;
     }

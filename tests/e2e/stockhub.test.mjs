@@ -229,6 +229,26 @@ describe('command line', () => {
     assert.match(r.out, /Auth:Key must be at least 32 bytes/);
   });
 
+  it('keeps request lines out of the log when the hosting category is at Warning', async () => {
+    const p = spawn(path.join(binDir, 'stockhub'), [
+      '--environment', 'Development', '--urls', 'http://127.0.0.1:0', `--Database:Path=${dir}/log.db`,
+      '--Logging:LogLevel:Microsoft.AspNetCore.Hosting=Warning',
+    ], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    p.stderr.on('data', (d) => (log += d));
+    const base = await new Promise((resolve) => p.stdout.on('data', (d) => {
+      log += d;
+      const l = log.match(/Now listening on: (http:\/\/\S+)/);
+      if (l) resolve(l[1]);
+    }));
+    await fetch(`${base}/healthz?access_token=secret-value`);
+    await delay(100);
+    p.kill('SIGTERM');
+    await new Promise((r) => p.on('exit', r));
+    assert.ok(!log.includes('/healthz'), 'no request line');
+    assert.ok(!log.includes('secret-value'));
+  });
+
   it('manages users: add, list, set-password, remove', async () => {
     const db = `--Database:Path=${dir}/cli.db`;
     let r = await run(['users', 'add', 'ops@stockhub.local', '--role', 'Admin', '--password-stdin', db], 'a-long-password\n');
