@@ -21,7 +21,8 @@ before(async () => {
   proc = spawn(
     path.join(binDir, 'stockhub'),
     ['--environment', 'Development', '--urls', 'http://127.0.0.1:0', `--Database:Path=${dir}/users.db`,
-     '--Stocks:TickInterval=00:00:00.100', '--Logging:LogLevel:Default=Debug'],
+     '--Stocks:TickInterval=00:00:00.100', '--Logging:LogLevel:Default=Debug',
+     '--Cors:AllowedOrigins:0=http://allowed.example'],
     { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   proc.stderr.on('data', (d) => (output += d));
@@ -190,13 +191,38 @@ describe('security practices', () => {
     assert.match(String(await closed), /Connection closed with an error/);
   });
 
-  it('refuses WebSocket upgrades from foreign origins', async () => {
+  it('applies the CORS allowlist, and refuses WebSocket upgrades from foreign origins', async () => {
     const { token } = await tokens('trader@stockhub.local');
-    const res = await fetch(`${url}/hubs/stocks/negotiate?negotiateVersion=1`, {
+    // Preflight and response from an origin outside Cors:AllowedOrigins: no grant.
+    let res = await fetch(`${url}/hubs/stocks/negotiate?negotiateVersion=1`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${token}`, Origin: 'http://evil.example' },
     });
-    assert.equal(res.headers.get('access-control-allow-origin'), null, 'no CORS grant for unknown origins');
+    assert.equal(res.headers.get('access-control-allow-origin'), null);
+    res = await fetch(`${url}/api/login`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'http://allowed.example', 'Access-Control-Request-Method': 'POST' },
+    });
+    assert.equal(res.status, 204);
+    assert.equal(res.headers.get('access-control-allow-origin'), 'http://allowed.example', 'exact origin, never *');
+    assert.equal(res.headers.get('access-control-allow-credentials'), 'true');
+    const { default: WebSocket } = await import('ws');
+    const wsUrl = `${url.replace('http', 'ws')}/hubs/stocks?access_token=${token}`;
+    const status = await new Promise((resolve) => {
+      const ws = new WebSocket(wsUrl, { headers: { Origin: 'http://evil.example' } });
+      ws.on('unexpected-response', (req, r) => resolve(r.statusCode));
+      ws.on('open', () => resolve(101));
+    });
+    assert.equal(status, 403);
+    const allowed = await new Promise((resolve) => {
+      const ws = new WebSocket(wsUrl, { headers: { Origin: 'http://allowed.example' } });
+      ws.on('unexpected-response', (req, r) => resolve(r.statusCode));
+      ws.on('open', () => {
+        ws.close();
+        resolve(101);
+      });
+    });
+    assert.equal(allowed, 101);
   });
 
   it('never writes a token to the log', async () => {
