@@ -420,15 +420,27 @@ int main(int argc, char** argv) {
     return std::string(p->get_string());
   };
 
+  // The JSON endpoints take POST bodies of at most 4 KB.
+  auto check_post = [](const http::request& req) -> std::optional<http::response> {
+    if (req.method != "POST") return http::response(405);
+    if (req.body.size() > max_api_body) return http::response(413);
+    return std::nullopt;
+  };
+  auto token_pair = [](const std::string& token, const std::string& refresh,
+                       std::chrono::system_clock::time_point expires) {
+    boost::json::object out;
+    out["token"] = token;
+    out["refreshToken"] = refresh;
+    out["expiresAt"] = iso(expires);
+    return json_response(200, out);
+  };
+
   app.map("/api/login",
-          [&, issue, read_json, str_field](http::exchange& ex) -> asio::awaitable<void> {
+          [&, issue, read_json, str_field, check_post,
+           token_pair](http::exchange& ex) -> asio::awaitable<void> {
             const auto& req = ex.req();
-            if (req.method != "POST") {
-              co_await ex.async_respond(http::response(405));
-              co_return;
-            }
-            if (req.body.size() > max_api_body) {
-              co_await ex.async_respond(http::response(413));
+            if (auto refused = check_post(req)) {
+              co_await ex.async_respond(std::move(*refused));
               co_return;
             }
             auto body = read_json(req);
@@ -472,23 +484,16 @@ int main(int argc, char** argv) {
             };
             auto issuing = offload<std::string>(workers, std::move(make_refresh));
             auto refresh = co_await std::move(issuing);
-            boost::json::object out;
-            out["token"] = token;
-            out["refreshToken"] = refresh;
-            out["expiresAt"] = iso(expires);
-            auto r = json_response(200, out);
-            co_await ex.async_respond(std::move(r));
+            auto reply = token_pair(token, refresh, expires);
+            co_await ex.async_respond(std::move(reply));
           });
 
   app.map("/api/refresh",
-          [&, issue, read_json, str_field](http::exchange& ex) -> asio::awaitable<void> {
+          [&, issue, read_json, str_field, check_post,
+           token_pair](http::exchange& ex) -> asio::awaitable<void> {
             const auto& req = ex.req();
-            if (req.method != "POST") {
-              co_await ex.async_respond(http::response(405));
-              co_return;
-            }
-            if (req.body.size() > max_api_body) {
-              co_await ex.async_respond(http::response(413));
+            if (auto refused = check_post(req)) {
+              co_await ex.async_respond(std::move(*refused));
               co_return;
             }
             auto body = read_json(req);
@@ -530,39 +535,32 @@ int main(int argc, char** argv) {
               }
             }
             auto [access, expires] = issue(r.u);
-            boost::json::object out;
-            out["token"] = access;
-            out["refreshToken"] = r.next;
-            out["expiresAt"] = iso(expires);
-            auto ok = json_response(200, out);
-            co_await ex.async_respond(std::move(ok));
+            auto reply = token_pair(access, r.next, expires);
+            co_await ex.async_respond(std::move(reply));
           });
 
-  app.map("/api/logout", [&, read_json, str_field](http::exchange& ex) -> asio::awaitable<void> {
-    const auto& req = ex.req();
-    if (req.method != "POST") {
-      co_await ex.async_respond(http::response(405));
-      co_return;
-    }
-    if (req.body.size() > max_api_body) {
-      co_await ex.async_respond(http::response(413));
-      co_return;
-    }
-    auto body = read_json(req);
-    auto token = body ? str_field(*body, "refreshToken") : std::nullopt;
-    if (!token) {
-      co_await ex.async_respond(http::response(400));
-      co_return;
-    }
-    auto t = *token;
-    auto revoke = [users, t] {
-      users->revoke_refresh(t);
-      return true;
-    };
-    auto revoking = offload<bool>(workers, std::move(revoke));
-    co_await std::move(revoking);
-    co_await ex.async_respond(http::response(204));
-  });
+  app.map("/api/logout",
+          [&, read_json, str_field, check_post](http::exchange& ex) -> asio::awaitable<void> {
+            const auto& req = ex.req();
+            if (auto refused = check_post(req)) {
+              co_await ex.async_respond(std::move(*refused));
+              co_return;
+            }
+            auto body = read_json(req);
+            auto token = body ? str_field(*body, "refreshToken") : std::nullopt;
+            if (!token) {
+              co_await ex.async_respond(http::response(400));
+              co_return;
+            }
+            auto t = *token;
+            auto revoke = [users, t] {
+              users->revoke_refresh(t);
+              return true;
+            };
+            auto revoking = offload<bool>(workers, std::move(revoke));
+            co_await std::move(revoking);
+            co_await ex.async_respond(http::response(204));
+          });
 
   auto bearer = app.authenticator();
   app.map("/api/me", [bearer](http::exchange& ex) -> asio::awaitable<void> {

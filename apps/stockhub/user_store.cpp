@@ -1,5 +1,7 @@
 #include "user_store.hpp"
 
+#include "auth/base64url.hpp"
+
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <sodium.h>
@@ -12,23 +14,6 @@
 namespace stockhub {
 
 namespace {
-
-std::string b64url(const unsigned char* p, std::size_t n) {
-  static constexpr char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    acc = (acc << 8) | p[i];
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += a[(acc >> bits) & 63];
-    }
-  }
-  if (bits > 0) out += a[(acc << (6 - bits)) & 63];
-  return out;
-}
 
 std::string sha256_hex(const std::string& s) {
   unsigned char md[32];
@@ -118,7 +103,8 @@ std::string normalize_email(const std::string& e) {
 std::string random_token(std::size_t bytes) {
   std::vector<unsigned char> raw(bytes);
   if (RAND_bytes(raw.data(), int(raw.size())) != 1) throw std::runtime_error("RAND_bytes failed");
-  return b64url(raw.data(), raw.size());
+  return hubcast::auth::base64url_encode(
+      std::string_view(reinterpret_cast<const char*>(raw.data()), raw.size()));
 }
 
 std::string generate_password() {

@@ -1,5 +1,7 @@
 #include "transport/connection_manager.hpp"
 
+#include "auth/base64url.hpp"
+
 #include <openssl/rand.h>
 
 #include <stdexcept>
@@ -16,22 +18,7 @@ namespace asio = boost::asio;
 std::string make_connection_id() {
   unsigned char raw[16];
   if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("RAND_bytes failed");
-  static constexpr char alphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  out.reserve(22);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : raw) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += alphabet[(acc >> bits) & 63];
-    }
-  }
-  if (bits > 0) out += alphabet[(acc << (6 - bits)) & 63];
-  return out;
+  return auth::base64url_encode(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
 }
 
 connection_manager::connection_manager(std::chrono::milliseconds disconnect_timeout)
