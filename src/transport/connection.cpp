@@ -216,20 +216,10 @@ asio::awaitable<void> connection::run_sse_writer(http::exchange& ex) {
   auto self = shared_from_this();
   std::string event;
   for (;;) {
-    if (aborted_) break;
-    if (queue_.empty()) {
-      if (completed_) break;
-      signal_->expires_at(asio::steady_timer::time_point::max());
-      co_await signal_->async_wait(asio::as_tuple(asio::use_awaitable));
-      continue;
-    }
+    auto b = co_await async_take_output(attachment_);
+    if (b.done) break;
     std::string payload;
-    std::size_t take = coalesce_ ? queue_.size() : 1;
-    for (std::size_t i = 0; i < take; ++i) {
-      queued_bytes_ -= queue_.front()->size();
-      payload += *queue_.front();
-      queue_.pop_front();
-    }
+    for (const auto& part : b.parts) payload += *part;
     if (payload.empty()) continue;  // an empty payload is never an event
     // One `data:` line per payload line (a trailing \r removed), then a blank line (§3.3).
     event.clear();
@@ -262,36 +252,21 @@ void connection::wake() {
 
 asio::awaitable<void> connection::run_websocket_writer() {
   auto self = shared_from_this();
-  std::vector<shared_bytes> batch;
   std::vector<std::string_view> parts;
   bool failed = false;
   for (;;) {
-    if (aborted_) break;
-    if (queue_.empty()) {
-      if (completed_) break;
-      signal_->expires_at(asio::steady_timer::time_point::max());
-      co_await signal_->async_wait(asio::as_tuple(asio::use_awaitable));
-      continue;
-    }
-    // Coalesce everything queued into one WebSocket message (hub protocols parse several
-    // records per message); raw connections send one message per send.
-    std::size_t take = coalesce_ ? std::min<std::size_t>(queue_.size(), 1024) : 1;
-    batch.clear();
+    // Everything queued goes out as one WebSocket message (hub protocols parse several records
+    // per message); raw connections send one message per send.
+    auto batch = co_await async_take_output(attachment_);
+    if (batch.done || !ws_) break;
     parts.clear();
-    for (std::size_t i = 0; i < take; ++i) {
-      queued_bytes_ -= queue_.front()->size();
-      batch.push_back(std::move(queue_.front()));
-      queue_.pop_front();
-      parts.emplace_back(*batch.back());
-    }
-    if (!ws_) break;
-    auto ec = co_await ws_->async_write(parts, binary_);
+    for (const auto& part : batch.parts) parts.emplace_back(*part);
+    auto ec = co_await ws_->async_write(parts, batch.binary);
     if (ec) {
       failed = true;
       break;
     }
   }
-  batch.clear();
   if (ws_ && !aborted_ && !failed) {
     co_await ws_->async_close(1000);
   } else if (ws_) {
