@@ -359,7 +359,19 @@ int main(int argc, char** argv) {
   for (auto& s : symbols)
     for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   hubcast::encode_options encoding;
-  encoding.msgpack_naming = hubcast::naming_policy::camel_case;  // the same keys as JSON
+  // MessagePack keys: PascalCase by default, as ASP.NET Core's MessagePack protocol writes the
+  // article's record (the .NET client binds members by exact name); camelCase matches the JSON
+  // keys.
+  {
+    auto keys = cfg.get_or("SignalR:MessagePackKeys", "PascalCase");
+    if (keys == "camelCase") {
+      encoding.msgpack_naming = hubcast::naming_policy::camel_case;
+    } else if (keys != "PascalCase") {
+      std::cerr << "stockhub: SignalR:MessagePackKeys must be PascalCase or camelCase, not '"
+                << keys << "'\n";
+      return 2;
+    }
+  }
   auto prices = std::make_shared<market>(
       app.shards(), symbols, cfg.duration("Stocks:TickInterval", std::chrono::milliseconds(500)),
       encoding);

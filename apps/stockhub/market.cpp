@@ -60,7 +60,8 @@ void market::on_tick() {
   tick->reserve(symbols_.size());
   for (std::size_t i = 0; i < symbols_.size(); ++i) {
     prices_[i] = std::max(0.01, std::round(prices_[i] * std::exp(step(rng_)) * 100) / 100);
-    stock_price_event e{std::to_string(++next_id_), symbols_[i], prices_[i], now};
+    stock_price_event e{std::to_string(++next_id_), symbols_[i],
+                        hubcast::decimal::from_double(prices_[i], 2), now};
     // Encoded once per protocol here; every stream splices the same bytes.
     auto encoded = hubcast::protocol::payload::preserialize(e, encoding_);
     tick->push_back(std::make_shared<const priced>(priced{std::move(e), std::move(encoded)}));

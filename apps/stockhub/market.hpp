@@ -25,7 +25,7 @@ namespace stockhub {
 struct stock_price_event {
   std::string id;
   std::string symbol;
-  double price = 0;
+  hubcast::decimal price;  // C#'s decimal in the article: exact cents
   hubcast::date_time timestamp;
 };
 BOOST_DESCRIBE_STRUCT(stock_price_event, (), (id, symbol, price, timestamp))

@@ -1,7 +1,9 @@
 #include "protocol/value_codec.hpp"
 
 #include <cctype>
+#include <cmath>
 #include <cstdio>
+#include <limits>
 
 #include <boost/json/serialize.hpp>
 
@@ -242,6 +244,34 @@ date_time unpack_date_time(const msgpack::object& o) {
   return date_time{std::chrono::microseconds{sec * 1000000 + nsec / 1000}};
 }
 
+decimal unpack_decimal(const msgpack::object& o) {
+  switch (o.type) {
+    case msgpack::type::STR:
+      return decimal::parse(str_of(o));
+    case msgpack::type::POSITIVE_INTEGER:
+      if (o.via.u64 > std::uint64_t(std::numeric_limits<std::int64_t>::max()))
+        throw binding_error("decimal out of range");
+      return decimal{static_cast<std::int64_t>(o.via.u64), 0};
+    case msgpack::type::NEGATIVE_INTEGER:
+      return decimal{o.via.i64, 0};
+    case msgpack::type::FLOAT32:
+    case msgpack::type::FLOAT64:
+      return decimal_from_json_double(o.via.f64);
+    default:
+      throw binding_error("expected a decimal (string or number)");
+  }
+}
+
+decimal decimal_from_json_double(double v) {
+  if (!std::isfinite(v)) throw binding_error("decimal out of range");
+  // The fewest digits after the point (up to 15 significant) that give back the same double.
+  for (int scale = 0; scale <= 15; ++scale) {
+    decimal d = decimal::from_double(v, scale);
+    if (d.to_double() == v) return d;
+  }
+  return decimal::from_double(v, 15);
+}
+
 void pack_json(msgpack_packer& pk, const boost::json::value& v) {
   switch (v.kind()) {
     case boost::json::kind::null:
@@ -323,3 +353,98 @@ boost::json::value msgpack_to_json(const msgpack::object& o) {
 }
 
 }  // namespace hubcast::codec_detail
+
+namespace hubcast {
+
+namespace {
+constexpr std::int64_t pow10(int n) {
+  std::int64_t p = 1;
+  while (n-- > 0) p *= 10;
+  return p;
+}
+}  // namespace
+
+decimal decimal::from_double(double v, int scale) {
+  if (scale < 0 || scale > 18) throw binding_error("decimal scale out of range");
+  double scaled = std::round(v * static_cast<double>(pow10(scale)));
+  if (!std::isfinite(scaled) || std::fabs(scaled) >= 9.2e18)
+    throw binding_error("decimal out of range");
+  return decimal{static_cast<std::int64_t>(scaled), static_cast<std::uint8_t>(scale)};
+}
+
+decimal decimal::parse(std::string_view text) {
+  auto fail = [&]() -> decimal { throw binding_error("expected a decimal number"); };
+  std::size_t i = 0;
+  bool negative = false;
+  if (i < text.size() && (text[i] == '-' || text[i] == '+')) negative = text[i++] == '-';
+  unsigned __int128 units = 0;
+  int scale = 0, digits = 0;
+  bool point = false, saw_digit = false;
+  for (; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '.' && !point) {
+      point = true;
+    } else if (c >= '0' && c <= '9') {
+      saw_digit = true;
+      if (units == 0 && c == '0' && !point) continue;  // leading zeros
+      if (++digits > 18) return fail();
+      units = units * 10 + static_cast<unsigned>(c - '0');
+      if (point) ++scale;
+    } else {
+      break;
+    }
+  }
+  if (!saw_digit) return fail();
+  if (i < text.size()) {
+    if (text[i] != 'e' && text[i] != 'E') return fail();
+    ++i;
+    bool exp_negative = false;
+    if (i < text.size() && (text[i] == '-' || text[i] == '+')) exp_negative = text[i++] == '-';
+    if (i == text.size()) return fail();
+    int exponent = 0;
+    for (; i < text.size(); ++i) {
+      if (text[i] < '0' || text[i] > '9' || exponent > 100) return fail();
+      exponent = exponent * 10 + (text[i] - '0');
+    }
+    if (exp_negative) {
+      scale += exponent;
+    } else {
+      for (; exponent > 0; --exponent) {
+        if (scale > 0)
+          --scale;
+        else
+          units *= 10;
+      }
+    }
+    while (scale > 18 && units % 10 == 0 && units != 0) units /= 10, --scale;
+    if (scale > 18) return fail();
+  }
+  if (units > static_cast<unsigned __int128>(std::numeric_limits<std::int64_t>::max()))
+    return fail();
+  auto u = static_cast<std::int64_t>(units);
+  return decimal{negative ? -u : u, static_cast<std::uint8_t>(scale)};
+}
+
+double decimal::to_double() const {
+  return static_cast<double>(units) / static_cast<double>(pow10(scale));
+}
+
+std::string decimal::to_string() const {
+  std::uint64_t magnitude = units < 0 ? std::uint64_t(0) - static_cast<std::uint64_t>(units)
+                                      : static_cast<std::uint64_t>(units);
+  std::string digits = std::to_string(magnitude);
+  if (digits.size() <= scale) digits.insert(0, scale + 1 - digits.size(), '0');
+  if (scale > 0) digits.insert(digits.size() - scale, 1, '.');
+  if (units < 0) digits.insert(0, 1, '-');
+  return digits;
+}
+
+int decimal::compare(const decimal& other) const {
+  // Compare at the larger scale in 128 bits (scales are at most 18, so nothing overflows).
+  int common = scale > other.scale ? scale : other.scale;
+  __int128 a = static_cast<__int128>(units) * pow10(common - scale);
+  __int128 b = static_cast<__int128>(other.units) * pow10(common - other.scale);
+  return a < b ? -1 : (a > b ? 1 : 0);
+}
+
+}  // namespace hubcast

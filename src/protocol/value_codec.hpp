@@ -1,7 +1,7 @@
 // Mapping between C++ values and hub protocol values, written once per type family:
 // numbers, bool, strings, vectors, optional, string-keyed maps, tuples, hubcast::bytes,
-// hubcast::date_time, boost::json::value (pass-through) and structs described with
-// BOOST_DESCRIBE_STRUCT. Hub authors never write per-call conversions.
+// hubcast::date_time, hubcast::decimal, boost::json::value (pass-through) and structs described
+// with BOOST_DESCRIBE_STRUCT. Hub authors never write per-call conversions.
 #pragma once
 
 #include <array>
@@ -43,6 +43,23 @@ class binding_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A base-10 fixed-point number, like C#'s `decimal` on the wire: a JSON number (what
+// System.Text.Json writes) and a MessagePack string (what MessagePack-CSharp writes and the
+// only form it reads back into a `decimal`). value = units / 10^scale, scale 0..18.
+struct decimal {
+  std::int64_t units = 0;
+  std::uint8_t scale = 0;
+
+  // Rounds half away from zero to `scale` digits after the point.
+  static decimal from_double(double v, int scale);
+  // "123.45", "-0.05", "7", "1e3" and "1.5E-2" (throws binding_error on anything else or overflow).
+  static decimal parse(std::string_view text);
+  double to_double() const;
+  std::string to_string() const;  // plain notation, exactly `scale` digits after the point
+  friend bool operator==(const decimal& a, const decimal& b) { return a.compare(b) == 0; }
+  int compare(const decimal& other) const;
+};
+
 enum class naming_policy {
   camel_case,   // like ASP.NET Core's JSON default: `last_price` and `LastPrice` become `lastPrice`
   pascal_case,  // like ASP.NET Core's MessagePack default (C# names): `last_price` -> `LastPrice`
@@ -66,6 +83,9 @@ bool iequals(std::string_view a, std::string_view b);
 using msgpack_packer = msgpack::packer<msgpack::sbuffer>;
 void pack_date_time(msgpack_packer& pk, date_time t);
 date_time unpack_date_time(const msgpack::object& o);  // timestamp ext or ISO string
+decimal unpack_decimal(const msgpack::object& o);      // string (MessagePack-CSharp) or number
+// A JSON double: the shortest decimal that prints back to it (at most 15 significant digits).
+decimal decimal_from_json_double(double v);
 void pack_json(msgpack_packer& pk, const boost::json::value& v);
 boost::json::value msgpack_to_json(const msgpack::object& o);
 inline std::string_view str_of(const msgpack::object& o) {
@@ -129,6 +149,9 @@ boost::json::value to_json(const T& v, const encode_options& opt) {
     return boost::json::value(base64_encode(v.data));
   } else if constexpr (std::is_same_v<U, date_time>) {
     return boost::json::value(format_date_time(v));
+  } else if constexpr (std::is_same_v<U, decimal>) {
+    if (v.scale == 0) return boost::json::value(v.units);
+    return boost::json::value(v.to_double());
   } else if constexpr (is_optional<U>::value) {
     if (!v) return boost::json::value(nullptr);
     return to_json(*v, opt);
@@ -207,6 +230,13 @@ T from_json(const boost::json::value& v) {
   } else if constexpr (std::is_same_v<U, date_time>) {
     if (!v.is_string()) throw binding_error("expected a date-time string");
     return parse_date_time(v.get_string());
+  } else if constexpr (std::is_same_v<U, decimal>) {
+    if (v.is_string()) return decimal::parse(v.get_string());
+    if (v.is_int64()) return decimal{v.get_int64(), 0};
+    if (v.is_uint64() && v.get_uint64() <= std::uint64_t(std::numeric_limits<std::int64_t>::max()))
+      return decimal{static_cast<std::int64_t>(v.get_uint64()), 0};
+    if (v.is_double()) return decimal_from_json_double(v.get_double());
+    throw binding_error("expected a number");
   } else if constexpr (is_optional<U>::value) {
     if (v.is_null()) return U{};
     return U{from_json<typename U::value_type>(v)};
@@ -282,6 +312,10 @@ void to_msgpack(codec_detail::msgpack_packer& pk, const T& v, const encode_optio
                      static_cast<std::uint32_t>(v.data.size()));
   } else if constexpr (std::is_same_v<U, date_time>) {
     pack_date_time(pk, v);
+  } else if constexpr (std::is_same_v<U, decimal>) {
+    std::string text = v.to_string();
+    pk.pack_str(static_cast<std::uint32_t>(text.size()));
+    pk.pack_str_body(text.data(), static_cast<std::uint32_t>(text.size()));
   } else if constexpr (is_optional<U>::value) {
     if (!v)
       pk.pack_nil();
@@ -343,6 +377,8 @@ T from_msgpack(const msgpack::object& o) {
     throw binding_error("expected binary data");
   } else if constexpr (std::is_same_v<U, date_time>) {
     return unpack_date_time(o);
+  } else if constexpr (std::is_same_v<U, decimal>) {
+    return unpack_decimal(o);
   } else if constexpr (is_optional<U>::value) {
     if (o.type == mt::NIL) return U{};
     return U{from_msgpack<typename U::value_type>(o)};

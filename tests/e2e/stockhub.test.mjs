@@ -142,14 +142,20 @@ for (const [name, transport, msgpack] of pairs) {
       await c.invoke('Subscribe', 'nope');
       assert.deepEqual(await error, ["Symbol 'nope' is not available. Available symbols: MSFT, AAPL, GOOGL, AMZN, NVDA, TSLA"]);
       const events = [];
-      const sub = c.stream('StreamStockPrices').subscribe({ next: (e) => events.push(e), error() {}, complete() {} });
+      // MessagePack keys are PascalCase like ASP.NET Core's MessagePack protocol; JSON is camelCase.
+      const camel = (e) => (msgpack ? { id: e.Id, symbol: e.Symbol, price: e.Price, timestamp: e.Timestamp, keys: Object.keys(e) } : e);
+      const sub = c.stream('StreamStockPrices').subscribe({ next: (e) => events.push(camel(e)), error() {}, complete() {} });
       for (let i = 0; i < 50 && events.length < 3; i++) await delay(50);
       assert.ok(events.length >= 3, 'prices arrive');
       assert.ok(events.every((e) => e.symbol === 'MSFT'));
       const e = events[0];
-      assert.deepEqual(Object.keys(e).sort(), ['id', 'price', 'symbol', 'timestamp']);
-      assert.equal(typeof e.price, 'number');
-      assert.equal(Math.round(e.price * 100), Math.round(e.price * 100 + 1e-9));
+      if (msgpack) assert.deepEqual(e.keys.sort(), ['Id', 'Price', 'Symbol', 'Timestamp']);
+      else assert.deepEqual(Object.keys(e).sort(), ['id', 'price', 'symbol', 'timestamp']);
+      // A decimal, like the article's C# record: a JSON number; a MessagePack string (as
+      // MessagePack-CSharp writes and reads it), exact cents either way.
+      if (msgpack) assert.match(e.price, /^\d+\.\d\d$/);
+      else assert.equal(typeof e.price, 'number');
+      assert.equal(Math.round(Number(e.price) * 100), Math.round(Number(e.price) * 100 + 1e-9));
       if (msgpack) assert.ok(e.timestamp instanceof Date);
       else assert.match(e.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
       // Subscription changes apply to the running stream at once.

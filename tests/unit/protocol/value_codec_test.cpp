@@ -66,3 +66,41 @@ TEST(ValueCodec, DateTimesAreIso8601Utc) {
             t + microseconds(123456));
   EXPECT_THROW(from_json<date_time>(boost::json::value("yesterday")), binding_error);
 }
+
+// C#'s decimal on the wire: a JSON number, a MessagePack string (MessagePack-CSharp reads a
+// decimal only from a string).
+TEST(ValueCodec, DecimalIsANumberInJsonAndAStringInMessagePack) {
+  hubcast::decimal price = hubcast::decimal::from_double(123.456, 2);
+  EXPECT_EQ(price.to_string(), "123.46");
+  EXPECT_EQ(hubcast::decimal::from_double(-0.049, 2).to_string(), "-0.05");
+  EXPECT_EQ(hubcast::decimal::from_double(7, 0).to_string(), "7");
+  EXPECT_EQ((hubcast::decimal{5, 3}.to_string()), "0.005");
+
+  auto json = hubcast::to_json(price);
+  ASSERT_TRUE(json.is_double());
+  EXPECT_DOUBLE_EQ(json.get_double(), 123.46);
+  EXPECT_EQ(hubcast::from_json<hubcast::decimal>(json), price);
+
+  msgpack::sbuffer buf;
+  hubcast::codec_detail::msgpack_packer pk(buf);
+  hubcast::to_msgpack(pk, price);
+  auto handle = msgpack::unpack(buf.data(), buf.size());
+  ASSERT_EQ(handle.get().type, msgpack::type::STR);
+  EXPECT_EQ(hubcast::codec_detail::str_of(handle.get()), "123.46");
+  EXPECT_EQ(hubcast::from_msgpack<hubcast::decimal>(handle.get()), price);
+}
+
+TEST(ValueCodec, DecimalParsesWhatClientsSendAndRefusesTheRest) {
+  using hubcast::decimal;
+  EXPECT_EQ(decimal::parse("12.50"), (decimal{125, 1}));
+  EXPECT_EQ(decimal::parse("-0.5").to_string(), "-0.5");
+  EXPECT_EQ(decimal::parse("0").units, 0);
+  EXPECT_EQ(decimal::parse("1e3"), (decimal{1000, 0}));
+  EXPECT_EQ(decimal::parse("1.5E-2").to_string(), "0.015");
+  EXPECT_EQ(hubcast::from_json<decimal>(boost::json::parse("19.99")).to_string(), "19.99");
+  EXPECT_EQ(hubcast::from_json<decimal>(boost::json::parse("42")).to_string(), "42");
+  EXPECT_EQ(hubcast::from_json<decimal>(boost::json::parse("\"0.10\"")).to_string(), "0.10");
+  for (const char* bad : {"", "-", ".", "abc", "1.2.3", "1e", "12x", "1234567890123456789012"})
+    EXPECT_THROW(decimal::parse(bad), hubcast::binding_error) << bad;
+  EXPECT_THROW(hubcast::from_json<decimal>(boost::json::parse("true")), hubcast::binding_error);
+}
