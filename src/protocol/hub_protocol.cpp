@@ -68,6 +68,17 @@ class json_hub_protocol final : public hub_protocol {
   void write_sequence(std::string& out, std::int64_t id) const override {
     json::write_sequence(out, id);
   }
+  void write_client_invocation(std::string& out, bool streaming, std::string_view target,
+                               const payload& args, std::optional<std::string_view> invocation_id,
+                               const std::vector<std::string>& stream_ids,
+                               const encode_options& opt) const override {
+    std::string a;
+    args.append_json(a, opt);
+    json::write_client_invocation_raw(out, streaming, target, a, invocation_id, stream_ids);
+  }
+  void write_cancel_invocation(std::string& out, std::string_view id) const override {
+    json::write_cancel_invocation(out, id);
+  }
 };
 
 const json_hub_protocol json_instance;

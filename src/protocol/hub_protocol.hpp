@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "protocol/hub_message.hpp"
 #include "protocol/payload.hpp"
@@ -57,6 +58,15 @@ class hub_protocol {
                            bool allow_reconnect) const = 0;
   virtual void write_ack(std::string& out, std::int64_t sequence_id) const = 0;
   virtual void write_sequence(std::string& out, std::int64_t sequence_id) const = 0;
+
+  // Client-to-server messages (the C++ client): Invocation (type 1) or StreamInvocation (type 4)
+  // with upload stream ids, and CancelInvocation.
+  virtual void write_client_invocation(std::string& out, bool streaming, std::string_view target,
+                                       const payload& args,
+                                       std::optional<std::string_view> invocation_id,
+                                       const std::vector<std::string>& stream_ids,
+                                       const encode_options& opt) const = 0;
+  virtual void write_cancel_invocation(std::string& out, std::string_view invocation_id) const = 0;
 };
 
 // Registered protocols, looked up by their handshake name (`json`, `messagepack`).

@@ -288,6 +288,31 @@ void write_completion_void(std::string& out, std::string_view invocation_id) {
   out += "}\x1e";
 }
 
+void write_client_invocation_raw(std::string& out, bool streaming, std::string_view target,
+                                 std::string_view args,
+                                 std::optional<std::string_view> invocation_id,
+                                 const std::vector<std::string>& stream_ids) {
+  out += streaming ? "{\"type\":4," : "{\"type\":1,";
+  if (invocation_id) {
+    out += "\"invocationId\":";
+    append_json_string(out, *invocation_id);
+    out += ',';
+  }
+  out += "\"target\":";
+  append_json_string(out, target);
+  out += ",\"arguments\":";
+  out += args;
+  if (!stream_ids.empty()) {
+    out += ",\"streamIds\":[";
+    for (std::size_t i = 0; i < stream_ids.size(); ++i) {
+      if (i) out += ',';
+      append_json_string(out, stream_ids[i]);
+    }
+    out += ']';
+  }
+  out += "}\x1e";
+}
+
 void write_cancel_invocation(std::string& out, std::string_view invocation_id) {
   out += "{\"type\":5,\"invocationId\":";
   append_json_string(out, invocation_id);

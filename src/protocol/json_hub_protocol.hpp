@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/value.hpp>
 
@@ -45,5 +46,10 @@ void write_sequence(std::string& out, std::int64_t sequence_id);
 void write_stream_invocation(std::string& out, std::string_view invocation_id,
                              std::string_view target, const boost::json::value& args);
 void write_cancel_invocation(std::string& out, std::string_view invocation_id);
+// Invocation (type 1) or StreamInvocation (type 4) with `streamIds` when there are any.
+void write_client_invocation_raw(std::string& out, bool streaming, std::string_view target,
+                                 std::string_view args_json,
+                                 std::optional<std::string_view> invocation_id,
+                                 const std::vector<std::string>& stream_ids);
 
 }  // namespace hubcast::protocol::json

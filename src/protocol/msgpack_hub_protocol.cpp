@@ -306,6 +306,33 @@ class msgpack_hub_protocol final : public hub_protocol {
       pk.pack_int64(id);
     });
   }
+  // [type, headers, invocationId|nil, target, arguments, streamIds] like the .NET client.
+  void write_client_invocation(std::string& out, bool streaming, std::string_view target,
+                               const payload& args, std::optional<std::string_view> invocation_id,
+                               const std::vector<std::string>& stream_ids,
+                               const encode_options& opt) const override {
+    framed(out, [&](packer& pk, msgpack::sbuffer& buf) {
+      pk.pack_array(6);
+      pk.pack_int(streaming ? 4 : 1);
+      pk.pack_map(0);
+      if (invocation_id)
+        pack_str(pk, *invocation_id);
+      else
+        pk.pack_nil();
+      pack_str(pk, target);
+      args.append_msgpack(buf, opt);
+      pk.pack_array(static_cast<std::uint32_t>(stream_ids.size()));
+      for (const auto& sid : stream_ids) pack_str(pk, sid);
+    });
+  }
+  void write_cancel_invocation(std::string& out, std::string_view id) const override {
+    framed(out, [&](packer& pk) {
+      pk.pack_array(3);
+      pk.pack_int(5);
+      pk.pack_map(0);
+      pack_str(pk, id);
+    });
+  }
 };
 
 const msgpack_hub_protocol the_instance;
