@@ -19,6 +19,29 @@ class blocking_stream;
 
 class blocking_hub_connection {
  public:
+  // Runs `make()` (which returns an awaitable) on the connection's thread and waits for it.
+  template <class R, class Make>
+  R run(Make make) {
+    std::promise<R> done;
+    auto result = done.get_future();
+    boost::asio::post(ioc_, [&] {
+      boost::asio::co_spawn(ioc_, make(), [&done](std::exception_ptr e, auto... value) {
+        if (e)
+          done.set_exception(e);
+        else
+          done.set_value(std::move(value)...);
+      });
+    });
+    return result.get();
+  }
+  template <class F>
+  auto on_thread(F f) {
+    std::promise<decltype(f())> done;
+    auto result = done.get_future();
+    boost::asio::post(ioc_, [&] { done.set_value(f()); });
+    return result.get();
+  }
+
   explicit blocking_hub_connection(connection_options options)
       : work_(ioc_.get_executor()), conn_(ioc_.get_executor(), std::move(options)) {
     thread_ = std::thread([this] { ioc_.run(); });
@@ -81,29 +104,6 @@ class blocking_hub_connection {
       conn_.on_reconnected(std::move(h));
       return 0;
     });
-  }
-
-  // Runs `make()` (which returns an awaitable) on the connection's thread and waits for it.
-  template <class R, class Make>
-  R run(Make make) {
-    std::promise<R> done;
-    auto result = done.get_future();
-    boost::asio::post(ioc_, [&] {
-      boost::asio::co_spawn(ioc_, make(), [&done](std::exception_ptr e, auto... value) {
-        if (e)
-          done.set_exception(e);
-        else
-          done.set_value(std::move(value)...);
-      });
-    });
-    return result.get();
-  }
-  template <class F>
-  auto on_thread(F f) {
-    std::promise<decltype(f())> done;
-    auto result = done.get_future();
-    boost::asio::post(ioc_, [&] { done.set_value(f()); });
-    return result.get();
   }
 
  private:

@@ -395,15 +395,21 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
       await_sequence = false;
     }
     auto self = shared_from_this();
-    asio::co_spawn(
-        ex, [self, gen]() { return self->reader(gen); }, asio::detached);
-    asio::co_spawn(
-        ex, [self, gen]() { return self->writer(gen); }, asio::detached);
-    asio::co_spawn(
-        ex, [self, gen]() { return self->timers(gen); }, asio::detached);
+    auto session = tr;
+    bool lp = std::string_view(session->name()) == "LongPolling";
+    // co_spawn dispatches (runs inline on this executor): post, so that the loops start after
+    // start() or the reconnect has settled the state.
+    asio::post(ex, [self, gen, session, lp] {
+      asio::co_spawn(
+          self->ex, [self, gen, session]() { return self->reader(gen, session); }, asio::detached);
+      asio::co_spawn(
+          self->ex, [self, gen, session]() { return self->writer(gen, session); }, asio::detached);
+      asio::co_spawn(
+          self->ex, [self, gen, lp]() { return self->timers(gen, lp); }, asio::detached);
+    });
     // Both official clients ping right after the handshake (not on long polling): the server
     // starts its client-timeout clock on the first Ping.
-    if (!resumed && std::string_view(tr->name()) != "LongPolling") {
+    if (!resumed && !lp) {
       std::string ping;
       proto->write_ping(ping);
       outbox.push_back(std::move(ping));
@@ -412,9 +418,8 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
   }
 
   // --- the loops of one session -------------------------------------------------------------
-  asio::awaitable<void> reader(std::uint64_t gen) {
+  asio::awaitable<void> reader(std::uint64_t gen, std::shared_ptr<transport> t) {
     auto keep = shared_from_this();
-    auto t = tr;
     std::optional<std::string> error;
     bool reconnect_allowed = true;
     try {
@@ -585,9 +590,8 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
     self->enqueue(std::move(out), true);
   }
 
-  asio::awaitable<void> writer(std::uint64_t gen) {
+  asio::awaitable<void> writer(std::uint64_t gen, std::shared_ptr<transport> t) {
     auto keep = shared_from_this();
-    auto t = tr;
     try {
       for (;;) {
         if (gen != generation) co_return;
@@ -608,9 +612,8 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
     }
   }
 
-  asio::awaitable<void> timers(std::uint64_t gen) {
+  asio::awaitable<void> timers(std::uint64_t gen, bool long_polling) {
     auto keep = shared_from_this();
-    bool long_polling = std::string_view(tr->name()) == "LongPolling";
     while (gen == generation) {
       auto now = clock::now();
       if (!long_polling && now - last_receive >= opt.server_timeout) {
@@ -860,6 +863,10 @@ void upload_complete(const std::shared_ptr<upload_state>& u, std::optional<std::
   else
     core->proto->write_completion_void(out, u->id);
   core->enqueue(std::move(out), true);
+}
+
+asio::awaitable<void> ready() {
+  co_return;
 }
 
 void add_handler(connection_core& core, std::string method, handler_fn fn) {

@@ -118,6 +118,7 @@ void cancel_stream(const std::shared_ptr<invocation_state>& s);
 void upload_write(const std::shared_ptr<upload_state>& u, protocol::payload item);
 void upload_complete(const std::shared_ptr<upload_state>& u, std::optional<std::string> error);
 void add_handler(connection_core& core, std::string method, handler_fn fn);
+asio::awaitable<void> ready();  // completes at once
 
 template <class T>
 struct is_awaitable : std::false_type {};
@@ -194,14 +195,15 @@ template <class T>
 class upload_stream {
  public:
   upload_stream() : state_(std::make_shared<detail::upload_state>()) {}
+  // Queues the item at once (not a coroutine: no argument lives in a coroutine frame).
   asio::awaitable<void> write(T item) {
     detail::upload_write(state_, protocol::payload::of(std::move(item)));
-    co_return;
+    return detail::ready();
   }
   // Ends the stream; with an error, the server method sees it as a HubException.
   asio::awaitable<void> complete(std::optional<std::string> error = std::nullopt) {
     detail::upload_complete(state_, std::move(error));
-    co_return;
+    return detail::ready();
   }
   const std::shared_ptr<detail::upload_state>& state() const { return state_; }
 
