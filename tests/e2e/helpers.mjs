@@ -1,7 +1,9 @@
 // Shared helpers for the end-to-end tests: start the real server, make official clients,
 // cut TCP connections through a small proxy.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import * as signalR from '@microsoft/signalr';
 
@@ -107,4 +109,36 @@ export async function startProxy(targetUrl) {
       server.close();
     },
   };
+}
+
+// Starts build/bin/stockhub in Development on a free port with a fresh database; collects the
+// printed demo users and everything the server logs.
+export async function startStockhub(extraArgs = [], prefix = 'stockhub-') {
+  const binDir = path.resolve(process.env.HUBCAST_BIN ?? 'build/bin');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const proc = spawn(
+    path.join(binDir, 'stockhub'),
+    ['--environment', 'Development', '--urls', 'http://127.0.0.1:0', `--Database:Path=${dir}/users.db`,
+     ...extraArgs],
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const sh = { proc, dir, users: {}, output: '' };
+  proc.stderr.on('data', (d) => (sh.output += d));
+  sh.url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`stockhub did not start: ${sh.output}`)), 15000);
+    proc.stdout.on('data', (d) => {
+      sh.output += d;
+      for (const m of sh.output.matchAll(/Development user: (\S+) \/ (\S+)/g)) sh.users[m[1]] = m[2];
+      const l = sh.output.match(/Now listening on: (http:\/\/\S+)/);
+      if (l) {
+        clearTimeout(timer);
+        resolve(l[1]);
+      }
+    });
+  });
+  sh.stop = async () => {
+    proc.kill('SIGTERM');
+    await new Promise((r) => proc.on('exit', r));
+  };
+  return sh;
 }

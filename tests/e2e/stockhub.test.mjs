@@ -7,43 +7,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
-import { connect, delay, once, signalR } from './helpers.mjs';
+import { connect, delay, once, signalR, startStockhub } from './helpers.mjs';
 
 const binDir = process.env.HUBCAST_BIN ?? path.resolve('build/bin');
-let proc;
+let sh;
 let url;
-let output = '';
-const users = {};
+let users;
 let dir;
 
 before(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stockhub-'));
-  proc = spawn(
-    path.join(binDir, 'stockhub'),
-    ['--environment', 'Development', '--urls', 'http://127.0.0.1:0', `--Database:Path=${dir}/users.db`,
-     '--Stocks:TickInterval=00:00:00.100', '--Logging:LogLevel:Default=Debug',
-     '--Cors:AllowedOrigins:0=http://allowed.example'],
-    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  proc.stderr.on('data', (d) => (output += d));
-  url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`stockhub did not start: ${output}`)), 15000);
-    proc.stdout.on('data', (d) => {
-      output += d;
-      for (const m of output.matchAll(/Development user: (\S+) \/ (\S+)/g)) users[m[1]] = m[2];
-      const l = output.match(/Now listening on: (http:\/\/\S+)/);
-      if (l) {
-        clearTimeout(timer);
-        resolve(l[1]);
-      }
-    });
-  });
+  sh = await startStockhub(['--Stocks:TickInterval=00:00:00.100', '--Logging:LogLevel:Default=Debug',
+    '--Cors:AllowedOrigins:0=http://allowed.example']);
+  ({ url, users, dir } = sh);
 });
 
-after(async () => {
-  proc.kill('SIGTERM');
-  await new Promise((r) => proc.on('exit', r));
-});
+after(() => sh.stop());
 
 async function login(email, password = users[email]) {
   return fetch(`${url}/api/login`, {
@@ -237,9 +215,9 @@ describe('security practices', () => {
     await c.start(); // SSE puts the token in the query string
     await c.stop();
     await delay(100);
-    assert.ok(output.includes('access_token=[redacted]') || output.includes('/hubs/stocks'), 'requests are logged at Debug');
-    assert.ok(!output.includes(token), 'no access token');
-    assert.ok(!output.includes(refreshToken), 'no refresh token');
+    assert.ok(sh.output.includes('access_token=[redacted]') || sh.output.includes('/hubs/stocks'), 'requests are logged at Debug');
+    assert.ok(!sh.output.includes(token), 'no access token');
+    assert.ok(!sh.output.includes(refreshToken), 'no refresh token');
   });
 });
 

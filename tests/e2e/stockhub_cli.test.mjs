@@ -2,45 +2,22 @@
 // subscribe, price lines, system messages, reconnect with a fresh token, clean Ctrl-C.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { connect } from './helpers.mjs';
+import { connect, startStockhub } from './helpers.mjs';
 
 const binDir = path.resolve(process.env.HUBCAST_BIN ?? 'build/bin');
-let proc;
+let sh;
 let url;
-let output = '';
-const users = {};
+let users;
 
 before(async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stockhub-cli-'));
-  proc = spawn(
-    path.join(binDir, 'stockhub'),
-    ['--environment', 'Development', '--urls', 'http://127.0.0.1:0', `--Database:Path=${dir}/users.db`,
-     '--Stocks:TickInterval=00:00:00.100', '--Auth:AccessTokenLifetime=00:00:03', '--Auth:ClockSkew=0'],
-    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  proc.stderr.on('data', (d) => (output += d));
-  url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`stockhub did not start: ${output}`)), 15000);
-    proc.stdout.on('data', (d) => {
-      output += d;
-      for (const m of output.matchAll(/Development user: (\S+) \/ (\S+)/g)) users[m[1]] = m[2];
-      const l = output.match(/Now listening on: (http:\/\/\S+)/);
-      if (l) {
-        clearTimeout(timer);
-        resolve(l[1]);
-      }
-    });
-  });
+  sh = await startStockhub(['--Stocks:TickInterval=00:00:00.100', '--Auth:AccessTokenLifetime=00:00:03',
+    '--Auth:ClockSkew=0'], 'stockhub-cli-');
+  ({ url, users } = sh);
 });
 
-after(async () => {
-  proc.kill('SIGTERM');
-  await new Promise((r) => proc.on('exit', r));
-});
+after(() => sh.stop());
 
 function startCli(args, password) {
   const cli = spawn(path.join(binDir, 'stockhub-cli'), ['--url', url, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
