@@ -55,11 +55,19 @@ class beast_websocket final : public websocket {
   asio::awaitable<error_code> async_write(std::span<const std::string_view> parts,
                                           bool binary) override {
     ws_.binary(binary);
-    std::vector<asio::const_buffer> bufs;
-    bufs.reserve(parts.size());
-    for (auto p : parts) bufs.emplace_back(p.data(), p.size());
-    auto [ec, n] = co_await ws_.async_write(bufs, use_tuple);
+    // One contiguous buffer: a single part as is, several copied into a reused string (cheaper
+    // than a vector of buffers, which Beast copies again into its operation).
+    asio::const_buffer buf;
+    if (parts.size() == 1) {
+      buf = asio::const_buffer(parts[0].data(), parts[0].size());
+    } else {
+      write_buf_.clear();
+      for (auto p : parts) write_buf_.append(p);
+      buf = asio::const_buffer(write_buf_.data(), write_buf_.size());
+    }
+    auto [ec, n] = co_await ws_.async_write(buf, use_tuple);
     (void)n;
+    if (write_buf_.capacity() > 256 * 1024) std::string().swap(write_buf_);
     co_return ec;
   }
 
@@ -83,6 +91,7 @@ class beast_websocket final : public websocket {
  private:
   ws::stream<Next> ws_;
   beast::flat_buffer read_buf_;
+  std::string write_buf_;
   bool peer_closed_ = false;
 };
 

@@ -74,7 +74,9 @@ std::vector<shared_bytes> connection::take_output() {
 asio::awaitable<void> connection::async_wait_output() {
   while (queue_.empty() && !completed_ && !aborted_) {
     signal_->expires_at(asio::steady_timer::time_point::max());
+    ++signal_waiters_;
     co_await signal_->async_wait(asio::as_tuple(asio::use_awaitable));
+    --signal_waiters_;
   }
 }
 
@@ -167,7 +169,9 @@ asio::awaitable<connection::batch> connection::async_take_output(std::uint64_t a
       co_return b;
     }
     signal_->expires_at(asio::steady_timer::time_point::max());
+    ++signal_waiters_;
     co_await signal_->async_wait(asio::as_tuple(asio::use_awaitable));
+    --signal_waiters_;
   }
 }
 
@@ -205,7 +209,9 @@ asio::awaitable<connection::poll_result> connection::async_poll(std::chrono::mil
     }
     if (std::chrono::steady_clock::now() >= deadline) break;  // 200, empty: poll again
     signal_->expires_at(deadline);
+    ++signal_waiters_;
     co_await signal_->async_wait(asio::as_tuple(asio::use_awaitable));
+    --signal_waiters_;
   }
   poll_active = false;
   touch();
@@ -247,7 +253,9 @@ asio::awaitable<void> connection::run_sse_writer(http::exchange& ex) {
 }
 
 void connection::wake() {
-  if (signal_) signal_->cancel();
+  // Only waiters need the timer cancelled (a cancel takes the reactor's lock): a broadcast to a
+  // connection whose writer is busy costs a queue push.
+  if (signal_ && signal_waiters_ > 0) signal_->cancel();
 }
 
 asio::awaitable<void> connection::run_websocket_writer() {

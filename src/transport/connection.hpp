@@ -157,6 +157,7 @@ class connection : public std::enable_shared_from_this<connection> {
   boost::asio::any_io_executor executor_;
   http::websocket* ws_ = nullptr;
   std::unique_ptr<boost::asio::steady_timer> signal_;
+  int signal_waiters_ = 0;  // coroutines waiting on signal_
   std::deque<shared_bytes> queue_;
   struct input_chunk {
     std::string data;

@@ -1,0 +1,844 @@
+// hubcast-bench: the load generator of bench/run. One Asio thread (pin it to its own core),
+// WebSocket connections on Beast, and four wire modes so that every peer gets the same
+// workload: SignalR (JSON or MessagePack; hubcast and ASP.NET Core), Socket.IO (Engine.IO v4
+// over WebSocket), and raw WebSocket text (the Node `ws` floor and the bare-kernel ceiling).
+//
+// Every measured message carries "#T<step>:<intended send time in ns>#": receivers find it by
+// scanning the frame, whatever the framing, and latency is receive time minus the *intended*
+// send time of an open-loop schedule (no coordinated omission).
+//
+// Scenarios (results as one JSON object on stdout):
+//   broadcast  N subscribers; connection 0 publishes to all at a rate ramped until deliveries
+//              fall under 99 % or p99 exceeds the limit; then latency at 50 % and 90 % of the
+//              best rate
+//   echo       N connections in closed loop invoking Echo
+//   idle       server RSS per connection at growing numbers of idle connections
+//   connect    connections per second through negotiate + WebSocket + handshake
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+
+#include "auth/jwt.hpp"
+#include "client/http_client.hpp"
+#include "protocol/hub_protocol.hpp"
+#include "protocol/payload.hpp"
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch())
+      .count();
+}
+
+// --- an HDR-style histogram: 1 µs resolution below 1 ms, then 512 buckets per power of two
+// (< 0.2 % relative error), up to ~ 2^40 µs.
+class histogram {
+ public:
+  histogram() : counts_(1024 + 31 * 512, 0) {}
+  void record(std::int64_t ns) {
+    std::uint64_t us = ns <= 0 ? 0 : static_cast<std::uint64_t>(ns / 1000);
+    ++counts_[index(us)];
+    ++total_;
+    max_ = std::max(max_, us);
+  }
+  std::uint64_t count() const { return total_; }
+  double percentile_ms(double p) const {
+    if (total_ == 0) return 0;
+    auto want = static_cast<std::uint64_t>(std::ceil(p / 100.0 * static_cast<double>(total_)));
+    std::uint64_t seen = 0;
+    for (std::size_t i = 0; i < counts_.size(); ++i) {
+      seen += counts_[i];
+      if (seen >= want && counts_[i] > 0) return static_cast<double>(value(i)) / 1000.0;
+    }
+    return static_cast<double>(max_) / 1000.0;
+  }
+  double max_ms() const { return static_cast<double>(max_) / 1000.0; }
+
+ private:
+  static std::size_t index(std::uint64_t us) {
+    if (us < 1024) return us;
+    int e = 63 - __builtin_clzll(us) - 9;  // us >> e is in [512, 1024)
+    if (e > 31) e = 31;
+    std::uint64_t sub = std::min<std::uint64_t>(us >> e, 1023);
+    return 1024 + static_cast<std::size_t>(e - 1) * 512 + static_cast<std::size_t>(sub - 512);
+  }
+  static std::uint64_t value(std::size_t i) {
+    if (i < 1024) return i;
+    std::size_t e = (i - 1024) / 512 + 1, sub = (i - 1024) % 512 + 512;
+    return static_cast<std::uint64_t>(sub) << e;
+  }
+  std::vector<std::uint64_t> counts_;
+  std::uint64_t total_ = 0, max_ = 0;
+};
+
+// --- process figures from /proc
+struct proc_sample {
+  double cpu_seconds = 0;
+  double rss_mib = 0;
+};
+proc_sample sample_process(int pid) {
+  proc_sample s;
+  if (pid <= 0) return s;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  auto close = line.rfind(')');
+  if (close != std::string::npos) {
+    std::istringstream rest(line.substr(close + 2));
+    std::string field;
+    std::vector<std::string> f;
+    while (rest >> field) f.push_back(field);
+    // fields after the name start at #3 (state); utime is #14, stime #15
+    if (f.size() > 13)
+      s.cpu_seconds =
+          (std::stod(f[11]) + std::stod(f[12])) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0) s.rss_mib = std::stod(line.substr(6)) / 1024.0;
+  return s;
+}
+double self_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+enum class wire_mode { signalr, socketio, ws };
+
+struct config {
+  std::string scenario;
+  std::string url;
+  wire_mode mode = wire_mode::signalr;
+  std::string mode_name = "signalr";
+  std::string protocol = "json";
+  std::size_t connections = 1000;
+  std::string token;
+  bool token_in_query = false;
+  bool skip_negotiation = false;
+  int server_pid = 0;
+  std::size_t payload_bytes = 64;
+  // broadcast
+  double start_rate = 10, growth = 1.5, max_rate = 1e6;
+  double step_seconds = 3;
+  double max_p99_ms = 100;
+  // echo / idle / connect
+  double seconds = 5;
+  std::vector<std::size_t> idle_levels;
+  std::size_t concurrency = 100;
+};
+
+struct step_stats {
+  std::uint64_t sent = 0, delivered = 0;
+  histogram latency;
+};
+
+class bench;
+
+// One WebSocket connection, spoken directly on the socket: readability waits + non-blocking
+// reads into one shared scratch buffer (no per-connection read buffer, no per-frame coroutine
+// resumption), and coalesced writes. Client frames use a zero masking key (valid framing, no
+// payload copy).
+struct connection : std::enable_shared_from_this<connection> {
+  explicit connection(asio::io_context& ioc) : sock(ioc) {}
+  tcp::socket sock;
+  std::string in;         // bytes of an incomplete frame
+  std::string fragments;  // a fragmented message so far
+  std::string pending, writing;
+  bool busy = false;
+  bool open = false;
+  bool binary = false;
+  std::uint64_t next_id = 0;
+  bench* owner = nullptr;
+  std::deque<std::string> setup_messages;  // messages read before the read loop runs
+
+  static std::string frame(std::string_view payload, bool binary, unsigned char opcode = 0) {
+    std::string f;
+    f.reserve(payload.size() + 14);
+    f.push_back(static_cast<char>(0x80 | (opcode ? opcode : (binary ? 2 : 1))));
+    if (payload.size() < 126) {
+      f.push_back(static_cast<char>(0x80 | payload.size()));
+    } else if (payload.size() < 65536) {
+      f.push_back(static_cast<char>(0x80 | 126));
+      f.push_back(static_cast<char>(payload.size() >> 8));
+      f.push_back(static_cast<char>(payload.size() & 0xff));
+    } else {
+      f.push_back(static_cast<char>(0x80 | 127));
+      for (int i = 7; i >= 0; --i)
+        f.push_back(static_cast<char>((payload.size() >> (8 * i)) & 0xff));
+    }
+    f.append(4, '\0');  // masking key 0
+    f.append(payload);
+    return f;
+  }
+
+  // `data` is a complete frame (from frame()).
+  void send_frame(const std::string& data) {
+    if (!open) return;
+    pending += data;
+    if (!busy) flush();
+  }
+  void send(const std::shared_ptr<const std::string>& payload) {
+    send_frame(frame(*payload, binary));
+  }
+  void flush() {
+    busy = true;
+    writing.swap(pending);
+    pending.clear();
+    asio::async_write(sock, asio::buffer(writing),
+                      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                        self->busy = false;
+                        if (ec) {
+                          self->open = false;
+                          return;
+                        }
+                        if (!self->pending.empty()) self->flush();
+                      });
+  }
+
+  // Parses complete frames out of `data` (+ what was left before); calls `deliver` per message.
+  template <class F>
+  bool consume(std::string_view data, F&& deliver) {
+    std::string_view view;
+    if (in.empty()) {
+      view = data;
+    } else {
+      in.append(data);
+      view = in;
+    }
+    std::size_t used = 0;
+    for (;;) {
+      auto rest = view.substr(used);
+      if (rest.size() < 2) break;
+      auto b0 = static_cast<unsigned char>(rest[0]), b1 = static_cast<unsigned char>(rest[1]);
+      std::uint64_t len = b1 & 0x7f;
+      std::size_t off = 2;
+      if (len == 126) {
+        if (rest.size() < 4) break;
+        len = (static_cast<unsigned>(static_cast<unsigned char>(rest[2])) << 8) |
+              static_cast<unsigned char>(rest[3]);
+        off = 4;
+      } else if (len == 127) {
+        if (rest.size() < 10) break;
+        len = 0;
+        for (int i = 0; i < 8; ++i) len = (len << 8) | static_cast<unsigned char>(rest[2 + i]);
+        off = 10;
+      }
+      if (b1 & 0x80) off += 4;  // servers do not mask; tolerate it anyway (payload unread)
+      if (rest.size() < off + len) break;
+      auto payload = rest.substr(off, static_cast<std::size_t>(len));
+      used += off + static_cast<std::size_t>(len);
+      unsigned char opcode = b0 & 0x0f;
+      bool fin = b0 & 0x80;
+      if (opcode == 8) return false;
+      if (opcode == 9) {
+        send_frame(frame(payload, false, 10));
+        continue;
+      }
+      if (opcode == 10) continue;
+      if (!fin || opcode == 0) {
+        fragments.append(payload);
+        if (fin) {
+          std::string whole = std::move(fragments);
+          fragments.clear();
+          deliver(std::string_view(whole));
+        }
+        continue;
+      }
+      deliver(payload);
+    }
+    if (in.empty()) {
+      if (used < data.size()) in.assign(data.substr(used));
+    } else {
+      in.erase(0, used);
+    }
+    return true;
+  }
+};
+
+class bench {
+ public:
+  explicit bench(config c) : c_(std::move(c)), proto_(protocol_for(c_)) {}
+
+  asio::awaitable<boost::json::object> run() {
+    if (c_.scenario == "broadcast") co_return co_await broadcast();
+    if (c_.scenario == "echo") co_return co_await echo();
+    if (c_.scenario == "idle") co_return co_await idle();
+    if (c_.scenario == "connect") co_return co_await connect_rate();
+    throw std::runtime_error("unknown scenario " + c_.scenario);
+  }
+
+  // Called for every received frame.
+  void on_frame(connection& c, std::string_view frame) {
+    if (c_.mode == wire_mode::socketio && frame == "2") {  // Engine.IO ping
+      c.send_frame(connection::frame("3", false));
+      return;
+    }
+    auto now = now_ns();
+    std::size_t pos = 0;
+    while ((pos = frame.find("#T", pos)) != std::string_view::npos) {
+      pos += 2;
+      std::uint64_t step = 0;
+      std::int64_t sent = 0;
+      auto r1 = std::from_chars(frame.data() + pos, frame.data() + frame.size(), step);
+      if (r1.ec != std::errc() || r1.ptr >= frame.data() + frame.size() || *r1.ptr != ':') continue;
+      auto r2 = std::from_chars(r1.ptr + 1, frame.data() + frame.size(), sent);
+      if (r2.ec != std::errc()) continue;
+      pos = static_cast<std::size_t>(r2.ptr - frame.data());
+      if (step != step_id_) continue;  // a straggler of an earlier step
+      ++stats_.delivered;
+      stats_.latency.record(now - sent);
+      last_delivery_ = clock_type::now();
+      if (echo_mode_) {
+        ++echo_done_;
+        if (echoing_) send_echo(c);
+      }
+    }
+  }
+
+ private:
+  static const hubcast::protocol::hub_protocol* protocol_for(const config& c) {
+    return &hubcast::protocol::protocol_by_id(c.protocol == "messagepack"
+                                                  ? hubcast::protocol::protocol_id::messagepack
+                                                  : hubcast::protocol::protocol_id::json);
+  }
+
+  std::string marker(std::int64_t sent_ns) const {
+    std::string s = "#T" + std::to_string(step_id_) + ":" + std::to_string(sent_ns) + "#";
+    if (s.size() < c_.payload_bytes) s.append(c_.payload_bytes - s.size(), '.');
+    return s;
+  }
+
+  std::shared_ptr<const std::string> publish_message(std::int64_t sent_ns) {
+    auto m = marker(sent_ns);
+    std::string out;
+    switch (c_.mode) {
+      case wire_mode::signalr:
+        proto_->write_client_invocation(out, false, "Broadcast",
+                                        hubcast::protocol::payload::arguments(m), std::nullopt, {},
+                                        {});
+        break;
+      case wire_mode::socketio:
+        out = "42[\"broadcast\",\"" + m + "\"]";
+        break;
+      case wire_mode::ws:
+        out = m;
+        break;
+    }
+    return std::make_shared<const std::string>(std::move(out));
+  }
+
+  void send_echo(connection& c) {
+    auto m = marker(now_ns());
+    std::string out;
+    auto id = std::to_string(c.next_id++);
+    if (c_.mode == wire_mode::signalr)
+      proto_->write_client_invocation(out, false, "Echo", hubcast::protocol::payload::arguments(m),
+                                      id, {}, {});
+    else
+      out = "42" + id + "[\"echo\",\"" + m + "\"]";
+    ++stats_.sent;
+    c.send(std::make_shared<const std::string>(std::move(out)));
+  }
+
+  // --- connecting
+  std::string ws_url(const std::string& id) const {
+    boost::urls::url u(*boost::urls::parse_uri(c_.url));
+    u.set_scheme(u.scheme() == "https" ? "wss" : "ws");
+    if (c_.mode == wire_mode::socketio) {
+      u.set_encoded_path("/socket.io/");
+      u.params().set("EIO", "4");
+      u.params().set("transport", "websocket");
+    }
+    if (!id.empty()) u.params().set("id", id);
+    if (c_.token_in_query && !c_.token.empty()) u.params().set("access_token", c_.token);
+    return std::string(u.buffer());
+  }
+
+  asio::awaitable<std::shared_ptr<connection>> open_connection() {
+    auto ex = co_await asio::this_coro::executor;
+    auto& ioc = static_cast<asio::io_context&>(ex.context());
+    std::string id;
+    hubcast::protocol::header_map headers;
+    if (!c_.token.empty() && !c_.token_in_query)
+      headers.emplace_back("Authorization", "Bearer " + c_.token);
+    if (c_.mode == wire_mode::signalr && !c_.skip_negotiation) {
+      boost::urls::url nu(*boost::urls::parse_uri(c_.url));
+      nu.set_encoded_path(std::string(nu.encoded_path()) + "/negotiate");
+      nu.params().set("negotiateVersion", "1");
+      if (c_.token_in_query && !c_.token.empty()) nu.params().set("access_token", c_.token);
+      auto res = co_await hubcast::client::http_request(ex, nullptr, std::string(nu.buffer()),
+                                                        "POST", headers, {}, 30s);
+      if (res.status != 200) throw std::runtime_error("negotiate: " + std::to_string(res.status));
+      auto v = boost::json::parse(res.body);
+      id = std::string(v.at("connectionToken").as_string());
+    }
+    auto url = ws_url(id);
+    boost::urls::url u(*boost::urls::parse_uri(url));
+    auto conn = std::make_shared<connection>(ioc);
+    conn->owner = this;
+    tcp::resolver resolver(ex);
+    auto endpoints = co_await resolver.async_resolve(std::string(u.encoded_host()),
+                                                     std::string(u.port()), asio::use_awaitable);
+    co_await asio::async_connect(conn->sock, endpoints, asio::use_awaitable);
+    conn->sock.set_option(tcp::no_delay(true));
+    std::string request = "GET " + std::string(u.encoded_target()) +
+                          " HTTP/1.1\r\nHost: " + std::string(u.encoded_host()) + ":" +
+                          std::string(u.port()) +
+                          "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                          "Sec-WebSocket-Version: 13\r\nUser-Agent: hubcast-bench\r\n";
+    for (auto& [k, v] : headers) request += k + ": " + v + "\r\n";
+    request += "\r\n";
+    co_await asio::async_write(conn->sock, asio::buffer(request), asio::use_awaitable);
+    std::string head;
+    auto n = co_await asio::async_read_until(conn->sock, asio::dynamic_buffer(head), "\r\n\r\n",
+                                             asio::use_awaitable);
+    if (head.compare(0, 12, "HTTP/1.1 101") != 0)
+      throw std::runtime_error("upgrade refused: " + head.substr(0, head.find('\r')));
+    conn->open = true;
+    conn->binary = c_.mode == wire_mode::signalr && c_.protocol == "messagepack";
+    auto collect = [&conn](std::string_view m) { conn->setup_messages.emplace_back(m); };
+    if (head.size() > n) conn->consume(std::string_view(head).substr(n), collect);
+    auto next_message = [&conn, collect]() -> asio::awaitable<std::string> {
+      char chunk[4096];
+      while (conn->setup_messages.empty()) {
+        auto got = co_await conn->sock.async_read_some(asio::buffer(chunk), asio::use_awaitable);
+        if (!conn->consume(std::string_view(chunk, got), collect))
+          throw std::runtime_error("closed during setup");
+      }
+      std::string m = std::move(conn->setup_messages.front());
+      conn->setup_messages.pop_front();
+      co_return m;
+    };
+    if (c_.mode == wire_mode::signalr) {
+      std::string hs = "{\"protocol\":\"" + c_.protocol + "\",\"version\":1}\x1e";
+      conn->send_frame(connection::frame(hs, false));
+      std::string got = co_await next_message();
+      auto end = got.find('\x1e');
+      if (end == std::string::npos || got.substr(0, end).find("error") != std::string::npos)
+        throw std::runtime_error("handshake: " + got.substr(0, end));
+    } else if (c_.mode == wire_mode::socketio) {
+      co_await next_message();  // "0{...}" open
+      std::string connect = c_.token.empty() ? "40" : "40{\"token\":\"" + c_.token + "\"}";
+      conn->send_frame(connection::frame(connect, false));
+      std::string reply = co_await next_message();
+      if (reply.rfind("40", 0) != 0) throw std::runtime_error("socket.io connect: " + reply);
+    }
+    setup_messages_ += conn->setup_messages.size();
+    conn->setup_messages.clear();
+    co_return conn;
+  }
+
+  static asio::awaitable<void> read_loop(std::shared_ptr<connection> c) {
+    static char scratch[1 << 16];  // one thread: every read completes into the same buffer
+    c->sock.non_blocking(true);
+    auto* owner = c->owner;
+    auto deliver = [&c, owner](std::string_view m) { owner->on_frame(*c, m); };
+    for (;;) {
+      auto [ec] =
+          co_await c->sock.async_wait(tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable));
+      if (ec) break;
+      bool done = false;
+      for (int i = 0; i < 16; ++i) {
+        boost::system::error_code rec;
+        std::size_t n = c->sock.read_some(asio::buffer(scratch), rec);
+        if (rec == asio::error::would_block) break;
+        if (rec || !c->consume(std::string_view(scratch, n), deliver)) {
+          done = true;
+          break;
+        }
+        if (n < sizeof scratch) break;
+      }
+      if (done) break;
+    }
+    c->open = false;
+    ++owner->closed_;
+  }
+
+  // Opens connections until `target` are open, `concurrency` at a time.
+  asio::awaitable<void> open_many(std::size_t target) {
+    auto ex = co_await asio::this_coro::executor;
+    std::size_t in_flight = 0, failures = 0;
+    asio::steady_timer wait(ex);
+    while (conns_.size() + in_flight < target || in_flight > 0) {
+      while (conns_.size() + in_flight < target && in_flight < c_.concurrency) {
+        ++in_flight;
+        asio::co_spawn(
+            ex, open_connection(),
+            [this, &in_flight, &failures](std::exception_ptr e, std::shared_ptr<connection> c) {
+              --in_flight;
+              if (e) {
+                ++failures;
+                try {
+                  std::rethrow_exception(e);
+                } catch (const std::exception& x) {
+                  if (failures <= 3) std::cerr << "connect failed: " << x.what() << "\n";
+                }
+                return;
+              }
+              conns_.push_back(c);
+              asio::co_spawn(c->sock.get_executor(), read_loop(c), asio::detached);
+            });
+      }
+      if (failures > target / 100 + 10) throw std::runtime_error("too many connection failures");
+      wait.expires_after(1ms);
+      co_await wait.async_wait(asio::use_awaitable);
+    }
+    failures_ += failures;
+  }
+
+  void start_keep_alive() {
+    if (c_.mode != wire_mode::signalr) return;
+    std::string ping;
+    proto_->write_ping(ping);
+    auto bytes = std::make_shared<const std::string>(std::move(ping));
+    asio::co_spawn(
+        ioc(),
+        [this, bytes]() -> asio::awaitable<void> {
+          asio::steady_timer t(co_await asio::this_coro::executor);
+          for (;;) {
+            t.expires_after(10s);
+            co_await t.async_wait(asio::use_awaitable);
+            for (auto& c : conns_) c->send(bytes);
+          }
+        },
+        asio::detached);
+  }
+  asio::io_context& ioc() { return *ioc_; }
+
+ public:
+  void set_ioc(asio::io_context& i) { ioc_ = &i; }
+
+ private:
+  static asio::awaitable<void> sleep(std::chrono::nanoseconds d) {
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    t.expires_after(d);
+    co_await t.async_wait(asio::use_awaitable);
+  }
+
+  void reset_step() {
+    ++step_id_;
+    stats_.sent = 0;
+    stats_.delivered = 0;
+    stats_.latency = histogram();
+  }
+
+  // One open-loop step at `rate` messages/s for the configured time, then a drain.
+  asio::awaitable<boost::json::object> broadcast_step(double rate) {
+    reset_step();
+    auto server0 = sample_process(c_.server_pid);
+    double self0 = self_cpu_seconds();
+    auto start = clock_type::now();
+    auto duration = std::chrono::duration<double>(c_.step_seconds);
+    auto total = static_cast<std::uint64_t>(rate * c_.step_seconds);
+    auto interval = std::chrono::duration<double>(1.0 / rate);
+    auto& publisher = *conns_.front();
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    while (stats_.sent < total) {
+      auto due = start + std::chrono::duration_cast<clock_type::duration>(
+                             interval * static_cast<double>(stats_.sent));
+      auto now = clock_type::now();
+      if (due > now) {
+        t.expires_at(due);
+        co_await t.async_wait(asio::use_awaitable);
+        continue;
+      }
+      // Stamped with the intended time: a late publisher shows up as latency.
+      auto intended =
+          now_ns() - std::chrono::duration_cast<std::chrono::nanoseconds>(now - due).count();
+      publisher.send(publish_message(intended));
+      ++stats_.sent;
+    }
+    (void)duration;
+    auto sent_end = clock_type::now();
+    std::uint64_t expected = stats_.sent * conns_.size();
+    // Drain: until everything arrived, or nothing came for 500 ms (3 s at most).
+    last_delivery_ = clock_type::now();
+    while (stats_.delivered < expected && clock_type::now() - last_delivery_ < 500ms &&
+           clock_type::now() - sent_end < 3s)
+      co_await sleep(5ms);
+    auto elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
+    auto server1 = sample_process(c_.server_pid);
+    double self1 = self_cpu_seconds();
+    boost::json::object o;
+    o["rate"] = rate;
+    o["sent"] = stats_.sent;
+    o["expected"] = expected;
+    o["delivered"] = stats_.delivered;
+    o["ratio"] =
+        expected ? static_cast<double>(stats_.delivered) / static_cast<double>(expected) : 0;
+    o["deliveries_per_s"] = static_cast<double>(stats_.delivered) / c_.step_seconds;
+    o["p50_ms"] = stats_.latency.percentile_ms(50);
+    o["p99_ms"] = stats_.latency.percentile_ms(99);
+    o["p999_ms"] = stats_.latency.percentile_ms(99.9);
+    o["max_ms"] = stats_.latency.max_ms();
+    double server_cpu = server1.cpu_seconds - server0.cpu_seconds;
+    o["server_cpu_s"] = server_cpu;
+    o["server_cpu_s_per_million"] =
+        stats_.delivered ? server_cpu / (static_cast<double>(stats_.delivered) / 1e6) : 0;
+    o["server_rss_mib"] = server1.rss_mib;
+    o["generator_cpu_share"] = (self1 - self0) / elapsed;
+    o["closed_connections"] = closed_;
+    co_return o;
+  }
+
+  asio::awaitable<boost::json::object> broadcast() {
+    auto t0 = clock_type::now();
+    co_await open_many(c_.connections);
+    double connect_s = std::chrono::duration<double>(clock_type::now() - t0).count();
+    start_keep_alive();
+    co_await sleep(500ms);
+    // Warm-up (JITs, caches, buffers), not reported.
+    co_await broadcast_step(c_.start_rate);
+    co_await sleep(300ms);
+    boost::json::array steps;
+    boost::json::object best;
+    double best_rate = 0;
+    for (double rate = c_.start_rate; rate <= c_.max_rate; rate *= c_.growth) {
+      auto s = co_await broadcast_step(rate);
+      bool ok = s["ratio"].as_double() >= 0.99 && s["p99_ms"].as_double() <= c_.max_p99_ms;
+      s["ok"] = ok;
+      std::cerr << "broadcast " << c_.connections << " rate " << rate
+                << "/s: " << s["deliveries_per_s"].as_double() << " deliveries/s, ratio "
+                << s["ratio"].as_double() << ", p99 " << s["p99_ms"].as_double() << " ms\n";
+      steps.push_back(s);
+      if (!ok) break;
+      best = s;
+      best_rate = rate;
+      co_await sleep(300ms);
+    }
+    boost::json::object out;
+    out["connect_seconds"] = connect_s;
+    out["steps"] = steps;
+    out["max_sustained"] = best;
+    if (best_rate > 0) {
+      co_await sleep(500ms);
+      auto half = co_await broadcast_step(best_rate * 0.5);
+      co_await sleep(300ms);
+      auto ninety = co_await broadcast_step(best_rate * 0.9);
+      out["at_50"] = half;
+      out["at_90"] = ninety;
+    }
+    co_return out;
+  }
+
+  asio::awaitable<boost::json::object> echo() {
+    co_await open_many(c_.connections);
+    start_keep_alive();
+    co_await sleep(300ms);
+    // Warm-up round trips, not reported.
+    echo_mode_ = true;
+    echoing_ = true;
+    for (auto& c : conns_) send_echo(*c);
+    co_await sleep(500ms);
+    echoing_ = false;
+    co_await sleep(200ms);
+    echo_done_ = 0;
+    reset_step();
+    echoing_ = true;
+    auto server0 = sample_process(c_.server_pid);
+    auto start = clock_type::now();
+    for (auto& c : conns_) send_echo(*c);
+    co_await sleep(std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::duration<double>(c_.seconds)));
+    echoing_ = false;
+    auto elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
+    auto done = echo_done_;
+    auto server1 = sample_process(c_.server_pid);
+    co_await sleep(200ms);
+    boost::json::object o;
+    o["round_trips"] = done;
+    o["round_trips_per_s"] = static_cast<double>(done) / elapsed;
+    o["p50_ms"] = stats_.latency.percentile_ms(50);
+    o["p99_ms"] = stats_.latency.percentile_ms(99);
+    o["p999_ms"] = stats_.latency.percentile_ms(99.9);
+    double cpu = server1.cpu_seconds - server0.cpu_seconds;
+    o["server_cpu_s_per_million"] = done ? cpu / (static_cast<double>(done) / 1e6) : 0;
+    o["server_rss_mib"] = server1.rss_mib;
+    co_return o;
+  }
+
+  asio::awaitable<boost::json::object> idle() {
+    auto base = sample_process(c_.server_pid);
+    boost::json::array levels;
+    auto targets =
+        c_.idle_levels.empty() ? std::vector<std::size_t>{c_.connections} : c_.idle_levels;
+    start_keep_alive();
+    for (auto n : targets) {
+      co_await open_many(n);
+      co_await sleep(1500ms);
+      auto s = sample_process(c_.server_pid);
+      boost::json::object o;
+      o["connections"] = conns_.size();
+      o["server_rss_mib"] = s.rss_mib;
+      o["kib_per_connection"] =
+          conns_.empty() ? 0.0
+                         : (s.rss_mib - base.rss_mib) * 1024.0 / static_cast<double>(conns_.size());
+      std::cerr << "idle " << conns_.size() << ": " << s.rss_mib << " MiB, "
+                << o["kib_per_connection"].as_double() << " KiB/connection\n";
+      levels.push_back(o);
+    }
+    boost::json::object out;
+    out["baseline_rss_mib"] = base.rss_mib;
+    out["levels"] = levels;
+    co_return out;
+  }
+
+  asio::awaitable<boost::json::object> connect_rate() {
+    auto server0 = sample_process(c_.server_pid);
+    auto start = clock_type::now();
+    co_await open_many(c_.connections);
+    double elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
+    auto server1 = sample_process(c_.server_pid);
+    boost::json::object o;
+    o["connections"] = conns_.size();
+    o["seconds"] = elapsed;
+    o["connections_per_s"] = static_cast<double>(conns_.size()) / elapsed;
+    o["server_cpu_ms_per_connection"] = conns_.empty()
+                                            ? 0.0
+                                            : (server1.cpu_seconds - server0.cpu_seconds) * 1000.0 /
+                                                  static_cast<double>(conns_.size());
+    co_return o;
+  }
+
+ public:
+  void close_all() {
+    for (auto& c : conns_) {
+      boost::system::error_code ec;
+      c->open = false;
+      c->sock.close(ec);
+    }
+  }
+  std::size_t failures() const { return failures_; }
+
+ private:
+  config c_;
+  const hubcast::protocol::hub_protocol* proto_;
+  asio::io_context* ioc_ = nullptr;
+  std::vector<std::shared_ptr<connection>> conns_;
+  std::size_t setup_messages_ = 0;
+  std::uint64_t step_id_ = 0;
+  step_stats stats_;
+  clock_type::time_point last_delivery_;
+  bool echo_mode_ = false, echoing_ = false;
+  std::uint64_t echo_done_ = 0;
+  std::size_t failures_ = 0;
+
+ public:
+  std::size_t closed_ = 0;
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"hubcast-bench: load generator (see bench/run)"};
+  config c;
+  std::string hs256_key, rs256_private, levels;
+  cli.add_option("scenario", c.scenario, "broadcast | echo | idle | connect")->required();
+  cli.add_option("--url", c.url, "hub URL, e.g. http://127.0.0.1:5000/hubs/bench")->required();
+  cli.add_option("--mode", c.mode_name, "signalr | socketio | ws")->capture_default_str();
+  cli.add_option("--protocol", c.protocol, "json | messagepack (signalr)")->capture_default_str();
+  cli.add_option("--connections", c.connections)->capture_default_str();
+  cli.add_option("--token", c.token, "bearer token");
+  cli.add_option("--hs256-key", hs256_key, "mint an HS256 token with this key");
+  cli.add_option("--rs256-private-key", rs256_private, "mint an RS256 token with this PEM key");
+  cli.add_flag("--token-in-query", c.token_in_query, "access_token query parameter");
+  cli.add_flag("--skip-negotiation", c.skip_negotiation);
+  cli.add_option("--server-pid", c.server_pid, "measure this process's CPU and RSS");
+  cli.add_option("--payload-bytes", c.payload_bytes)->capture_default_str();
+  cli.add_option("--start-rate", c.start_rate)->capture_default_str();
+  cli.add_option("--growth", c.growth)->capture_default_str();
+  cli.add_option("--max-rate", c.max_rate)->capture_default_str();
+  cli.add_option("--step-seconds", c.step_seconds)->capture_default_str();
+  cli.add_option("--max-p99-ms", c.max_p99_ms)->capture_default_str();
+  cli.add_option("--seconds", c.seconds)->capture_default_str();
+  cli.add_option("--levels", levels, "idle: comma-separated connection counts");
+  cli.add_option("--concurrency", c.concurrency)->capture_default_str();
+  CLI11_PARSE(cli, argc, argv);
+  c.mode = c.mode_name == "socketio" ? wire_mode::socketio
+           : c.mode_name == "ws"     ? wire_mode::ws
+                                     : wire_mode::signalr;
+  std::stringstream ls(levels);
+  for (std::string x; std::getline(ls, x, ',');)
+    if (!x.empty()) c.idle_levels.push_back(std::stoul(x));
+
+  try {
+    boost::json::object claims;
+    claims["sub"] = "bench";
+    claims["iss"] = "bench";
+    claims["aud"] = "bench";
+    if (!hs256_key.empty())
+      c.token = hubcast::auth::issue_jwt(claims, hubcast::auth::jwt_alg::hs256,
+                                         hubcast::auth::jwt_key::symmetric(hs256_key), 3600s);
+    else if (!rs256_private.empty())
+      c.token = hubcast::auth::issue_jwt(claims, hubcast::auth::jwt_alg::rs256,
+                                         hubcast::auth::jwt_key::from_pem(read_file(rs256_private)),
+                                         3600s);
+  } catch (const std::exception& e) {
+    std::cerr << "hubcast-bench: " << e.what() << "\n";
+    return 2;
+  }
+
+  asio::io_context ioc(1);
+  bench b(c);
+  b.set_ioc(ioc);
+  int rc = 0;
+  asio::co_spawn(ioc, b.run(), [&](std::exception_ptr e, boost::json::object result) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        std::cerr << "hubcast-bench: " << x.what() << "\n";
+      }
+      rc = 1;
+    } else {
+      result["scenario"] = c.scenario;
+      result["mode"] = c.mode_name;
+      result["protocol"] = c.protocol;
+      result["connections"] = c.connections;
+      result["connect_failures"] = b.failures();
+      std::cout << boost::json::serialize(result) << std::endl;
+    }
+    b.close_all();
+    ioc.stop();
+  });
+  ioc.run();
+  return rc;
+}
