@@ -147,37 +147,44 @@ std::uint64_t connection::begin_attachment() {
   return attachment_;
 }
 
+bool connection::take_ready(std::uint64_t attachment, batch& b) {
+  if (attachment != attachment_ || aborted_ || lost) {
+    b.done = true;
+    return true;
+  }
+  if (!queue_.empty()) {
+    std::size_t take = coalesce_ ? std::min<std::size_t>(queue_.size(), 1024) : 1;
+    for (std::size_t i = 0; i < take; ++i) {
+      queued_bytes_ -= queue_.front()->size();
+      b.parts.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    b.binary = binary_;
+    return true;
+  }
+  if (completed_) {
+    b.done = true;
+    return true;
+  }
+  return false;
+}
+
+asio::awaitable<void> connection::wait_for_output() {
+  signal_->expires_at(asio::steady_timer::time_point::max());
+  ++signal_waiters_;
+  co_await signal_->async_wait(asio::as_tuple(asio::use_awaitable));
+  --signal_waiters_;
+  // Woken by a send: let what is already queued on this shard run first (the rest of the
+  // same fan-out, the next broadcast's fan-out), so that under load several messages share
+  // one write. Idle, this costs one trip through the run queue.
+  co_await asio::post(signal_->get_executor(), asio::use_awaitable);
+}
+
 asio::awaitable<connection::batch> connection::async_take_output(std::uint64_t attachment) {
   auto self = shared_from_this();
   batch b;
-  for (;;) {
-    if (attachment != attachment_ || aborted_ || lost) {
-      b.done = true;
-      co_return b;
-    }
-    if (!queue_.empty()) {
-      std::size_t take = coalesce_ ? std::min<std::size_t>(queue_.size(), 1024) : 1;
-      for (std::size_t i = 0; i < take; ++i) {
-        queued_bytes_ -= queue_.front()->size();
-        b.parts.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
-      b.binary = binary_;
-      co_return b;
-    }
-    if (completed_) {
-      b.done = true;
-      co_return b;
-    }
-    signal_->expires_at(asio::steady_timer::time_point::max());
-    ++signal_waiters_;
-    co_await signal_->async_wait(asio::as_tuple(asio::use_awaitable));
-    --signal_waiters_;
-    // Woken by a send: let what is already queued on this shard run first (the rest of the
-    // same fan-out, the next broadcast's fan-out), so that under load several messages share
-    // one write. Idle, this costs one trip through the run queue.
-    co_await asio::post(signal_->get_executor(), asio::use_awaitable);
-  }
+  while (!take_ready(attachment, b)) co_await wait_for_output();
+  co_return b;
 }
 
 void connection::touch() {
@@ -266,15 +273,25 @@ void connection::wake() {
 asio::awaitable<void> connection::run_websocket_writer() {
   auto self = shared_from_this();
   std::vector<std::string_view> parts;
+  batch out;  // reused: no allocation per write
   bool failed = false;
   for (;;) {
     // Everything queued goes out as one WebSocket message (hub protocols parse several records
     // per message); raw connections send one message per send.
-    auto batch = co_await async_take_output(attachment_);
-    if (batch.done || !ws_) break;
+    out.parts.clear();
+    if (!take_ready(attachment_, out)) {
+      // Waiting here, not in a nested coroutine: no coroutine frame per delivery.
+      signal_->expires_at(asio::steady_timer::time_point::max());
+      ++signal_waiters_;
+      co_await signal_->async_wait(asio::as_tuple(asio::use_awaitable));
+      --signal_waiters_;
+      co_await asio::post(signal_->get_executor(), asio::use_awaitable);
+      continue;
+    }
+    if (out.done || !ws_) break;
     parts.clear();
-    for (const auto& part : batch.parts) parts.emplace_back(*part);
-    auto ec = co_await ws_->async_write(parts, batch.binary);
+    for (const auto& part : out.parts) parts.emplace_back(*part);
+    auto ec = co_await ws_->async_write(parts, out.binary);
     if (ec) {
       failed = true;
       break;

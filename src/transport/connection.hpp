@@ -139,6 +139,9 @@ class connection : public std::enable_shared_from_this<connection> {
     bool binary = false;
   };
   boost::asio::awaitable<batch> async_take_output(std::uint64_t attachment);
+  // The synchronous part: true when `b` is ready (parts taken, or done).
+  bool take_ready(std::uint64_t attachment, batch& b);
+  boost::asio::awaitable<void> wait_for_output();
 
   // Manager bookkeeping (any thread).
   std::chrono::steady_clock::time_point created_at() const { return created_at_; }
