@@ -1,5 +1,6 @@
 // stockhub over HTTPS with a `stockhub dev-certs` certificate: the official client over wss://
-// and HTTPS long polling, and plain HTTP redirected to HTTPS when both are bound.
+// and HTTPS long polling, hubcast's C++ client (stockhub-cli) the same way with the certificate
+// as its CA (and refused without it), and plain HTTP redirected to HTTPS when both are bound.
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -49,4 +50,35 @@ it('redirects plain HTTP to HTTPS', async () => {
   const res = await fetch(`${http}/api/me`, { redirect: 'manual' });
   assert.equal(res.status, 307);
   assert.equal(res.headers.get('location'), `${https.replace('127.0.0.1', '127.0.0.1')}/api/me`);
+});
+
+function runCli(args, password, ms = 4000) {
+  return new Promise((resolve) => {
+    const cli = spawn(path.join(binDir, 'stockhub-cli'), args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    cli.stdout.on('data', (d) => (out += d));
+    cli.stderr.on('data', (d) => (err += d));
+    cli.stdin.end(`${password}\n`);
+    const timer = setTimeout(() => cli.kill('SIGINT'), ms);
+    cli.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, err });
+    });
+  });
+}
+
+it('serves the C++ client (stockhub-cli) over wss:// and HTTPS long polling', { timeout: 60000 }, async () => {
+  for (const transport of ['ws', 'lp']) {
+    const r = await runCli(['--url', https, '--email', 'trader@stockhub.local', '--password-stdin', '--symbols', 'MSFT',
+      '--transport', transport, '--ca-file', `${dir}/stockhub-dev.crt`], users['trader@stockhub.local']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, transport === 'ws' ? /Connected to hub \(WebSockets/ : /Connected to hub \(LongPolling/);
+    assert.match(r.out, /^MSFT \d+\.\d\d \d\d:\d\d:\d\d$/m);
+  }
+  // Without the CA the certificate is refused.
+  const refused = await runCli(['--url', https, '--email', 'trader@stockhub.local', '--password-stdin'],
+    users['trader@stockhub.local']);
+  assert.equal(refused.code, 1);
+  assert.match(refused.err, /cannot connect: POST https:.*certificate verify failed/);
 });
