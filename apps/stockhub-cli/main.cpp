@@ -200,10 +200,11 @@ asio::awaitable<int> run(options_t o) {
     asio::co_spawn(ex, stream_prices(), asio::detached);
   });
   conn->on_closed([&](std::optional<std::string> e) {
-    if (!stopping) {
-      std::cerr << "Disconnected" << (e ? ": " + *e : std::string()) << std::endl;
-      exit_code = 1;
-    }
+    // When stopping, the Ctrl-C path ends run() itself once it has logged out: run()'s locals
+    // must outlive that coroutine.
+    if (stopping) return;
+    std::cerr << "Disconnected" << (e ? ": " + *e : std::string()) << std::endl;
+    exit_code = 1;
     done.cancel();
   });
 
