@@ -150,6 +150,7 @@ struct config {
   double start_rate = 10, growth = 1.5, max_rate = 1e6;
   double step_seconds = 3;
   double max_p99_ms = 100;
+  int refine = 2;  // bisection steps after the ramp
   // echo / idle / connect
   double seconds = 5;
   std::vector<std::size_t> idle_levels;
@@ -623,7 +624,8 @@ class bench {
     boost::json::array steps;
     boost::json::object best;
     double best_rate = 0;
-    for (double rate = c_.start_rate; rate <= c_.max_rate; rate *= c_.growth) {
+    double failed_rate = 0;
+    auto try_rate = [&](double rate) -> asio::awaitable<bool> {
       auto s = co_await broadcast_step(rate);
       bool ok = s["ratio"].as_double() >= 0.99 && s["p99_ms"].as_double() <= c_.max_p99_ms;
       s["ok"] = ok;
@@ -631,10 +633,24 @@ class bench {
                 << "/s: " << s["deliveries_per_s"].as_double() << " deliveries/s, ratio "
                 << s["ratio"].as_double() << ", p99 " << s["p99_ms"].as_double() << " ms\n";
       steps.push_back(s);
-      if (!ok) break;
-      best = s;
-      best_rate = rate;
+      if (ok) {
+        best = s;
+        best_rate = rate;
+      } else {
+        failed_rate = rate;
+      }
       co_await sleep(300ms);
+      co_return ok;
+    };
+    for (double rate = c_.start_rate; rate <= c_.max_rate; rate *= c_.growth) {
+      bool ok = co_await try_rate(rate);
+      if (!ok) break;
+    }
+    // Refine between the last passing and the first failing rate (geometric bisection), so that
+    // the reported maximum is not one ramp step coarse.
+    for (int i = 0; i < c_.refine && best_rate > 0 && failed_rate > best_rate * 1.05; ++i) {
+      double mid = std::sqrt(best_rate * failed_rate);
+      co_await try_rate(mid);
     }
     boost::json::object out;
     out["connect_seconds"] = connect_s;
@@ -788,6 +804,8 @@ int main(int argc, char** argv) {
   cli.add_option("--max-rate", c.max_rate)->capture_default_str();
   cli.add_option("--step-seconds", c.step_seconds)->capture_default_str();
   cli.add_option("--max-p99-ms", c.max_p99_ms)->capture_default_str();
+  cli.add_option("--refine", c.refine, "bisection steps between the last good and first bad rate")
+      ->capture_default_str();
   cli.add_option("--seconds", c.seconds)->capture_default_str();
   cli.add_option("--levels", levels, "idle: comma-separated connection counts");
   cli.add_option("--concurrency", c.concurrency)->capture_default_str();
