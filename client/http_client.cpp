@@ -40,6 +40,22 @@ std::shared_ptr<asio::ssl::context> make_tls_context(bool verify_peer, const std
   return ctx;
 }
 
+url_endpoint parse_endpoint(const std::string& url) {
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed) throw connection_error("Invalid URL '" + url + "'.");
+  boost::urls::url_view u(*parsed);
+  url_endpoint e;
+  e.secure = u.scheme() == "https" || u.scheme() == "wss";
+  if (!e.secure && u.scheme() != "http" && u.scheme() != "ws")
+    throw connection_error("Unsupported URL scheme '" + std::string(u.scheme()) + "'.");
+  e.host = std::string(u.encoded_host());
+  e.port = u.has_port() ? std::string(u.port()) : (e.secure ? "443" : "80");
+  e.target = std::string(u.encoded_target());
+  if (e.target.empty()) e.target = "/";
+  e.host_header = u.has_port() ? e.host + ":" + e.port : e.host;
+  return e;
+}
+
 namespace {
 
 template <class Stream>
@@ -68,22 +84,12 @@ asio::awaitable<http_response> http_request(asio::any_io_executor ex,
                                             std::string url, std::string method,
                                             protocol::header_map headers, std::string body,
                                             std::chrono::milliseconds timeout) {
-  auto parsed = boost::urls::parse_uri(url);
-  if (!parsed) throw connection_error("Invalid URL '" + url + "'.");
-  boost::urls::url u(*parsed);
-  bool secure = u.scheme() == "https" || u.scheme() == "wss";
-  if (!secure && u.scheme() != "http" && u.scheme() != "ws")
-    throw connection_error("Unsupported URL scheme '" + std::string(u.scheme()) + "'.");
-  std::string host(u.encoded_host());
-  std::string port = u.has_port() ? std::string(u.port()) : (secure ? "443" : "80");
-  std::string target(u.encoded_target());
-  if (target.empty()) target = "/";
-
+  auto [secure, host, port, target, host_header] = parse_endpoint(url);
   http::verb verb = method == "POST"     ? http::verb::post
                     : method == "DELETE" ? http::verb::delete_
                                          : http::verb::get;
   http::request<http::string_body> req{verb, target, 11};
-  req.set(http::field::host, u.has_port() ? host + ":" + port : host);
+  req.set(http::field::host, host_header);
   req.set(http::field::user_agent, user_agent());
   req.set("X-Requested-With", "XMLHttpRequest");
   for (const auto& [k, v] : headers) req.set(k, v);

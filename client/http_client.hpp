@@ -34,6 +34,16 @@ boost::asio::awaitable<http_response> http_request(boost::asio::any_io_executor 
                                                    protocol::header_map headers, std::string body,
                                                    std::chrono::milliseconds timeout);
 
+// Where an http(s)/ws(s) URL points. Throws connection_error on a malformed URL or another scheme.
+struct url_endpoint {
+  bool secure = false;      // https or wss
+  std::string host;         // as written (no brackets removed)
+  std::string port;         // explicit, or 443/80
+  std::string target;       // path and query, at least "/"
+  std::string host_header;  // host[:port] as the Host header wants it
+};
+url_endpoint parse_endpoint(const std::string& url);
+
 // "hubcast-client/<version> (C++; Linux)"
 const std::string& user_agent();
 

@@ -8,8 +8,6 @@
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <boost/url/parse.hpp>
-#include <boost/url/url.hpp>
 
 #include "client/http_client.hpp"
 #include "client/hub_connection.hpp"
@@ -33,14 +31,8 @@ class ws_transport final : public transport {
 
   asio::awaitable<void> connect(std::string url, protocol::header_map headers,
                                 bool binary) override {
-    auto parsed = boost::urls::parse_uri(url);
-    if (!parsed) throw connection_error("Invalid URL '" + url + "'.");
-    boost::urls::url u(*parsed);
-    bool secure = u.scheme() == "wss" || u.scheme() == "https";
-    std::string host(u.encoded_host());
-    std::string port = u.has_port() ? std::string(u.port()) : (secure ? "443" : "80");
-    std::string target(u.encoded_target());
-    if (target.empty()) target = "/";
+    auto [secure, host, port, target, host_header] = parse_endpoint(url);
+    (void)secure;  // the stream type already says
     try {
       auto ex = co_await asio::this_coro::executor;
       tcp::resolver resolver(ex);
@@ -65,7 +57,6 @@ class ws_transport final : public transport {
       }));
       ws_.read_message_max(64 * 1024 * 1024);
       websocket::response_type res;
-      std::string host_header = u.has_port() ? host + ":" + port : host;
       auto [ec] = co_await ws_.async_handshake(res, host_header, target,
                                                asio::as_tuple(asio::use_awaitable));
       if (ec) {

@@ -107,10 +107,6 @@ bool read_sequence_id(const bj::object& o, std::int64_t& out, std::string& error
   return true;
 }
 
-void append_value(std::string& out, const bj::value& v) {
-  out += bj::serialize(v);
-}
-
 }  // namespace
 
 parse_result parse(std::string_view record) {
@@ -221,28 +217,12 @@ void write_invocation(std::string& out, std::string_view target, const boost::js
 
 void write_invocation_raw(std::string& out, std::string_view target, std::string_view args,
                           std::optional<std::string_view> invocation_id) {
-  out += "{\"type\":1,";
-  if (invocation_id) {
-    out += "\"invocationId\":";
-    append_json_string(out, *invocation_id);
-    out += ',';
-  }
-  out += "\"target\":";
-  append_json_string(out, target);
-  out += ",\"arguments\":";
-  out += args;
-  out += "}\x1e";
+  write_client_invocation_raw(out, false, target, args, invocation_id, {});
 }
 
 void write_stream_invocation(std::string& out, std::string_view invocation_id,
                              std::string_view target, const boost::json::value& args) {
-  out += "{\"type\":4,\"invocationId\":";
-  append_json_string(out, invocation_id);
-  out += ",\"target\":";
-  append_json_string(out, target);
-  out += ",\"arguments\":";
-  append_value(out, args);
-  out += "}\x1e";
+  write_client_invocation_raw(out, true, target, bj::serialize(args), invocation_id, {});
 }
 
 void write_stream_item(std::string& out, std::string_view invocation_id,

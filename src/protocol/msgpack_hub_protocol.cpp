@@ -222,18 +222,7 @@ class msgpack_hub_protocol final : public hub_protocol {
   void write_invocation(std::string& out, std::string_view target, const payload& args,
                         std::optional<std::string_view> invocation_id,
                         const encode_options& opt) const override {
-    framed(out, [&](packer& pk, msgpack::sbuffer& buf) {
-      pk.pack_array(6);
-      pk.pack_int(1);
-      pk.pack_map(0);
-      if (invocation_id)
-        pack_str(pk, *invocation_id);
-      else
-        pk.pack_nil();
-      pack_str(pk, target);
-      args.append_msgpack(buf, opt);
-      pk.pack_array(0);
-    });
+    write_client_invocation(out, false, target, args, invocation_id, {}, opt);
   }
   void write_stream_item(std::string& out, std::string_view id, const payload& item,
                          const encode_options& opt) const override {
