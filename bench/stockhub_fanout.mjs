@@ -23,7 +23,7 @@ const url = await new Promise((resolve) => proc.stdout.on('data', (d) => {
   const l = out.match(/Now listening on: (http:\/\/\S+)/);
   if (l) resolve(l[1]);
 }));
-const login = await (await fetch(`${url}/api/login`, { method: 'POST', body: JSON.stringify({ email: 'trader@stockhub.local', password: users['trader@stockhub.local'] }) })).json();
+const login = await (await fetch(`${url}/api/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email: 'trader@stockhub.local', password: users['trader@stockhub.local'] }) })).json();
 const cpu = () => {
   const f = fs.readFileSync(`/proc/${proc.pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(f[11]) + Number(f[12])) / 100; // utime + stime in clock ticks (100 Hz)

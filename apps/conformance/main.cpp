@@ -65,6 +65,9 @@ int main(int argc, char** argv) {
   cli.add_option("--clock-skew-s", clock_skew_s, "JWT clock skew in seconds");
   cli.add_option("--max-message-size", hub_opts.maximum_receive_message_size,
                  "MaximumReceiveMessageSize in bytes (0: unlimited)");
+  std::size_t max_pending = 10000;
+  cli.add_option("--max-pending-connections", max_pending,
+                 "negotiated connections waiting for a transport, at most (0: no cap)");
   CLI11_PARSE(cli, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));
 
@@ -72,6 +75,7 @@ int main(int argc, char** argv) {
   options.urls = split_urls(urls);
   options.threads = threads;
   options.disconnect_timeout = std::chrono::milliseconds(disconnect_timeout_ms);
+  options.max_pending_connections = max_pending;
   // Negotiate responses set the cookies the client suites check; CORS reflects the origin.
   options.http.on_response = [](const http::request& req, http::response& res) {
     if (req.path.find("/negotiate") != std::string::npos) {
@@ -136,6 +140,7 @@ int main(int argc, char** argv) {
 
   hubcast::endpoint_options authorized;
   authorized.require_authenticated = true;
+  authorized.allow_stateful_reconnect = true;
   app.map_hub<conformance::authorized_hub>("/authorizedhub", hub_opts, authorized);
   auto expiring_opts = hub_opts;
   expiring_opts.close_on_authentication_expiration = true;

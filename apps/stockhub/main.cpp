@@ -12,16 +12,13 @@
 #include <iostream>
 
 #include <spdlog/spdlog.h>
-#include <boost/asio/experimental/concurrent_channel.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
+#include "account_api.hpp"
 #include "config.hpp"
 #include "core/log.hpp"
 #include "dev_certs.hpp"
+#include "http/cors.hpp"
 #include "http/static_files.hpp"
 #include "server/app.hpp"
 #include "stock_hub.hpp"
@@ -44,62 +41,6 @@ struct options_t {
   std::vector<std::string> positional;
   std::vector<std::string> roles;
   bool password_stdin = false;
-};
-
-// Runs blocking work (Argon2id, SQLite) on the worker pool and resumes on the caller's shard.
-template <class T, class F>
-asio::awaitable<T> offload(asio::thread_pool& pool, F f) {
-  using channel = asio::experimental::concurrent_channel<void(boost::system::error_code, T)>;
-  auto ex = co_await asio::this_coro::executor;  // its own statement (g++ 12, see docs)
-  auto ch = std::make_shared<channel>(ex, 1);
-  asio::post(pool,
-             [ch, f = std::move(f)]() mutable { ch->try_send(boost::system::error_code{}, f()); });
-  T result = co_await ch->async_receive(asio::use_awaitable);
-  co_return result;
-}
-
-http::response json_response(int status, const boost::json::value& v) {
-  return http::response(status, boost::json::serialize(v), "application/json");
-}
-
-std::string iso(std::chrono::system_clock::time_point t) {
-  return hubcast::codec_detail::format_date_time(
-      std::chrono::time_point_cast<std::chrono::microseconds>(t));
-}
-
-// Failed logins within 5 minutes: 5 per account or 50 per address → 429 for the rest of it.
-class login_throttle {
- public:
-  bool blocked(const std::string& key) {
-    int limit = key.rfind("address:", 0) == 0 ? address_limit : account_limit;
-    std::lock_guard lock(mutex_);
-    auto it = failures_.find(key);
-    if (it == failures_.end()) return false;
-    if (std::chrono::steady_clock::now() - it->second.first > window) {
-      failures_.erase(it);
-      return false;
-    }
-    return it->second.second >= limit;
-  }
-  void fail(const std::string& key) {
-    std::lock_guard lock(mutex_);
-    auto& f = failures_[key];
-    if (f.second == 0 || std::chrono::steady_clock::now() - f.first > window)
-      f = {std::chrono::steady_clock::now(), 0};
-    f.second++;
-    if (failures_.size() > 100000) failures_.clear();  // bounded memory under a spray
-  }
-  void reset(const std::string& key) {
-    std::lock_guard lock(mutex_);
-    failures_.erase(key);
-  }
-
- private:
-  static constexpr int account_limit = 5;
-  static constexpr int address_limit = 50;
-  static constexpr std::chrono::minutes window{5};
-  std::mutex mutex_;
-  std::map<std::string, std::pair<std::chrono::steady_clock::time_point, int>> failures_;
 };
 
 std::string read_password_stdin() {
@@ -300,43 +241,28 @@ int main(int argc, char** argv) {
   app_opts.http.tls_certificate_file = cfg.get_or("Https:CertificatePath", "");
   app_opts.http.tls_private_key_file = cfg.get_or("Https:KeyPath", "");
 
-  auto allowed_origins =
-      std::make_shared<std::vector<std::string>>(cfg.list("Cors:AllowedOrigins"));
-  auto origin_allowed = [allowed_origins](const http::request& req, std::string_view origin) {
-    for (const auto& a : *allowed_origins)
-      if (a == origin) return true;
-    // Same origin (the dashboard served by stockhub itself).
-    auto host = req.header("Host");
-    return host &&
-           (origin == "http://" + std::string(*host) || origin == "https://" + std::string(*host));
+  // CORS and the WebSocket origin check: the configured origins and the URLs stockhub itself
+  // listens on (the dashboard), never the client's Host header.
+  http::cors_options cors_opts;
+  cors_opts.allowed_origins = cfg.list("Cors:AllowedOrigins");
+  auto cors = std::make_shared<http::cors_policy>(cors_opts);
+  app_opts.http.before_route = [cors](const http::request& req) { return cors->before_route(req); };
+  app_opts.http.on_response = [cors](const http::request& req, http::response& res) {
+    cors->on_response(req, res);
   };
-  app_opts.http.on_response = [origin_allowed](const http::request& req, http::response& res) {
-    if (auto origin = req.header("Origin"); origin && origin_allowed(req, *origin)) {
-      res.set("Access-Control-Allow-Origin", std::string(*origin));
-      res.set("Access-Control-Allow-Credentials", "true");
-      res.set("Vary", "Origin");
+  {
+    long pending = cfg.number("SignalR:MaxPendingConnections",
+                              static_cast<long>(app_opts.max_pending_connections));
+    if (pending < 0) {
+      std::cerr << "stockhub: configuration error: SignalR:MaxPendingConnections: must be 0 (no "
+                   "cap) or more\n";
+      return 1;
     }
-  };
-  app_opts.http.before_route =
-      [origin_allowed](const http::request& req) -> std::optional<http::response> {
-    auto origin = req.header("Origin");
-    // CORS does not protect WebSockets: refuse upgrades from origins outside the list.
-    if (req.websocket_upgrade && origin && !origin_allowed(req, *origin))
-      return http::response(403);
-    if (req.method != "OPTIONS") return std::nullopt;
-    http::response r(204);
-    if (origin && origin_allowed(req, *origin)) {
-      r.set("Access-Control-Allow-Origin", std::string(*origin));
-      r.set("Access-Control-Allow-Credentials", "true");
-      r.set("Access-Control-Allow-Methods", "GET, POST, DELETE");
-      if (auto h = req.header("Access-Control-Request-Headers"))
-        r.set("Access-Control-Allow-Headers", std::string(*h));
-      r.set("Vary", "Origin");
-    }
-    return r;
-  };
+    app_opts.max_pending_connections = static_cast<std::size_t>(pending);
+  }
 
   hubcast::app app(app_opts);
+  app.on_listening([cors](const std::vector<std::string>& urls) { cors->set_server_urls(urls); });
   auto signing_key = auth::jwt_key::symmetric(key);
   std::string issuer = cfg.get_or("Auth:Issuer", "stockhub");
   std::string audience = cfg.get_or("Auth:Audience", "stockhub-clients");
@@ -399,199 +325,13 @@ int main(int argc, char** argv) {
 
   asio::thread_pool workers(2);  // Argon2id: ~60 ms and 64 MiB each; two at a time at most
   login_throttle throttle;
-  auto* users = store.get();
-  auto issue = [=](const user& u) {
-    boost::json::object claims;
-    claims["sub"] = std::to_string(u.id);
-    claims["email"] = u.email;
-    if (u.roles.size() == 1)
-      claims["role"] = u.roles[0];
-    else if (!u.roles.empty()) {
-      boost::json::array r;
-      for (auto& x : u.roles) r.push_back(boost::json::string(x));
-      claims["role"] = r;
-    }
-    claims["iss"] = issuer;
-    claims["aud"] = audience;
-    claims["jti"] = random_token(16);
-    auto lifetime = std::chrono::duration_cast<std::chrono::seconds>(access_lifetime);
-    return std::pair{auth::issue_jwt(claims, auth::jwt_alg::hs256, signing_key, lifetime),
-                     std::chrono::system_clock::now() + lifetime};
-  };
-  constexpr std::size_t max_api_body = 4096;
-  auto read_json = [](const http::request& req) -> std::optional<boost::json::object> {
-    boost::system::error_code ec;
-    auto v = boost::json::parse(req.body, ec);
-    if (ec || !v.is_object()) return std::nullopt;
-    return v.as_object();
-  };
-  auto str_field = [](const boost::json::object& o,
-                      const char* name) -> std::optional<std::string> {
-    auto p = o.if_contains(name);
-    if (!p || !p->is_string()) return std::nullopt;
-    return std::string(p->get_string());
-  };
-
-  // The JSON endpoints take POST bodies of at most 4 KB.
-  auto check_post = [](const http::request& req) -> std::optional<http::response> {
-    if (req.method != "POST") return http::response(405);
-    if (req.body.size() > max_api_body) return http::response(413);
-    return std::nullopt;
-  };
-  auto token_pair = [](const std::string& token, const std::string& refresh,
-                       std::chrono::system_clock::time_point expires) {
-    boost::json::object out;
-    out["token"] = token;
-    out["refreshToken"] = refresh;
-    out["expiresAt"] = iso(expires);
-    return json_response(200, out);
-  };
-
-  app.map("/api/login",
-          [&, issue, read_json, str_field, check_post,
-           token_pair](http::exchange& ex) -> asio::awaitable<void> {
-            const auto& req = ex.req();
-            if (auto refused = check_post(req)) {
-              co_await ex.async_respond(std::move(*refused));
-              co_return;
-            }
-            auto body = read_json(req);
-            auto email = body ? str_field(*body, "email") : std::nullopt;
-            auto password = body ? str_field(*body, "password") : std::nullopt;
-            if (!email || !password || email->size() > 254 || password->size() > 1024) {
-              boost::json::object err;
-              err["error"] = "expected {\"email\", \"password\"}";
-              auto r = json_response(400, err);
-              {
-                co_await ex.async_respond(std::move(r));
-                co_return;
-              }
-            }
-            std::string account = "account:" + *email;
-            std::string address = "address:" + req.remote_address;
-            if (throttle.blocked(account) || throttle.blocked(address)) {
-              co_await ex.async_respond(http::response(429));
-              co_return;
-            }
-            auto e = *email, p = *password;
-            // Lambdas and awaitables get their own statements: g++ 12 destroys temporaries with
-            // destructors twice when they sit in a co_await full-expression (docs/dependencies.md).
-            auto verify = [users, e, p] { return users->verify(e, p); };
-            auto verifying = offload<std::optional<user>>(workers, std::move(verify));
-            auto verified = co_await std::move(verifying);
-            if (!verified) {
-              throttle.fail(account);
-              throttle.fail(address);
-              {
-                co_await ex.async_respond(http::response(401));
-                co_return;
-              }
-            }
-            throttle.reset(account);
-            auto [token, expires] = issue(*verified);
-            auto u = *verified;
-            auto make_refresh = [users, u, refresh_lifetime] {
-              return users->issue_refresh(
-                  u, std::chrono::duration_cast<std::chrono::seconds>(refresh_lifetime));
-            };
-            auto issuing = offload<std::string>(workers, std::move(make_refresh));
-            auto refresh = co_await std::move(issuing);
-            auto reply = token_pair(token, refresh, expires);
-            co_await ex.async_respond(std::move(reply));
-          });
-
-  app.map("/api/refresh",
-          [&, issue, read_json, str_field, check_post,
-           token_pair](http::exchange& ex) -> asio::awaitable<void> {
-            const auto& req = ex.req();
-            if (auto refused = check_post(req)) {
-              co_await ex.async_respond(std::move(*refused));
-              co_return;
-            }
-            auto body = read_json(req);
-            auto token = body ? str_field(*body, "refreshToken") : std::nullopt;
-            if (!token) {
-              boost::json::object err;
-              err["error"] = "expected {\"refreshToken\"}";
-              auto bad = json_response(400, err);
-              {
-                co_await ex.async_respond(std::move(bad));
-                co_return;
-              }
-            }
-            struct outcome {
-              user_store::refresh_outcome result{};
-              user u;
-              std::string family;
-              std::string next;
-            };
-            auto t = *token;
-            auto redeem = [users, t, refresh_lifetime] {
-              outcome o;
-              o.result = users->redeem_refresh(t, o.u, o.family);
-              if (o.result == user_store::refresh_outcome::ok)
-                o.next = users->issue_refresh(
-                    o.u, std::chrono::duration_cast<std::chrono::seconds>(refresh_lifetime),
-                    o.family);
-              return o;
-            };
-            auto redeeming = offload<outcome>(workers, std::move(redeem));
-            auto r = co_await std::move(redeeming);
-            if (r.result != user_store::refresh_outcome::ok) {
-              if (r.result == user_store::refresh_outcome::reused)
-                spdlog::warn(
-                    "a spent refresh token was presented again; its session family is revoked");
-              {
-                co_await ex.async_respond(http::response(401));
-                co_return;
-              }
-            }
-            auto [access, expires] = issue(r.u);
-            auto reply = token_pair(access, r.next, expires);
-            co_await ex.async_respond(std::move(reply));
-          });
-
-  app.map("/api/logout",
-          [&, read_json, str_field, check_post](http::exchange& ex) -> asio::awaitable<void> {
-            const auto& req = ex.req();
-            if (auto refused = check_post(req)) {
-              co_await ex.async_respond(std::move(*refused));
-              co_return;
-            }
-            auto body = read_json(req);
-            auto token = body ? str_field(*body, "refreshToken") : std::nullopt;
-            if (!token) {
-              co_await ex.async_respond(http::response(400));
-              co_return;
-            }
-            auto t = *token;
-            auto revoke = [users, t] {
-              users->revoke_refresh(t);
-              return true;
-            };
-            auto revoking = offload<bool>(workers, std::move(revoke));
-            co_await std::move(revoking);
-            co_await ex.async_respond(http::response(204));
-          });
-
-  auto bearer = app.authenticator();
-  app.map("/api/me", [bearer](http::exchange& ex) -> asio::awaitable<void> {
-    // The bearer reads query tokens under /hubs only: /api/me takes the header alone.
-    auto who = bearer->authenticate(ex.req());
-    if (!who.authenticated) {
-      co_await ex.async_respond(http::response(401));
-      co_return;
-    }
-    boost::json::array roles;
-    for (const auto& c : who.principal->claims())
-      if (c.type == "role") roles.push_back(boost::json::string(c.value));
-    auto email = who.principal->find_first("email");
-    boost::json::object out;
-    out["email"] = std::string(email.value_or(""));
-    out["roles"] = roles;
-    auto r = json_response(200, out);
-    co_await ex.async_respond(std::move(r));
-  });
+  account_api_options accounts;
+  accounts.signing_key = signing_key;
+  accounts.issuer = issuer;
+  accounts.audience = audience;
+  accounts.access_lifetime = std::chrono::duration_cast<std::chrono::seconds>(access_lifetime);
+  accounts.refresh_lifetime = std::chrono::duration_cast<std::chrono::seconds>(refresh_lifetime);
+  map_account_api(app, *store, workers, throttle, accounts);
 
   // The dashboard at `/` (everything not matched above).
   std::filesystem::path www = cfg.get_or("Dashboard:Root", "");

@@ -1,5 +1,7 @@
 #include "stock_hub.hpp"
 
+#include "core/log.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -52,13 +54,14 @@ boost::asio::awaitable<void> stock_hub::on_connected() {
   subs();
   if (auto id = context().user_identifier()) services_->users->add(*id);
   // Never the connection id's secret token, never the access token.
-  spdlog::info("User '{}' connected", who());
+  spdlog::info("User '{}' connected", hubcast::log::escape(who()));
   co_return;
 }
 
 boost::asio::awaitable<void> stock_hub::on_disconnected(std::optional<std::string> error) {
   if (auto id = context().user_identifier()) services_->users->remove(*id);
-  spdlog::info("User '{}' disconnected{}", who(), error ? " with an error" : "");
+  spdlog::info("User '{}' disconnected{}", hubcast::log::escape(who()),
+               error ? " with an error" : "");
   co_return;
 }
 
@@ -77,14 +80,16 @@ void stock_hub::subscribe(std::string symbol) {
     return;
   }
   subs()->symbols.insert(normalized);
-  spdlog::info("User '{}' subscribed to {}", who(), normalized);
+  spdlog::info("User '{}' subscribed to {}", hubcast::log::escape(who()), normalized);
   clients().caller().send("Subscribed", normalized);
 }
 
 void stock_hub::unsubscribe(std::string symbol) {
   for (auto& c : symbol) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   subs()->symbols.erase(symbol);
-  spdlog::info("User '{}' unsubscribed from {}", who(), symbol);
+  // A client-chosen string: escaped and cut, so it can neither forge nor flood log lines.
+  spdlog::info("User '{}' unsubscribed from {}", hubcast::log::escape(who()),
+               hubcast::log::escape(symbol, 32));
   clients().caller().send("Unsubscribed", symbol);
 }
 
@@ -112,7 +117,7 @@ hubcast::async_stream<stock_price_event> stock_hub::stream_stock_prices() {
 }
 
 void stock_hub::broadcast_message(std::string message) {
-  spdlog::info("Admin '{}' broadcasting a system message", who());
+  spdlog::info("Admin '{}' broadcasting a system message", hubcast::log::escape(who()));
   clients().all().send("SystemMessage", message);
 }
 

@@ -92,13 +92,28 @@ long long now_s() {
       .count();
 }
 
-std::string normalize_email(const std::string& e) {
+}  // namespace
+
+std::string normalize_email(std::string_view e) {
+  while (!e.empty() && std::isspace(static_cast<unsigned char>(e.front()))) e.remove_prefix(1);
+  while (!e.empty() && std::isspace(static_cast<unsigned char>(e.back()))) e.remove_suffix(1);
   std::string out;
+  out.reserve(e.size());
   for (char c : e) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
-}  // namespace
+bool valid_email(std::string_view normalized) {
+  if (normalized.size() < 3 || normalized.size() > 254) return false;
+  auto at = normalized.find('@');
+  if (at == 0 || at == std::string_view::npos || at + 1 == normalized.size() ||
+      normalized.find('@', at + 1) != std::string_view::npos)
+    return false;
+  // Printable ASCII only: one spelling per account (no Unicode case folding to get wrong).
+  for (unsigned char c : normalized)
+    if (c <= 0x20 || c >= 0x7f) return false;
+  return true;
+}
 
 std::string random_token(std::size_t bytes) {
   std::vector<unsigned char> raw(bytes);
@@ -146,8 +161,8 @@ void user_store::exec(const char* sql) {
 user user_store::add(const std::string& email_in, const std::string& password,
                      std::vector<std::string> roles) {
   auto email = normalize_email(email_in);
-  if (email.size() < 3 || email.size() > 254 || email.find('@') == std::string::npos)
-    throw std::runtime_error("invalid email address");
+  if (!valid_email(email))
+    throw std::runtime_error("invalid email address (expected printable ASCII name@domain)");
   if (password.size() < 8 || password.size() > 1024)
     throw std::runtime_error("passwords need 8 to 1024 characters");
   auto hash = hash_password(password);

@@ -16,6 +16,13 @@ bool bearer_authenticator::starts_with_segments(std::string_view path, std::stri
 authentication_result bearer_authenticator::authenticate(const http::request& req) const {
   authentication_result r;
   std::string token;
+  // Two Authorization headers (or two access_token parameters) are one ambiguous credential:
+  // ASP.NET joins the values with a comma, which then fails to parse. Never pick one.
+  if (req.header_count("Authorization") > 1) {
+    r.token_present = true;
+    r.error = "more than one Authorization header";
+    return r;
+  }
   if (auto h = req.header("Authorization")) {
     std::string_view v = *h;
     if (v.size() > 7 && http::iequals(v.substr(0, 7), "Bearer ")) {
@@ -27,6 +34,11 @@ authentication_result bearer_authenticator::authenticate(const http::request& re
   if (token.empty()) {
     bool hub_path = false;
     for (const auto& p : prefixes_) hub_path = hub_path || starts_with_segments(req.path, p);
+    if (hub_path && req.query_param_count("access_token") > 1) {
+      r.token_present = true;
+      r.error = "more than one access_token parameter";
+      return r;
+    }
     if (hub_path) {
       if (auto q = req.query_param("access_token")) token = std::move(*q);
     }

@@ -159,14 +159,30 @@ std::string sign(jwt_alg a, const jwt_key& k, std::string_view input) {
   return out;
 }
 
+// A NumericDate (RFC 7519 §2): seconds since the epoch, finite, within what .NET's DateTime can
+// hold (0001-01-01 .. 9999-12-31). Anything else (a string, 1e309, a huge integer, a negative
+// number) marks the token malformed rather than "never expires".
+constexpr double max_numeric_date = 253402300799.0;
+
 std::optional<double> number_claim(const bj::object& o, std::string_view name, bool& bad) {
   auto p = o.if_contains(name);
   if (!p) return std::nullopt;
-  if (p->is_int64()) return double(p->get_int64());
-  if (p->is_uint64()) return double(p->get_uint64());
-  if (p->is_double()) return p->get_double();
-  bad = true;
-  return std::nullopt;
+  double v = 0;
+  if (p->is_int64())
+    v = double(p->get_int64());
+  else if (p->is_uint64())
+    v = double(p->get_uint64());
+  else if (p->is_double())
+    v = p->get_double();
+  else {
+    bad = true;
+    return std::nullopt;
+  }
+  if (!std::isfinite(v) || v < 0 || v > max_numeric_date) {
+    bad = true;
+    return std::nullopt;
+  }
+  return v;
 }
 
 jwt_validation_result fail(std::string e) {
@@ -395,7 +411,8 @@ jwt_validation_result jwt_validator::validate(std::string_view token,
   bool bad = false;
   auto exp = number_claim(claims, "exp", bad);
   auto nbf = number_claim(claims, "nbf", bad);
-  if (bad) return fail("malformed exp or nbf");
+  number_claim(claims, "iat", bad);
+  if (bad) return fail("malformed exp, nbf or iat");
   double t = std::chrono::duration<double>(now.time_since_epoch()).count();
   double skew = double(options_.clock_skew.count());
   if (!exp && options_.require_expiration) return fail("token has no expiration");

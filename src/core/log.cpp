@@ -4,6 +4,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include <spdlog/pattern_formatter.h>
+
 namespace hubcast::log {
 
 namespace {
@@ -34,6 +36,97 @@ spdlog::level::level_enum parse_level(std::string t) {
   if (t == "critical") return spdlog::level::critical;
   if (t == "none" || t == "off") return spdlog::level::off;
   throw std::invalid_argument("unknown log level '" + t + "'");
+}
+
+}  // namespace hubcast::log
+
+namespace hubcast::log {
+
+namespace {
+
+// The pattern formatter, fed a copy of each message with its control characters escaped.
+class single_line_formatter final : public spdlog::formatter {
+ public:
+  explicit single_line_formatter(std::string pattern)
+      : pattern_(std::move(pattern)),
+        inner_(std::make_unique<spdlog::pattern_formatter>(pattern_)) {}
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    std::string_view payload(msg.payload.data(), msg.payload.size());
+    bool clean = true;
+    for (unsigned char c : payload) clean = clean && c >= 0x20 && c != 0x7f;
+    if (clean) {
+      inner_->format(msg, dest);
+      return;
+    }
+    std::string escaped;
+    escaped.reserve(payload.size() + 16);
+    static constexpr char hex[] = "0123456789abcdef";
+    for (unsigned char c : payload) {
+      if (c < 0x20 || c == 0x7f) {
+        escaped += "\\x";
+        escaped += hex[c >> 4];
+        escaped += hex[c & 15];
+      } else {
+        escaped += static_cast<char>(c);
+      }
+    }
+    spdlog::details::log_msg copy = msg;
+    copy.payload = spdlog::string_view_t(escaped.data(), escaped.size());
+    inner_->format(copy, dest);
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<single_line_formatter>(pattern_);
+  }
+
+ private:
+  std::string pattern_;
+  std::unique_ptr<spdlog::pattern_formatter> inner_;
+};
+
+}  // namespace
+
+void use_single_line_messages(const std::string& pattern) {
+  spdlog::set_formatter(std::make_unique<single_line_formatter>(pattern));
+}
+
+bool rate_limit::ready() {
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::steady_clock::now().time_since_epoch())
+                 .count();
+  auto last = last_ms_.load();
+  if (last != std::numeric_limits<std::int64_t>::min() && now - last < interval_ms_) {
+    suppressed_.fetch_add(1);
+    return false;
+  }
+  if (!last_ms_.compare_exchange_strong(last, now)) {
+    suppressed_.fetch_add(1);
+    return false;
+  }
+  suppressed_.store(0);
+  return true;
+}
+
+std::string escape(std::string_view value, std::size_t max) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(std::min(value.size(), max) + 8);
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    if (out.size() >= max) {
+      out += "...";
+      break;
+    }
+    auto c = static_cast<unsigned char>(value[i]);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c < 0x20 || c >= 0x7f) {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
 }
 
 }  // namespace hubcast::log

@@ -1,5 +1,7 @@
 #include "dispatch/hub_dispatcher.hpp"
 
+#include "core/log.hpp"
+
 #include <cctype>
 #include <deque>
 
@@ -231,7 +233,7 @@ asio::awaitable<void> hub_dispatcher::on_connected(std::shared_ptr<transport::co
     co_await h->on_connected();
     connected = true;
   } catch (const std::exception& e) {
-    spdlog::debug("connection {}: on_connected failed: {}", conn->id(), e.what());
+    spdlog::debug("connection {}: on_connected failed: {}", conn->id(), log::escape(e.what()));
     hc.close(error_text("Connection closed with an error.", e), false);
   }
   if (connected) lifetime_->on_connected(&hc);
@@ -282,7 +284,7 @@ asio::awaitable<void> hub_dispatcher::on_connected(std::shared_ptr<transport::co
       auto h = make_hub(*st);
       co_await h->on_disconnected(st->close_error);
     } catch (const std::exception& e) {
-      spdlog::warn("connection {}: on_disconnected failed: {}", conn->id(), e.what());
+      spdlog::warn("connection {}: on_disconnected failed: {}", conn->id(), log::escape(e.what()));
     }
   }
   hc.close(std::nullopt, false);

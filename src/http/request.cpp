@@ -48,6 +48,24 @@ std::optional<std::string_view> request::header(std::string_view name) const {
   return std::nullopt;
 }
 
+std::size_t request::header_count(std::string_view name) const {
+  std::size_t n = 0;
+  for (const auto& h : headers) n += iequals(h.name, name) ? 1 : 0;
+  return n;
+}
+
+std::size_t request::query_param_count(std::string_view name) const {
+  std::size_t n = 0;
+  std::string_view q = query;
+  while (!q.empty()) {
+    auto amp = q.find('&');
+    auto part = q.substr(0, amp);
+    q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
+    if (iequals(percent_decode(part.substr(0, part.find('=')), true), name)) ++n;
+  }
+  return n;
+}
+
 std::optional<std::string> request::query_param(std::string_view name) const {
   std::string_view q = query;
   while (!q.empty()) {

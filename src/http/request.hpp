@@ -28,6 +28,9 @@ struct request {
 
   // Case-insensitive header lookup; the first occurrence.
   std::optional<std::string_view> header(std::string_view name) const;
+  // How many times a header (case-insensitive) or a query parameter appears.
+  std::size_t header_count(std::string_view name) const;
+  std::size_t query_param_count(std::string_view name) const;
   // Percent-decoded query parameter (keys compared case-insensitively, as ASP.NET does).
   std::optional<std::string> query_param(std::string_view name) const;
   std::optional<std::string> cookie(std::string_view name) const;

@@ -19,6 +19,7 @@
 
 #include "core/log.hpp"
 #include "http/detail_websocket_factory.hpp"
+#include "http/request_head.hpp"
 
 namespace hubcast::http {
 
@@ -166,6 +167,9 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
   std::atomic<bool> stopping{false};
   std::shared_ptr<asio::ssl::context> tls_context;
+  // EMFILE warnings, at most one per second (touched by the acceptors on shard 0 only).
+  std::chrono::steady_clock::time_point last_accept_warning{};
+  std::uint64_t accept_failures = 0;
 
   impl(shard_pool& s, const router& r, server_options o) : shards(s), routes(r), options(o) {}
 
@@ -177,8 +181,19 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       auto [ec, socket] = co_await acceptor->async_accept(shards.context(shard), use_tuple);
       if (ec) {
         if (stopping || ec == asio::error::operation_aborted) co_return;
-        if (ec == asio::error::no_descriptors) {
-          // Out of file descriptors: back off instead of spinning.
+        if (ec == asio::error::no_descriptors ||
+            ec == boost::system::errc::too_many_files_open_in_system ||
+            ec == asio::error::no_buffer_space || ec == asio::error::no_memory) {
+          // Out of file descriptors (EMFILE/ENFILE) or kernel memory: say so once per second,
+          // back off instead of spinning, and accept again once descriptors free up.
+          ++accept_failures;
+          auto now = std::chrono::steady_clock::now();
+          if (now - last_accept_warning >= std::chrono::seconds(1)) {
+            spdlog::warn("cannot accept connections: {} ({} refused since the last warning)",
+                         ec.message(), accept_failures);
+            accept_failures = 0;
+            last_accept_warning = now;
+          }
           asio::steady_timer t(acceptor->get_executor(), std::chrono::milliseconds(50));
           co_await t.async_wait(use_tuple);
         }
@@ -225,6 +240,11 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
                                        const std::string& https_port) {
     beast::flat_buffer buffer;
     bool first = true;
+    auto refuse = [&](int status) -> asio::awaitable<void> {
+      auto res = to_beast(response(status), 11, false);
+      beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+      co_await bhttp::async_write(stream, res, use_tuple);
+    };
     for (;;) {
       bhttp::request_parser<bhttp::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
@@ -234,30 +254,46 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       beast::get_lowest_layer(stream).expires_after(first ? options.request_timeout
                                                           : options.keep_alive_timeout);
       first = false;
+      // The head first, checked as bytes for what Beast lets through (request_head.hpp).
+      head_verdict verdict = head_verdict::incomplete;
+      for (;;) {
+        auto data = buffer.data();
+        std::string_view bytes(static_cast<const char*>(data.data()), data.size());
+        verdict = check_request_head(bytes, options.max_header_bytes);
+        if (verdict != head_verdict::incomplete) break;
+        auto [ec, got] = co_await stream.async_read_some(buffer.prepare(4096), use_tuple);
+        if (ec) co_return false;  // closed, reset or timed out before a whole head
+        buffer.commit(got);
+      }
+      if (verdict != head_verdict::ok) {
+        co_await refuse(verdict == head_verdict::too_large ? 431 : 400);
+        co_return false;
+      }
       auto [rec, n] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
       (void)n;
       if (rec) {
-        int status = 0;
+        // Beast's own parse errors are the client's fault: 400 (Kestrel answers every malformed
+        // request); a closed or timed-out socket gets no answer.
+        static const auto& parse_errors =
+            bhttp::make_error_code(bhttp::error::bad_method).category();
         if (rec == bhttp::error::body_limit)
-          status = 413;
+          co_await refuse(413);
         else if (rec == bhttp::error::header_limit)
-          status = 431;
-        else if (rec == bhttp::error::bad_target || rec == bhttp::error::bad_method ||
-                 rec == bhttp::error::bad_version || rec == bhttp::error::bad_field ||
-                 rec == bhttp::error::bad_value || rec == bhttp::error::bad_content_length ||
-                 rec == bhttp::error::bad_transfer_encoding || rec == bhttp::error::bad_chunk ||
-                 rec == bhttp::error::bad_line_ending || rec == bhttp::error::bad_obs_fold)
-          status = 400;
-        if (status != 0) {
-          response r(status);
-          auto res = to_beast(std::move(r), 11, false);
-          beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
-          co_await bhttp::async_write(stream, res, use_tuple);
-        }
+          co_await refuse(431);
+        else if (rec.category() == parse_errors && rec != bhttp::error::end_of_stream &&
+                 rec != bhttp::error::partial_message)
+          co_await refuse(400);
         co_return false;
       }
       auto& raw = parser.get();
-      session_exchange<Stream> ex(stream, raw, to_request(raw, remote), shard, options);
+      auto parsed = to_request(raw, remote);
+      // An encoded NUL or other control character in the path (`/index.html%00.js`): Kestrel
+      // refuses the request target.
+      if (has_control_characters(parsed.path)) {
+        co_await refuse(400);
+        co_return false;
+      }
+      session_exchange<Stream> ex(stream, raw, std::move(parsed), shard, options);
       beast::get_lowest_layer(stream).expires_never();
       const handler* h = routes.match(ex.req().path);
       std::optional<response> early;
@@ -282,8 +318,8 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
         try {
           co_await (*h)(ex);
         } catch (const std::exception& e) {
-          spdlog::error("unhandled error serving {} {}: {}", ex.req().method,
-                        redact_target(ex.req().target), e.what());
+          spdlog::error("unhandled error serving {} {}: {}", log::escape(ex.req().method),
+                        log::escape(redact_target(ex.req().target)), log::escape(e.what()));
           failed = true;
         }
         if (!ex.responded())
@@ -296,8 +332,8 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       if (options.log_requests) {
         static const auto requests = log::category("hubcast.http");
         if (requests->should_log(spdlog::level::info))
-          requests->info("{} {} -> {}", ex.req().method, redact_target(ex.req().target),
-                         ex.status());
+          requests->info("{} {} -> {}", log::escape(ex.req().method),
+                         log::escape(redact_target(ex.req().target), 2048), ex.status());
       }
       if (ex.upgraded()) co_return true;
       if (ex.streaming() || ex.write_failed() || !ex.req().keep_alive) co_return false;

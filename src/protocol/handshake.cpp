@@ -9,7 +9,9 @@ namespace hubcast::protocol {
 
 std::variant<handshake_request, handshake_error> parse_handshake_request(std::string_view record) {
   boost::system::error_code ec;
-  auto v = boost::json::parse(record, ec);
+  boost::json::parse_options limits;
+  limits.max_depth = 64;  // System.Text.Json's default
+  auto v = boost::json::parse(record, ec, {}, limits);
   if (ec) return handshake_error{"InvalidDataException: Error reading JSON."};
   if (!v.is_object())
     return handshake_error{"InvalidDataException: Unexpected JSON Token Type '" +

@@ -111,7 +111,10 @@ bool read_sequence_id(const bj::object& o, std::int64_t& out, std::string& error
 
 parse_result parse(std::string_view record) {
   boost::system::error_code ec;
-  bj::value v = bj::parse(record, ec);
+  // System.Text.Json's default depth (64), which ASP.NET Core's JSON hub protocol uses.
+  bj::parse_options limits;
+  limits.max_depth = 64;
+  bj::value v = bj::parse(record, ec, {}, limits);
   if (ec) return fail("Error reading JSON.");
   if (!v.is_object()) return fail("Unexpected JSON Token Type. Expected a JSON Object.");
   auto& o = v.get_object();

@@ -2,6 +2,7 @@
 
 #include <type_traits>
 
+#include "protocol/msgpack_bounds.hpp"
 #include "protocol/msgpack_value.hpp"
 
 namespace hubcast::protocol::msgpack_protocol {
@@ -202,9 +203,17 @@ class msgpack_hub_protocol final : public hub_protocol {
     auto body = buffer.substr(static_cast<std::size_t>(used), len);
     buffer.remove_prefix(total);
     try {
+      // Every declared count and length checked against the bytes left before msgpack-cxx
+      // allocates anything (msgpack_bounds.hpp); its own limits as a second fence.
+      std::string bounds_error;
+      if (!check_msgpack_bounds(body, bounds_error))
+        throw bad_message("Invalid MessagePack: " + bounds_error + ".");
       auto zone = std::make_shared<msgpack::zone>();
       std::size_t off = 0;
-      msgpack::object root = msgpack::unpack(*zone, body.data(), body.size(), off);
+      const msgpack::unpack_limit limits(body.size(), body.size() / 2, body.size(), body.size(),
+                                         body.size(), max_msgpack_depth);
+      msgpack::object root =
+          msgpack::unpack(*zone, body.data(), body.size(), off, nullptr, nullptr, limits);
       if (off != body.size()) throw bad_message("Unexpected data after the message.");
       bool unknown = false;
       auto m = decode(root, zone, unknown);

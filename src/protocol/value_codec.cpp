@@ -54,15 +54,21 @@ std::string base64_encode(const std::vector<std::uint8_t>& data) {
   return out;
 }
 
+// Strict RFC 4648 base64, as .NET's Convert.FromBase64String / Utf8JsonReader.GetBytesFromBase64:
+// the standard alphabet, a length that is a multiple of 4, at most two '=' and only at the end.
+// "AQ=" and "====" are refused rather than silently decoded to something else.
 std::vector<std::uint8_t> base64_decode(std::string_view text) {
-  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  if (text.size() % 4 != 0) throw binding_error("invalid base64 length");
+  std::size_t padding = 0;
+  while (padding < 2 && padding < text.size() && text[text.size() - 1 - padding] == '=') ++padding;
+  std::string_view body = text.substr(0, text.size() - padding);
   std::vector<std::uint8_t> out;
-  out.reserve(text.size() * 3 / 4);
+  out.reserve(text.size() / 4 * 3);
   std::uint32_t acc = 0;
   int bits = 0;
-  for (char c : text) {
+  for (char c : body) {
     int v = b64_index(c);
-    if (v < 0) throw binding_error("invalid base64");
+    if (v < 0 || c == '-' || c == '_') throw binding_error("invalid base64");
     acc = (acc << 6) | static_cast<std::uint32_t>(v);
     bits += 6;
     if (bits >= 8) {
@@ -70,7 +76,8 @@ std::vector<std::uint8_t> base64_decode(std::string_view text) {
       out.push_back(static_cast<std::uint8_t>((acc >> bits) & 0xFF));
     }
   }
-  if (bits >= 6) throw binding_error("invalid base64 length");
+  // A full quantum of padding ("====", "A===") leaves 6 bits or none at all: not base64.
+  if (bits >= 6 || (padding > 0 && bits == 0)) throw binding_error("invalid base64");
   return out;
 }
 
@@ -112,7 +119,12 @@ date_time parse_date_time(std::string_view s) {
     throw binding_error("invalid date-time");
   int y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2);
   int h = digits(11, 2), mi = digits(14, 2), se = digits(17, 2);
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+  if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 60)
+    throw binding_error("invalid date-time");
+  // The day must exist in that month (no 2023-02-30), as System.Text.Json checks.
+  if (!std::chrono::year_month_day{std::chrono::year{y}, std::chrono::month{unsigned(mo)},
+                                   std::chrono::day{unsigned(d)}}
+           .ok())
     throw binding_error("invalid date-time");
   std::size_t pos = 19;
   std::int64_t micros = 0;
@@ -137,8 +149,11 @@ date_time parse_date_time(std::string_view s) {
       throw binding_error("invalid date-time");
     }
   }
+  if (offset_min > 14 * 60 || offset_min < -14 * 60) throw binding_error("invalid date-time");
   std::int64_t secs = days_from_civil(y, unsigned(mo), unsigned(d)) * 86400 + h * 3600 + mi * 60 +
                       se - offset_min * 60;
+  if (secs < min_date_time_seconds || secs > max_date_time_seconds)
+    throw binding_error("date-time outside the DateTime range");
   return date_time{std::chrono::microseconds{secs * 1000000 + micros}};
 }
 
@@ -241,6 +256,10 @@ date_time unpack_date_time(const msgpack::object& o) {
       throw binding_error("invalid timestamp");
   }
   if (nsec >= 1000000000u) throw binding_error("invalid timestamp");
+  // .NET's DateTime holds 0001-01-01T00:00:00 .. 9999-12-31T23:59:59.9999999: MessagePack for
+  // C# refuses a timestamp outside it, and so do we (also keeps sec * 10^6 from overflowing).
+  if (sec < min_date_time_seconds || sec > max_date_time_seconds)
+    throw binding_error("timestamp outside the DateTime range");
   return date_time{std::chrono::microseconds{sec * 1000000 + nsec / 1000}};
 }
 

@@ -73,6 +73,10 @@ struct encode_options {
 
 namespace codec_detail {
 
+// .NET's DateTime range in Unix seconds: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z.
+inline constexpr std::int64_t min_date_time_seconds = -62135596800;
+inline constexpr std::int64_t max_date_time_seconds = 253402300799;
+
 std::string base64_encode(const std::vector<std::uint8_t>& data);
 std::vector<std::uint8_t> base64_decode(std::string_view text);  // throws binding_error
 std::string format_date_time(date_time t);

@@ -11,6 +11,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "core/log.hpp"
+
 namespace hubcast {
 
 namespace asio = boost::asio;
@@ -20,9 +22,11 @@ std::size_t hub_context::connection_count() const {
 }
 
 app::app(app_options options) : options_(std::move(options)) {
+  log::use_single_line_messages();
   std::size_t n = options_.threads ? options_.threads : std::thread::hardware_concurrency();
   shards_ = std::make_unique<shard_pool>(n ? n : 1);
-  connections_ = std::make_shared<transport::connection_manager>(options_.disconnect_timeout);
+  connections_ = std::make_shared<transport::connection_manager>(options_.disconnect_timeout,
+                                                                 options_.max_pending_connections);
 }
 
 app::~app() {
@@ -106,6 +110,7 @@ void app::map_prefix(std::string prefix, http::handler h) {
 std::vector<std::string> app::start() {
   server_ = std::make_unique<http::server>(*shards_, router_, options_.http);
   auto urls = server_->listen(options_.urls);
+  for (auto& f : on_listening_) f(urls);
   for (auto& l : lifetimes_) l->start();
   connections_->start_scan(shards_->executor(0));
   started_ = true;

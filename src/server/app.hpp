@@ -34,6 +34,9 @@ struct app_options {
   std::chrono::milliseconds disconnect_timeout{15000};
   // How long a graceful shutdown waits for connections to flush and close.
   std::chrono::milliseconds shutdown_timeout{5000};
+  // Negotiated connections waiting for their first transport request, at most (0: no cap);
+  // past it, negotiate answers 503 with Retry-After. Unused ones go after disconnect_timeout.
+  std::size_t max_pending_connections = 10000;
 };
 
 using endpoint_options = transport::endpoint_options;
@@ -106,6 +109,10 @@ class app {
   int run();
   // Starts listening without blocking (tests); returns the bound URLs.
   std::vector<std::string> start();
+  // Called once with the bound URLs (real ports) before the first request is served.
+  void on_listening(std::function<void(const std::vector<std::string>&)> f) {
+    on_listening_.push_back(std::move(f));
+  }
   // Graceful stop: refuse new connections, close hub connections with a Close message.
   void stop();
 
@@ -123,6 +130,7 @@ class app {
   std::vector<std::shared_ptr<dispatch::hub_dispatcher>> dispatchers_;
   std::shared_ptr<const auth::bearer_authenticator> bearer_;
   auth::policy_registry policies_;
+  std::vector<std::function<void(const std::vector<std::string>&)>> on_listening_;
   bool started_ = false;
   bool stopping_ = false;
 

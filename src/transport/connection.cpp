@@ -30,7 +30,9 @@ connection::connection(std::string id, std::string token, int negotiate_version,
       limits_(limits),
       created_at_(std::chrono::steady_clock::now()) {}
 
-connection::~connection() = default;
+connection::~connection() {
+  release_pending();
+}
 
 void connection::attach(transport_type t, http::request req, std::size_t shard,
                         asio::any_io_executor ex, http::websocket* ws) {
@@ -304,6 +306,21 @@ asio::awaitable<void> connection::run_websocket_writer() {
   }
   aborted_ = aborted_ || failed;
   completed_ = true;
+}
+
+bool connection::try_start() {
+  if (started_.exchange(true)) return false;
+  release_pending();
+  return true;
+}
+
+void connection::count_as_pending(std::shared_ptr<std::atomic<std::size_t>> counter) {
+  pending_counter_ = std::move(counter);
+  pending_counter_->fetch_add(1);
+}
+
+void connection::release_pending() {
+  if (pending_counter_ && !pending_released_.exchange(true)) pending_counter_->fetch_sub(1);
 }
 
 }  // namespace hubcast::transport

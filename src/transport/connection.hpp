@@ -145,7 +145,19 @@ class connection : public std::enable_shared_from_this<connection> {
 
   // Manager bookkeeping (any thread).
   std::chrono::steady_clock::time_point created_at() const { return created_at_; }
-  std::atomic<bool> started{false};  // a transport request arrived
+  // A transport request arrived. try_start() is true for the one call that started it.
+  bool is_started() const { return started_.load(); }
+  bool try_start();
+  // Negotiated connections not yet started are counted against the manager's cap: the counter
+  // is given back exactly once (started, or removed unused).
+  void count_as_pending(std::shared_ptr<std::atomic<std::size_t>> counter);
+  void release_pending();
+
+  // The user who negotiated the connection (NameIdentifier / `sub`; nullopt when anonymous):
+  // the connection token is a capability of that user only, every later transport request
+  // must be theirs.
+  const std::optional<std::string>& owner() const { return owner_; }
+  void set_owner(std::optional<std::string> user_id) { owner_ = std::move(user_id); }
 
  private:
   std::string id_;
@@ -179,6 +191,10 @@ class connection : public std::enable_shared_from_this<connection> {
   bool aborted_ = false;
   bool transport_active_ = false;
   std::chrono::steady_clock::time_point created_at_;
+  std::atomic<bool> started_{false};
+  std::shared_ptr<std::atomic<std::size_t>> pending_counter_;
+  std::atomic<bool> pending_released_{false};
+  std::optional<std::string> owner_;
 
   void wake();
 };

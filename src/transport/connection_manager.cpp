@@ -21,13 +21,17 @@ std::string make_connection_id() {
   return auth::base64url_encode(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
 }
 
-connection_manager::connection_manager(std::chrono::milliseconds disconnect_timeout)
-    : disconnect_timeout_(disconnect_timeout) {}
+connection_manager::connection_manager(std::chrono::milliseconds disconnect_timeout,
+                                       std::size_t max_pending)
+    : disconnect_timeout_(disconnect_timeout), max_pending_(max_pending) {}
 
-std::shared_ptr<connection> connection_manager::create(int negotiate_version, queue_limits limits) {
+std::shared_ptr<connection> connection_manager::create(int negotiate_version, queue_limits limits,
+                                                       bool counted) {
+  if (counted && max_pending_ != 0 && pending_->load() >= max_pending_) return nullptr;
   auto id = make_connection_id();
   auto token = negotiate_version >= 1 ? make_connection_id() : id;
   auto c = std::make_shared<connection>(id, token, negotiate_version, limits);
+  if (counted) c->count_as_pending(pending_);
   std::lock_guard lock(mutex_);
   by_token_[token] = c;
   return c;
@@ -40,8 +44,15 @@ std::shared_ptr<connection> connection_manager::find(const std::string& token) c
 }
 
 void connection_manager::remove(const std::string& token) {
-  std::lock_guard lock(mutex_);
-  by_token_.erase(token);
+  std::shared_ptr<connection> gone;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = by_token_.find(token);
+    if (it == by_token_.end()) return;
+    gone = std::move(it->second);
+    by_token_.erase(it);
+  }
+  gone->release_pending();
 }
 
 std::size_t connection_manager::size() const {
@@ -52,7 +63,7 @@ std::size_t connection_manager::size() const {
 std::size_t connection_manager::active() const {
   std::lock_guard lock(mutex_);
   std::size_t n = 0;
-  for (auto& [k, c] : by_token_) n += c->started.load() ? 1 : 0;
+  for (auto& [k, c] : by_token_) n += c->is_started() ? 1 : 0;
   return n;
 }
 
@@ -73,7 +84,7 @@ void connection_manager::scan_once(std::chrono::steady_clock::time_point now) {
     for (auto it = by_token_.begin(); it != by_token_.end();) {
       const auto& c = it->second;
       bool expired = false;
-      if (!c->started.load()) {
+      if (!c->is_started()) {
         // Negotiated but never used (every failed transport attempt leaves one, §13 item 14).
         expired = now - c->created_at() > disconnect_timeout_;
       } else if (c->lost.load()) {
@@ -92,6 +103,7 @@ void connection_manager::scan_once(std::chrono::steady_clock::time_point now) {
     }
   }
   for (auto& c : disposed) {
+    c->release_pending();
     if (!c->transport_active()) continue;
     asio::post(c->get_executor(), [c] {
       c->end_input();

@@ -1,6 +1,7 @@
 // Live connections keyed by their secret token (HttpConnectionManager). Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -20,10 +21,17 @@ std::string make_connection_id();
 
 class connection_manager {
  public:
-  explicit connection_manager(std::chrono::milliseconds disconnect_timeout);
+  // `max_pending`: negotiated connections that have not started a transport yet, at most
+  // (0: no cap). Past it, create() refuses (the endpoint answers 503 with Retry-After).
+  explicit connection_manager(std::chrono::milliseconds disconnect_timeout,
+                              std::size_t max_pending = 0);
 
   // `negotiate_version` 0: the token is the id (old clients); otherwise an independent secret.
-  std::shared_ptr<connection> create(int negotiate_version, queue_limits limits);
+  // Null when `counted` and the pending cap is reached.
+  std::shared_ptr<connection> create(int negotiate_version, queue_limits limits,
+                                     bool counted = true);
+  std::size_t pending() const { return pending_->load(); }
+  std::chrono::milliseconds disconnect_timeout() const { return disconnect_timeout_; }
   std::shared_ptr<connection> find(const std::string& token) const;
   void remove(const std::string& token);
   std::size_t size() const;
@@ -40,6 +48,9 @@ class connection_manager {
 
  private:
   std::chrono::milliseconds disconnect_timeout_;
+  std::size_t max_pending_;
+  std::shared_ptr<std::atomic<std::size_t>> pending_ =
+      std::make_shared<std::atomic<std::size_t>>(0);
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<connection>> by_token_;
   std::shared_ptr<boost::asio::steady_timer> timer_;

@@ -11,6 +11,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "core/log.hpp"
+
 namespace hubcast::transport {
 
 namespace asio = boost::asio;
@@ -60,7 +62,7 @@ struct endpoint {
     out = options.authenticate(ex.req());
     if (out.token_present && !out.authenticated)
       spdlog::debug("{} {}: token refused: {}", ex.req().method,
-                    http::redact_target(ex.req().target), out.error);
+                    log::escape(http::redact_target(ex.req().target)), out.error);
     if (options.require_authenticated && !out.authenticated) {
       http::response r(401);
       r.set("WWW-Authenticate", out.token_present ? "Bearer error=\"invalid_token\"" : "Bearer");
@@ -111,12 +113,47 @@ struct endpoint {
       version = n >= 1 ? 1 : 0;
     }
     auto c = manager->create(version, options.limits);
+    if (!c) {
+      // Too many negotiated connections waiting for their transport: a flood of negotiates
+      // must not hold memory without bound. The official clients retry on 503.
+      static log::rate_limit once_a_second;
+      if (once_a_second.ready())
+        log::category("hubcast.transport")
+            ->warn("negotiate refused (503): {} connections are waiting for their transport",
+                   manager->pending());
+      http::response busy(503, "Too many pending connections", "text/plain");
+      busy.set("Retry-After", "1");
+      co_await ex.async_respond(std::move(busy));
+      co_return;
+    }
+    c->set_owner(user_id_of(who));
     auto want = req.query_param("useStatefulReconnect");
     if (want && http::iequals(*want, "true") && options.allow_stateful_reconnect &&
         options.websockets)
       c->stateful = true;
     http::response r(200, negotiate_response_body(*c, options), "application/json");
     co_await ex.async_respond(std::move(r));
+  }
+
+  static std::optional<std::string> user_id_of(const auth::authentication_result& who) {
+    if (!who.authenticated || !who.principal) return std::nullopt;
+    if (auto id = who.principal->name_identifier()) return std::string(*id);
+    return std::nullopt;
+  }
+
+  // The connection token is a capability of the user who negotiated it: a transport request
+  // (poll, send, SSE, WebSocket, stateful reconnect, DELETE) by anybody else is refused with
+  // 403, whether or not its own token is valid.
+  asio::awaitable<bool> owned_by_caller(http::exchange& ex, const auth::authentication_result& who,
+                                        const connection& c) {
+    if (user_id_of(who) == c.owner()) co_return true;
+    static log::rate_limit once_a_second;
+    if (once_a_second.ready())
+      log::category("hubcast.transport")
+          ->warn("{} {}: refused (403), the request's user is not the connection's",
+                 ex.req().method, log::escape(http::redact_target(ex.req().target)));
+    co_await ex.async_respond(http::response(403));
+    co_return false;
   }
 
   asio::awaitable<void> serve(http::exchange& ex) {
@@ -146,6 +183,7 @@ struct endpoint {
         co_await ex.async_respond(text(404, "No Connection with that ID"));
         co_return;
       }
+      if (!co_await owned_by_caller(ex, who, *c)) co_return;
       if (req.method == "DELETE") {
         co_await serve_delete(ex, c);
         co_return;
@@ -159,10 +197,18 @@ struct endpoint {
         co_await ex.async_respond(http::response(404));
         co_return;
       }
-      // Append the body to the connection's input on its own shard (§3.3 "Send").
-      // Posts to one executor run in order, so bodies reach the input in arrival order.
-      asio::post(c->get_executor(),
-                 [c, body = req.body]() mutable { c->push_input(std::move(body), false); });
+      // Append the body to the connection's input on its own shard (§3.3 "Send"), and answer
+      // only once it is there: the client sends its next POST after this answer, possibly on
+      // another TCP connection and shard. A bare post() is not enough: posted from the
+      // connection's own shard it sits in that thread's private queue until the current handler
+      // returns, and the next POST, posted from another shard, could overtake it.
+      auto append = [c, body = req.body]() mutable -> asio::awaitable<bool> {
+        c->push_input(std::move(body), false);
+        co_return true;
+      };
+      auto target = c->get_executor();
+      auto appending = run_on<bool>(target, std::move(append));
+      co_await std::move(appending);
       co_await ex.async_respond(http::response(200));
       co_return;
     }
@@ -170,7 +216,9 @@ struct endpoint {
   }
 
   // Finds the connection of a GET, or answers the reference server's error and returns null.
-  asio::awaitable<std::shared_ptr<connection>> lookup(http::exchange& ex, transport_type t) {
+  asio::awaitable<std::shared_ptr<connection>> lookup(http::exchange& ex,
+                                                      const auth::authentication_result& who,
+                                                      transport_type t) {
     auto id = ex.req().query_param("id");
     if (!id || id->empty()) {
       co_await ex.async_respond(text(400, "Connection ID required"));
@@ -181,7 +229,8 @@ struct endpoint {
       co_await ex.async_respond(text(404, "No Connection with that ID"));
       co_return nullptr;
     }
-    if (c->started.load() && c->transport() != t && c->transport() != transport_type::none) {
+    if (!co_await owned_by_caller(ex, who, *c)) co_return nullptr;
+    if (c->is_started() && c->transport() != t && c->transport() != transport_type::none) {
       co_await ex.async_respond(text(400, "Cannot change transports mid-connection"));
       co_return nullptr;
     }
@@ -211,9 +260,9 @@ struct endpoint {
       co_await not_enabled(ex, transport_type::server_sent_events);
       co_return;
     }
-    auto c = co_await lookup(ex, transport_type::server_sent_events);
+    auto c = co_await lookup(ex, who, transport_type::server_sent_events);
     if (!c) co_return;
-    if (c->started.exchange(true)) {
+    if (!c->try_start()) {
       co_await ex.async_respond(http::response(409));
       co_return;
     }
@@ -248,9 +297,9 @@ struct endpoint {
       co_await not_enabled(ex, transport_type::long_polling);
       co_return;
     }
-    auto c = co_await lookup(ex, transport_type::long_polling);
+    auto c = co_await lookup(ex, who, transport_type::long_polling);
     if (!c) co_return;
-    if (!c->started.exchange(true)) {
+    if (c->try_start()) {
       // §3.4: the first poll only starts the connection and is answered at once.
       c->attach(transport_type::long_polling, ex.req(), ex.shard(), ex.get_executor(), nullptr);
       c->set_user(who.principal, who.expires_at);
@@ -396,13 +445,14 @@ struct endpoint {
         co_await ex.async_respond(text(404, "No Connection with that ID"));
         co_return;
       }
-      if (c->stateful && c->transport() == transport_type::websockets && c->started.load() &&
+      if (!co_await owned_by_caller(ex, who, *c)) co_return;
+      if (c->stateful && c->transport() == transport_type::websockets && c->is_started() &&
           !c->handler_done.load()) {
         // §11: a reconnect of a stateful connection, with the same token.
         co_await serve_bridged(ex, who, c, false);
         co_return;
       }
-      if (c->started.exchange(true)) {
+      if (!c->try_start()) {
         if (c->transport() != transport_type::websockets && c->transport() != transport_type::none)
           co_await ex.async_respond(text(400, "Cannot change transports mid-connection"));
         else
@@ -415,8 +465,9 @@ struct endpoint {
       }
     } else {
       // Skip negotiation (§2.7): a brand-new connection.
-      c = manager->create(1, options.limits);
-      c->started = true;
+      c = manager->create(1, options.limits, false);
+      c->try_start();
+      c->set_owner(user_id_of(who));
     }
     auto ws = co_await ex.async_accept_websocket();
     if (!ws) {

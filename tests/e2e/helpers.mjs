@@ -17,9 +17,9 @@ export async function startServer(args = [], exe = 'hubcast-conformance') {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
+  let out = '';
   proc.stderr.on('data', (d) => (stderr += d));
   const url = await new Promise((resolve, reject) => {
-    let out = '';
     const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 10000);
     proc.stdout.on('data', (d) => {
       out += d;
@@ -37,6 +37,8 @@ export async function startServer(args = [], exe = 'hubcast-conformance') {
     proc,
     exited,
     stderr: () => stderr,
+    // Everything the server wrote (its log goes to stdout).
+    output: () => out + stderr,
     async stop() {
       if (proc.exitCode === null) proc.kill('SIGTERM');
       return exited;
@@ -141,4 +143,25 @@ export async function startStockhub(extraArgs = [], prefix = 'stockhub-') {
     await new Promise((r) => proc.on('exit', r));
   };
   return sh;
+}
+
+// Writes `bytes` on a fresh TCP connection; resolves with everything the server sent until it
+// closed (or `ms` passed) and whether it closed.
+export function raw(url, bytes, ms = 3000) {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const s = net.connect(Number(u.port), u.hostname);
+    let data = '';
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve({ data, closed: false, status: Number(data.split(' ')[1]) });
+    }, ms);
+    s.on('data', (d) => (data += d.toString('latin1')));
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve({ data, closed: true, status: Number(data.split(' ')[1]) });
+    });
+    s.on('error', () => {});
+    s.write(bytes);
+  });
 }

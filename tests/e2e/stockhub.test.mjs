@@ -53,9 +53,9 @@ describe('HTTP API', () => {
   it('refuses bad logins alike, malformed bodies and oversized ones', async () => {
     assert.equal((await login('admin@stockhub.local', 'wrong-password')).status, 401);
     assert.equal((await login('nobody@stockhub.local', 'wrong-password')).status, 401);
-    let res = await fetch(`${url}/api/login`, { method: 'POST', body: '{nope' });
+    let res = await fetch(`${url}/api/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{nope' });
     assert.equal(res.status, 400);
-    res = await fetch(`${url}/api/login`, { method: 'POST', body: JSON.stringify({ email: 'x'.repeat(5000) }) });
+    res = await fetch(`${url}/api/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email: 'x'.repeat(5000) }) });
     assert.equal(res.status, 413);
   });
 
@@ -66,18 +66,18 @@ describe('HTTP API', () => {
 
   it('rotates refresh tokens and revokes a family on reuse', async () => {
     const first = await tokens('trader@stockhub.local');
-    let res = await fetch(`${url}/api/refresh`, { method: 'POST', body: JSON.stringify({ refreshToken: first.refreshToken }) });
+    let res = await fetch(`${url}/api/refresh`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ refreshToken: first.refreshToken }) });
     assert.equal(res.status, 200);
     const second = await res.json();
     assert.notEqual(second.refreshToken, first.refreshToken);
-    res = await fetch(`${url}/api/refresh`, { method: 'POST', body: JSON.stringify({ refreshToken: first.refreshToken }) });
+    res = await fetch(`${url}/api/refresh`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ refreshToken: first.refreshToken }) });
     assert.equal(res.status, 401, 'a spent token is refused');
-    res = await fetch(`${url}/api/refresh`, { method: 'POST', body: JSON.stringify({ refreshToken: second.refreshToken }) });
+    res = await fetch(`${url}/api/refresh`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ refreshToken: second.refreshToken }) });
     assert.equal(res.status, 401, 'and its whole family is revoked');
     const third = await tokens('trader@stockhub.local');
-    res = await fetch(`${url}/api/logout`, { method: 'POST', body: JSON.stringify({ refreshToken: third.refreshToken }) });
+    res = await fetch(`${url}/api/logout`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ refreshToken: third.refreshToken }) });
     assert.equal(res.status, 204);
-    res = await fetch(`${url}/api/refresh`, { method: 'POST', body: JSON.stringify({ refreshToken: third.refreshToken }) });
+    res = await fetch(`${url}/api/refresh`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ refreshToken: third.refreshToken }) });
     assert.equal(res.status, 401);
   });
 
@@ -296,6 +296,7 @@ describe('token expiry', () => {
     try {
       const res = await fetch(`${base}/api/login`, {
         method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ email: 'trader@stockhub.local', password: creds['trader@stockhub.local'] }),
       });
       let session = await res.json();
@@ -303,7 +304,7 @@ describe('token expiry', () => {
       const c = connect(`${base}/hubs/stocks`, {
         accessTokenFactory: async () => {
           if (Date.parse(session.expiresAt) - Date.now() < 1000) {
-            const r = await fetch(`${base}/api/refresh`, { method: 'POST', body: JSON.stringify({ refreshToken: session.refreshToken }) });
+            const r = await fetch(`${base}/api/refresh`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ refreshToken: session.refreshToken }) });
             session = await r.json();
             refreshes++;
           }

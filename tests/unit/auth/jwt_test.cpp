@@ -173,7 +173,35 @@ TEST(Jwt, LifetimeWithClockSkew) {
   auto c = claims();
   c["exp"] = "soon";
   auto bad = issue_jwt(c, jwt_alg::hs256, jwt_key::symmetric(secret), seconds(60), now);
-  EXPECT_EQ(v.validate(bad, now).error, "malformed exp or nbf");
+  EXPECT_EQ(v.validate(bad, now).error, "malformed exp, nbf or iat");
+}
+
+// A correctly signed HS256 token whose payload is exactly `payload_json`.
+static std::string sign_raw(const std::string& payload_json) {
+  auto input =
+      base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." + base64url_encode(payload_json);
+  unsigned char mac[32];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), int(secret.size()),
+       reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &len);
+  return input + "." + base64url_encode(std::string(reinterpret_cast<char*>(mac), len));
+}
+
+TEST(Jwt, TimeClaimsMustBeFiniteNumbersInRange) {
+  jwt_validator v(opts({jwt_alg::hs256}, {jwt_key::symmetric(secret)}));
+  const std::string base = R"("sub":"u","iss":"hubcast","aud":"stockhub")";
+  auto with = [&](const std::string& claims) { return sign_raw("{" + base + "," + claims + "}"); };
+  EXPECT_TRUE(v.validate(with(R"("exp":9999999999,"nbf":0,"iat":1700000000.5)")).valid);
+  for (const char* bad : {R"("exp":1e309)", R"("exp":-1e309)", R"("exp":"9999999999")",
+                          R"("exp":1e300)", R"("exp":99999999999999999999999)",
+                          R"("exp":18446744073709551615)", R"("exp":253402300800)", R"("exp":-1)",
+                          R"("exp":null)", R"("exp":true)", R"("exp":[9999999999])",
+                          R"("exp":9999999999,"nbf":"0")", R"("exp":9999999999,"nbf":-1e309)",
+                          R"("exp":9999999999,"iat":1e309)", R"("exp":9999999999,"iat":"now")"}) {
+    auto r = v.validate(with(bad));
+    EXPECT_FALSE(r.valid) << bad;
+    EXPECT_EQ(r.error, "malformed exp, nbf or iat") << bad;
+  }
 }
 
 TEST(Jwt, RequiresExpirationByDefault) {
@@ -301,6 +329,27 @@ TEST(Bearer, QueryTokenOnlyOnHubPaths) {
   auto bad = b.authenticate(r);
   EXPECT_TRUE(bad.token_present);
   EXPECT_FALSE(bad.authenticated);
+}
+
+TEST(Bearer, RefusesTwoCredentials) {
+  auto v =
+      std::make_shared<const jwt_validator>(opts({jwt_alg::hs256}, {jwt_key::symmetric(secret)}));
+  bearer_authenticator b(v, {"/hubs"});
+  auto token = issue_jwt(claims(), jwt_alg::hs256, jwt_key::symmetric(secret), seconds(60));
+  hubcast::http::request r;
+  r.path = "/hubs/stocks";
+  r.headers = {{"Authorization", "Bearer " + token}, {"authorization", "Bearer garbage"}};
+  auto two = b.authenticate(r);
+  EXPECT_TRUE(two.token_present);
+  EXPECT_FALSE(two.authenticated) << "the valid first header must not win";
+  r.headers = {{"Authorization", "Bearer " + token}, {"Authorization", "Bearer " + token}};
+  EXPECT_FALSE(b.authenticate(r).authenticated) << "even two identical ones";
+  r.headers.clear();
+  r.query = "access_token=" + token + "&access_token=junk";
+  EXPECT_FALSE(b.authenticate(r).authenticated);
+  EXPECT_TRUE(b.authenticate(r).token_present);
+  r.query = "access_token=" + token;
+  EXPECT_TRUE(b.authenticate(r).authenticated);
 }
 
 TEST(Policy, RolesClaimsAndPredicates) {

@@ -153,3 +153,16 @@ TEST(JsonHubProtocol, MaximumMessageSizeCountsTheSeparator) {
   std::string_view v4(partial);
   EXPECT_EQ(p.parse_next(v4, 21).kind, parse_step::need_more);
 }
+
+// System.Text.Json's default depth (64): deeper arguments close the connection, 64 is fine.
+TEST(JsonHubProtocol, NestingDepthIsSystemTextJsonsDefault) {
+  auto nested = [](int depth) {
+    // The message object and the arguments array are two levels already.
+    std::string args(static_cast<std::size_t>(depth - 2), '[');
+    args += std::string(static_cast<std::size_t>(depth - 2), ']');
+    return R"({"type":1,"target":"Echo","arguments":[)" + args + "]}";
+  };
+  EXPECT_TRUE(json::parse(nested(64)).error.empty());
+  EXPECT_FALSE(json::parse(nested(65)).error.empty());
+  EXPECT_FALSE(json::parse(nested(100000)).error.empty());
+}

@@ -5,6 +5,7 @@
 
 #include <boost/describe/class.hpp>
 
+#include "protocol/msgpack_bounds.hpp"
 #include "protocol/msgpack_value.hpp"
 
 using namespace hubcast;
@@ -159,4 +160,56 @@ TEST(Payload, PreserializedValuesWriteTheSameBytesInBothProtocols) {
     p->write_stream_item(b, "7", once, {});
     EXPECT_EQ(hex(a), hex(b)) << p->name();
   }
+}
+
+// A frame that declares more elements than its bytes can hold is invalid before anything is
+// allocated (msgpack-cxx would allocate 2^32-1 objects, 96 GiB, for six bytes).
+TEST(MsgpackHubProtocol, DeclaredCountsAndLengthsAreBoundedByTheBytesLeft) {
+  auto framed = [](const std::string& body) {
+    std::string out;
+    msgpack_protocol::write_varint(out, static_cast<std::uint32_t>(body.size()));
+    return out + body;
+  };
+  for (const std::string& body : {
+           bytes_of({0xdd, 0xff, 0xff, 0xff, 0xff}),  // array32 of 2^32-1
+           bytes_of({0xdf, 0xff, 0xff, 0xff, 0xff}),  // map32 of 2^32-1
+           bytes_of({0x96, 0x01, 0x80, 0xc0, 0xa4, 'E', 'c', 'h', 'o', 0xdd, 0x7f, 0xff, 0xff, 0xff,
+                     0x90}),                                // arguments: array32 of 2^31
+           bytes_of({0xdb, 0x7f, 0xff, 0xff, 0xff, 'x'}),   // str32 of 2 GiB
+           bytes_of({0xc6, 0x00, 0x01, 0x00, 0x00}),        // bin32 of 64 KiB, no bytes
+           bytes_of({0xc9, 0xff, 0xff, 0xff, 0xff, 0x01}),  // ext32
+           bytes_of({0x93, 0x01, 0x02}),                    // 3 declared, 2 present
+           bytes_of({0xc1}),                                // never-used type byte
+       }) {
+    std::string keep = framed(body);
+    std::string_view view = keep;
+    auto step = mp().parse_next(view, 0);
+    EXPECT_EQ(step.kind, parse_step::invalid) << hex(body);
+  }
+  // Nested arrays each declaring 15 elements cannot add up past the bytes either.
+  std::string bomb;
+  for (int i = 0; i < 1000; ++i) bomb += static_cast<char>(0x9f);
+  std::string keep = framed(bomb);
+  std::string_view view = keep;
+  EXPECT_EQ(mp().parse_next(view, 0).kind, parse_step::invalid);
+  // 501 levels is deeper than MessagePack for C# reads from untrusted peers.
+  std::string deep = bytes_of({0x96, 0x01, 0x80, 0xc0, 0xa4, 'E', 'c', 'h', 'o'});
+  for (int i = 0; i < 600; ++i) deep += static_cast<char>(0x91);
+  deep += static_cast<char>(0xc0);
+  deep += static_cast<char>(0x90);
+  keep = framed(deep);
+  view = keep;
+  EXPECT_EQ(mp().parse_next(view, 0).kind, parse_step::invalid);
+}
+
+TEST(MsgpackHubProtocol, BoundsCheckAcceptsWhatTheClientsSend) {
+  std::string err;
+  // [1, {}, "0", "Echo", ["hi", [1, 2]], []]
+  auto ok = bytes_of({0x96, 0x01, 0x80, 0xa1, '0', 0xa4, 'E', 'c', 'h', 'o', 0x92, 0xa2, 'h', 'i',
+                      0x92, 0x01, 0x02, 0x90});
+  EXPECT_TRUE(check_msgpack_bounds(ok, err)) << err;
+  EXPECT_FALSE(check_msgpack_bounds(ok + "x", err));
+  EXPECT_FALSE(check_msgpack_bounds("", err));
+  EXPECT_TRUE(check_msgpack_bounds(bytes_of({0xc7, 0x00, 0x05}), err)) << "empty ext8";
+  EXPECT_TRUE(check_msgpack_bounds(bytes_of({0xd6, 0xff, 0, 0, 0, 1}), err)) << "timestamp32";
 }

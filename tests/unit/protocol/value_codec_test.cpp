@@ -104,3 +104,55 @@ TEST(ValueCodec, DecimalParsesWhatClientsSendAndRefusesTheRest) {
     EXPECT_THROW(decimal::parse(bad), hubcast::binding_error) << bad;
   EXPECT_THROW(hubcast::from_json<decimal>(boost::json::parse("true")), hubcast::binding_error);
 }
+
+// .NET's Convert.FromBase64String rules: nothing is silently "repaired".
+TEST(ValueCodec, Base64IsStrict) {
+  EXPECT_EQ(from_json<bytes>(boost::json::value("AQI=")).data, (std::vector<std::uint8_t>{1, 2}));
+  EXPECT_EQ(from_json<bytes>(boost::json::value("")).data, std::vector<std::uint8_t>{});
+  for (const char* bad :
+       {"AQ=", "====", "A===", "AQ", "AQID=", "AQ==AQ==", "AQ-_", "AQ=A", "=AQI", "AQ==="})
+    EXPECT_THROW(from_json<bytes>(boost::json::value(bad)), binding_error) << bad;
+}
+
+namespace {
+msgpack::object_handle timestamp_ext(const std::string& body) {
+  std::string frame;
+  if (body.size() == 4) frame = "\xd6\xff";
+  if (body.size() == 8) frame = "\xd7\xff";
+  if (body.size() == 12) frame = std::string("\xc7\x0c\xff", 3);
+  frame += body;
+  return msgpack::unpack(frame.data(), frame.size());
+}
+std::string be(std::uint64_t v, int n) {
+  std::string out(static_cast<std::size_t>(n), '\0');
+  for (int i = n - 1; i >= 0; --i, v >>= 8) out[static_cast<std::size_t>(i)] = char(v & 0xff);
+  return out;
+}
+}  // namespace
+
+// MessagePack for C# refuses timestamps outside DateTime; we used to overflow sec * 10^6.
+TEST(ValueCodec, TimestampsOutsideDateTimeAreBindingErrors) {
+  using codec_detail::unpack_date_time;
+  auto ok = timestamp_ext(be(0, 4) + be(253402300799ULL, 8));
+  EXPECT_EQ(unpack_date_time(ok.get()).time_since_epoch().count(), 253402300799LL * 1000000);
+  auto earliest = timestamp_ext(be(0, 4) + be(std::uint64_t(-62135596800LL), 8));
+  EXPECT_EQ(unpack_date_time(earliest.get()).time_since_epoch().count(), -62135596800LL * 1000000);
+  for (std::uint64_t sec :
+       {std::uint64_t(1) << 62, std::uint64_t(1) << 63, std::uint64_t(253402300800ULL),
+        std::uint64_t(253402300800000ULL), std::uint64_t(-62135596801LL)}) {
+    auto h = timestamp_ext(be(0, 4) + be(sec, 8));
+    EXPECT_THROW(unpack_date_time(h.get()), binding_error) << sec;
+  }
+  auto bad_nsec = timestamp_ext(be(1000000000u, 4) + be(0, 8));
+  EXPECT_THROW(unpack_date_time(bad_nsec.get()), binding_error);
+}
+
+TEST(ValueCodec, DatesOutsideDateTimeOrTheCalendarAreBindingErrors) {
+  EXPECT_NO_THROW(from_json<date_time>(boost::json::value("0001-01-01T00:00:00Z")));
+  EXPECT_NO_THROW(from_json<date_time>(boost::json::value("9999-12-31T23:59:59.9999999Z")));
+  EXPECT_NO_THROW(from_json<date_time>(boost::json::value("2024-02-29T00:00:00Z")));
+  for (const char* bad : {"0000-01-01T00:00:00Z", "0000-12-31T23:59:59Z", "2023-02-29T00:00:00Z",
+                          "2023-04-31T00:00:00Z", "0001-01-01T00:00:00+01:00",
+                          "9999-12-31T23:59:59-01:00", "2000-01-01T00:00:00+15:00"})
+    EXPECT_THROW(from_json<date_time>(boost::json::value(bad)), binding_error) << bad;
+}

@@ -57,10 +57,32 @@ TEST(Negotiate, UnusedConnectionsExpireAfterTheDisconnectTimeout) {
   connection_manager m(std::chrono::seconds(15));
   auto unused = m.create(1, {});
   auto used = m.create(1, {});
-  used->started = true;
+  EXPECT_TRUE(used->try_start());
+  EXPECT_FALSE(used->try_start()) << "only the first transport request starts it";
   m.scan_once(std::chrono::steady_clock::now() + std::chrono::seconds(10));
   EXPECT_EQ(m.size(), 2u);
   m.scan_once(std::chrono::steady_clock::now() + std::chrono::seconds(16));
   EXPECT_EQ(m.find(unused->token()), nullptr);
   EXPECT_EQ(m.find(used->token()), used);
+}
+
+TEST(Negotiate, PendingConnectionsAreCapped) {
+  connection_manager m(std::chrono::seconds(15), 3);
+  auto a = m.create(1, {});
+  auto b = m.create(1, {});
+  auto c = m.create(1, {});
+  ASSERT_TRUE(a && b && c);
+  EXPECT_EQ(m.pending(), 3u);
+  EXPECT_EQ(m.create(1, {}), nullptr) << "a fourth waiting connection is refused";
+  EXPECT_NE(m.create(1, {}, false), nullptr) << "skip-negotiation WebSockets are not pending";
+  a->try_start();
+  EXPECT_EQ(m.pending(), 2u) << "a started connection frees its slot";
+  auto d = m.create(1, {});
+  ASSERT_TRUE(d);
+  m.remove(b->token());
+  m.remove(b->token());
+  EXPECT_EQ(m.pending(), 2u) << "removed once, counted once";
+  m.scan_once(std::chrono::steady_clock::now() + std::chrono::seconds(16));
+  EXPECT_EQ(m.pending(), 0u) << "expired unused connections free theirs";
+  EXPECT_NE(m.create(1, {}), nullptr);
 }

@@ -1,0 +1,89 @@
+#include "login_throttle.hpp"
+
+#include <gtest/gtest.h>
+
+using stockhub::login_throttle;
+
+namespace {
+struct fake_clock {
+  login_throttle::clock::time_point t{};
+  std::function<login_throttle::clock::time_point()> fn() {
+    return [this] { return t; };
+  }
+};
+}  // namespace
+
+TEST(LoginThrottle, LocksAnAccountAfterFiveFailuresForTheWindow) {
+  fake_clock c;
+  login_throttle::options o;
+  o.now = c.fn();
+  login_throttle t(o);
+  for (int i = 0; i < 4; ++i) t.fail("account:victim@x");
+  EXPECT_FALSE(t.blocked("account:victim@x"));
+  t.fail("account:victim@x");
+  EXPECT_TRUE(t.blocked("account:victim@x"));
+  c.t += std::chrono::seconds(299);
+  EXPECT_TRUE(t.blocked("account:victim@x"));
+  c.t += std::chrono::seconds(2);
+  EXPECT_FALSE(t.blocked("account:victim@x")) << "the window ended";
+  for (int i = 0; i < 49; ++i) t.fail("address:10.0.0.1");
+  EXPECT_FALSE(t.blocked("address:10.0.0.1"));
+  t.fail("address:10.0.0.1");
+  EXPECT_TRUE(t.blocked("address:10.0.0.1"));
+}
+
+// Spraying made-up addresses used to clear every counter at 100,000 keys.
+TEST(LoginThrottle, ASprayEvictsIdleKeysNotLockedAccounts) {
+  fake_clock c;
+  login_throttle::options o;
+  o.now = c.fn();
+  o.capacity = 1000;
+  login_throttle t(o);
+  for (int i = 0; i < 5; ++i) t.fail("account:victim@x");
+  t.fail("account:almost@x");
+  for (int i = 0; i < 5000; ++i) {
+    c.t += std::chrono::milliseconds(1);
+    t.fail("account:sprayed-" + std::to_string(i) + "@x");
+  }
+  EXPECT_LE(t.size(), 1000u) << "memory stays bounded";
+  EXPECT_TRUE(t.blocked("account:victim@x")) << "the locked account is still locked";
+  EXPECT_TRUE(t.blocked("account:victim@x"));
+  EXPECT_TRUE(t.blocked("account:sprayed-4999@x") == false);
+  // The oldest idle key went first.
+  for (int i = 0; i < 4; ++i) t.fail("account:almost@x");
+  EXPECT_FALSE(t.blocked("account:almost@x")) << "its one early failure was evicted";
+}
+
+TEST(LoginThrottle, WhenEveryKeyIsLockedTheOldestGoes) {
+  fake_clock c;
+  login_throttle::options o;
+  o.now = c.fn();
+  o.capacity = 2;
+  o.account_limit = 1;
+  login_throttle t(o);
+  t.fail("account:a");
+  c.t += std::chrono::seconds(1);
+  t.fail("account:b");
+  c.t += std::chrono::seconds(1);
+  t.fail("account:c");
+  EXPECT_EQ(t.size(), 2u);
+  EXPECT_FALSE(t.blocked("account:a"));
+  EXPECT_TRUE(t.blocked("account:b"));
+  EXPECT_TRUE(t.blocked("account:c"));
+}
+
+TEST(LoginThrottle, ExpiredKeysAreEvictedFirst) {
+  fake_clock c;
+  login_throttle::options o;
+  o.now = c.fn();
+  o.capacity = 2;
+  login_throttle t(o);
+  t.fail("account:old");
+  c.t += std::chrono::seconds(10);
+  for (int i = 0; i < 5; ++i) t.fail("account:locked");
+  c.t += std::chrono::seconds(400);
+  for (int i = 0; i < 5; ++i) t.fail("account:new");
+  EXPECT_TRUE(t.blocked("account:new"));
+  t.reset("account:new");
+  EXPECT_FALSE(t.blocked("account:new"));
+}
