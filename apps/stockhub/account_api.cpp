@@ -4,7 +4,6 @@
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "http/request.hpp"
@@ -59,24 +58,10 @@ std::optional<http::response> refuse_post(const http::request& req) {
   return std::nullopt;
 }
 
-std::optional<boost::json::object> read_json(const http::request& req) {
-  boost::system::error_code ec;
-  auto v = boost::json::parse(req.body, ec);
-  if (ec || !v.is_object()) return std::nullopt;
-  return v.as_object();
-}
-
-std::optional<std::string> str_field(const boost::json::object& o, const char* name) {
-  auto p = o.if_contains(name);
-  if (!p || !p->is_string()) return std::nullopt;
-  return std::string(p->get_string());
-}
-
 // The body of /api/refresh and /api/logout: {"refreshToken": "..."}; otherwise the refusal.
 std::optional<http::response> read_refresh_token(const http::request& req, std::string& token) {
   if (auto refused = refuse_post(req)) return refused;
-  auto body = read_json(req);
-  auto t = body ? str_field(*body, "refreshToken") : std::nullopt;
+  auto t = parse_refresh_body(req.body);
   if (!t) return json_error(400, "expected {\"refreshToken\"}");
   token = std::move(*t);
   return std::nullopt;
@@ -92,14 +77,6 @@ http::response token_pair(const std::string& token, const std::string& refresh,
 }
 
 }  // namespace
-
-bool is_json_content_type(std::string_view t) {
-  auto semi = t.find(';');
-  auto media = t.substr(0, semi);
-  while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
-  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
-  return http::iequals(media, "application/json");
-}
 
 void map_account_api(hubcast::app& app, user_store& store, asio::thread_pool& workers,
                      login_throttle& throttle, account_api_options o) {
@@ -134,24 +111,22 @@ void map_account_api(hubcast::app& app, user_store& store, asio::thread_pool& wo
           co_await ex.async_respond(std::move(*refused));
           co_return;
         }
-        auto body = read_json(req);
-        auto email = body ? str_field(*body, "email") : std::nullopt;
-        auto password = body ? str_field(*body, "password") : std::nullopt;
-        if (!email || !password || email->size() > 254 || password->size() > 1024) {
+        auto body = parse_login_body(req.body);
+        if (!body) {
           auto bad = json_error(400, "expected {\"email\", \"password\"}");
           co_await ex.async_respond(std::move(bad));
           co_return;
         }
         // One spelling per account: lookup, lockout and token all use the normalized form,
         // so "VICTIM@x" counts against (and is locked with) "victim@x".
-        auto e = normalize_email(*email);
+        auto e = body->email;
         std::string account = "account:" + e;
         std::string address = "address:" + req.remote_address;
         if (limiter->blocked(account) || limiter->blocked(address)) {
           co_await ex.async_respond(http::response(429));
           co_return;
         }
-        auto p = *password;
+        auto p = body->password;
         // Lambdas and awaitables get their own statements: g++ 12 destroys temporaries with
         // destructors twice when they sit in a co_await full-expression (docs/dependencies.md).
         auto verify = [users, e, p] { return users->verify(e, p); };

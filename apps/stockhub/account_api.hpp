@@ -26,7 +26,4 @@ struct account_api_options {
 void map_account_api(hubcast::app& app, user_store& users, boost::asio::thread_pool& workers,
                      login_throttle& throttle, account_api_options options);
 
-// True for "application/json", with parameters (charset) and any letter case.
-bool is_json_content_type(std::string_view content_type);
-
 }  // namespace stockhub

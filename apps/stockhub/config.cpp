@@ -10,6 +10,9 @@
 namespace stockhub {
 
 namespace {
+// TimeSpan.MaxValue, about 29,227 years: past it a duration is a typo, not a setting.
+constexpr double max_duration_seconds = 922337203685.0;
+
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -61,9 +64,17 @@ void configuration::load_json_file(const std::string& path, bool required) {
   }
   std::stringstream buf;
   buf << in.rdbuf();
+  load_json_text(buf.str(), path);
+}
+
+void configuration::load_json_text(std::string_view text, const std::string& origin) {
   boost::system::error_code ec;
-  auto v = boost::json::parse(buf.str(), ec);
-  if (ec || !v.is_object()) throw std::runtime_error("malformed JSON in " + path);
+  boost::json::parse_options options;
+  options.max_depth = 64;
+  options.allow_comments = true;  // appsettings.json files often carry them (.NET reads them)
+  options.allow_trailing_commas = true;
+  auto v = boost::json::parse(text, ec, {}, options);
+  if (ec || !v.is_object()) throw std::runtime_error("malformed JSON in " + origin);
   flatten(v, "", values_);
 }
 
@@ -154,7 +165,8 @@ std::chrono::milliseconds parse_duration(const std::string& t) {
   if (t.find(':') == std::string::npos) {
     std::size_t used = 0;
     double secs = std::stod(t, &used);
-    if (used != t.size() || secs < 0) throw std::invalid_argument("duration");
+    if (used != t.size() || !(secs >= 0) || secs > max_duration_seconds)
+      throw std::invalid_argument("duration");
     return milliseconds(static_cast<long long>(secs * 1000 + 0.5));
   }
   // [d.]hh:mm:ss[.fffffff]
@@ -175,8 +187,9 @@ std::chrono::milliseconds parse_duration(const std::string& t) {
     throw std::invalid_argument("duration");
   std::string tail;
   if (in >> tail) throw std::invalid_argument("duration");
-  return milliseconds(
-      static_cast<long long>(((days * 24 + h) * 60 + m) * 60000.0 + s * 1000 + 0.5));
+  double total = ((double(days) * 24 + h) * 60 + m) * 60 + s;
+  if (days < 0 || total > max_duration_seconds) throw std::invalid_argument("duration");
+  return milliseconds(static_cast<long long>(total * 1000 + 0.5));
 }
 
 }  // namespace stockhub

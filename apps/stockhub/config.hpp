@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace stockhub {
@@ -15,6 +16,8 @@ class configuration {
  public:
   // Throws std::runtime_error for malformed JSON, or a missing file when `required`.
   void load_json_file(const std::string& path, bool required);
+  // The same from text; `origin` names it in errors.
+  void load_json_text(std::string_view text, const std::string& origin);
   void load_environment(const std::string& prefix, char** envp);
   void set(const std::string& key, std::string value);
 

@@ -94,27 +94,6 @@ long long now_s() {
 
 }  // namespace
 
-std::string normalize_email(std::string_view e) {
-  while (!e.empty() && std::isspace(static_cast<unsigned char>(e.front()))) e.remove_prefix(1);
-  while (!e.empty() && std::isspace(static_cast<unsigned char>(e.back()))) e.remove_suffix(1);
-  std::string out;
-  out.reserve(e.size());
-  for (char c : e) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool valid_email(std::string_view normalized) {
-  if (normalized.size() < 3 || normalized.size() > 254) return false;
-  auto at = normalized.find('@');
-  if (at == 0 || at == std::string_view::npos || at + 1 == normalized.size() ||
-      normalized.find('@', at + 1) != std::string_view::npos)
-    return false;
-  // Printable ASCII only: one spelling per account (no Unicode case folding to get wrong).
-  for (unsigned char c : normalized)
-    if (c <= 0x20 || c >= 0x7f) return false;
-  return true;
-}
-
 std::string random_token(std::size_t bytes) {
   std::vector<unsigned char> raw(bytes);
   if (RAND_bytes(raw.data(), int(raw.size())) != 1) throw std::runtime_error("RAND_bytes failed");

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "account_requests.hpp"
+
 struct sqlite3;
 
 namespace stockhub {
@@ -52,12 +54,6 @@ class user_store {
   std::optional<user> find_locked(const std::string& email, std::string* hash);
   void exec(const char* sql);
 };
-
-// One spelling per e-mail address, for lookup, storage, lockout counters and tokens: trimmed,
-// ASCII letters lower-cased.
-std::string normalize_email(std::string_view email);
-// A normalized address the store accepts: printable ASCII, one '@' with text on both sides.
-bool valid_email(std::string_view normalized);
 
 std::string random_token(std::size_t bytes = 32);
 std::string generate_password();

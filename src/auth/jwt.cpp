@@ -441,9 +441,16 @@ jwt_validation_result jwt_validator::validate(std::string_view token,
   jwt_validation_result r;
   r.valid = true;
   r.principal = principal_from_payload(claims);
-  if (exp)
-    r.expires_at = system_clock::time_point(
-        std::chrono::duration_cast<system_clock::duration>(std::chrono::duration<double>(*exp)));
+  if (exp) {
+    // system_clock counts nanoseconds in 64 bits (until 2262): a later exp (allowed up to 9999)
+    // is "never" rather than an overflow.
+    const double limit =
+        std::chrono::duration<double>(system_clock::time_point::max().time_since_epoch()).count();
+    r.expires_at =
+        *exp >= limit ? system_clock::time_point::max()
+                      : system_clock::time_point(std::chrono::duration_cast<system_clock::duration>(
+                            std::chrono::duration<double>(*exp)));
+  }
   r.payload = std::move(claims);
   return r;
 }

@@ -11,14 +11,19 @@ thread_local std::size_t tl_index = 0;
 
 shard_pool::shard_pool(std::size_t count) {
   if (count == 0) count = 1;
-  for (std::size_t i = 0; i < count; ++i)
-    shards_.push_back(std::make_unique<boost::asio::io_context>(1));
+  for (std::size_t i = 0; i < count; ++i) shards_.push_back(std::make_unique<shard_context>(1));
 }
 
 shard_pool::~shard_pool() {
+  shutdown();
+}
+
+void shard_pool::shutdown() {
   stop();
   for (auto& t : threads_)
     if (t.joinable()) t.join();
+  threads_.clear();
+  for (auto& s : shards_) s->shutdown_services();
 }
 
 std::size_t shard_pool::current() const {

@@ -36,9 +36,21 @@ class shard_pool {
   // io_contexts ran out of work or stop() was called.
   void run();
   void stop();
+  // Stops the threads and destroys every pending handler (coroutine frames and what they own)
+  // on every shard, while all io_contexts still exist. Destroying one io_context at a time
+  // instead frees its services while frames still queued on a later shard own timers and
+  // sockets of the earlier one (heap-use-after-free at exit). Idempotent; called by the
+  // destructor and by hubcast::app before its own members go.
+  void shutdown();
 
  private:
-  std::vector<std::unique_ptr<boost::asio::io_context>> shards_;
+  // An io_context whose services can be shut down before it is destroyed.
+  class shard_context : public boost::asio::io_context {
+   public:
+    using boost::asio::io_context::io_context;
+    void shutdown_services() { shutdown(); }
+  };
+  std::vector<std::unique_ptr<shard_context>> shards_;
   std::vector<std::thread> threads_;
   std::atomic<std::size_t> next_{0};
 };

@@ -194,8 +194,11 @@ std::string redact_target(std::string_view target) {
     first = false;
     auto eq = part.find('=');
     auto key = part.substr(0, eq);
+    // Keys compared as the server reads them (percent-decoded, any case): `access%5Ftoken`
+    // is the access token too.
+    auto name = percent_decode(key, true);
     if (eq != std::string_view::npos &&
-        (iequals(key, "access_token") || iequals(key, "id") || iequals(key, "token"))) {
+        (iequals(name, "access_token") || iequals(name, "id") || iequals(name, "token"))) {
       out.append(key);
       out += "=[redacted]";
     } else {

@@ -33,7 +33,9 @@ app::~app() {
   if (server_) server_->stop_accepting();
   for (auto& l : lifetimes_) l->stop();
   connections_->stop_scan();
-  shards_->stop();
+  // Every pending frame goes while the hubs, lifetimes and connections it refers to still
+  // exist, and every io_context outlives every timer and socket (shard_pool::shutdown).
+  shards_->shutdown();
 }
 
 void app::use_jwt_bearer(auth::jwt_validation_options options,

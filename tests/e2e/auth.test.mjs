@@ -2,14 +2,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { connect, signalR, startServer } from './helpers.mjs';
+import { connect, signalR, startServer, stopCleanly } from './helpers.mjs';
 
 let server;
 before(async () => {
   // A short clock skew so that a 2-second token really expires during the test.
   server = await startServer(['--clock-skew-s', '1']);
 });
-after(() => server.stop());
+after(() => stopCleanly(server));
 
 async function token(query = '') {
   const res = await fetch(`${server.url}/generateJwtToken${query}`);

@@ -3,7 +3,7 @@
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
-import { connect, startServer } from './helpers.mjs';
+import { connect, startServer, stopCleanly } from './helpers.mjs';
 
 const CLIENTS = Number(process.env.HUBCAST_BROADCAST_CLIENTS ?? 1000);
 const MESSAGES = 50;
@@ -12,7 +12,7 @@ let server;
 before(async () => {
   server = await startServer();
 });
-after(() => server.stop());
+after(() => stopCleanly(server));
 
 for (const protocolName of ['JSON', 'MessagePack']) {
 it(`${CLIENTS} concurrent connections receive every broadcast (${protocolName})`, { timeout: 240000 }, async () => {

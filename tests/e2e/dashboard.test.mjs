@@ -47,7 +47,10 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  proc?.kill('SIGTERM');
+  if (!proc) return;
+  const exited = new Promise((r) => proc.on('exit', (code, signal) => r(code ?? signal)));
+  proc.kill('SIGTERM');
+  assert.equal(await exited, 0, 'graceful shutdown exits 0');
 });
 
 async function loggedIn(email) {

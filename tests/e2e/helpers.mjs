@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import assert from 'node:assert/strict';
 import * as signalR from '@microsoft/signalr';
 
 export { signalR };
@@ -138,9 +139,12 @@ export async function startStockhub(extraArgs = [], prefix = 'stockhub-') {
       }
     });
   });
+  const exited = new Promise((r) => proc.on('exit', (code, signal) => r({ code, signal })));
+  // Resolves with how it exited: graceful shutdown on SIGTERM is exit code 0 (the sanitizer
+  // build aborts instead on a heap error at exit).
   sh.stop = async () => {
-    proc.kill('SIGTERM');
-    await new Promise((r) => proc.on('exit', r));
+    if (proc.exitCode === null) proc.kill('SIGTERM');
+    return exited;
   };
   return sh;
 }
@@ -164,4 +168,12 @@ export function raw(url, bytes, ms = 3000) {
     s.on('error', () => {});
     s.write(bytes);
   });
+}
+
+// Stops a server started above with SIGTERM and checks the graceful shutdown: exit code 0 (the
+// sanitizer build aborts instead on any heap error or leak at exit).
+export async function stopCleanly(server) {
+  const { code, signal } = await server.stop();
+  const output = typeof server.output === 'function' ? server.output() : server.output;
+  assert.equal(code, 0, `graceful shutdown exits 0 (got ${code ?? signal}):\n${output.slice(-8000)}`);
 }

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
-import { connect as connectWith, delay, once, signalR, startProxy, startServer, streamToArray } from './helpers.mjs';
+import { connect as connectWith, delay, once, signalR, startProxy, startServer, stopCleanly, streamToArray } from './helpers.mjs';
 
 let server;
 let hub;
@@ -15,10 +15,7 @@ before(async () => {
   hub = `${server.url}/testhub`;
 });
 
-after(async () => {
-  const { code } = await server.stop();
-  assert.equal(code, 0, 'graceful shutdown exits 0');
-});
+after(() => stopCleanly(server));
 
 const pairs = [];
 for (const [name, transport] of [

@@ -8,14 +8,14 @@ import net from 'node:net';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { encode, ExtData } from '@msgpack/msgpack';
-import { connect, delay, raw, signalR, startServer } from './helpers.mjs';
+import { connect, delay, raw, signalR, startServer, stopCleanly } from './helpers.mjs';
 
 const RS = '\x1e';
 let server;
 before(async () => {
   server = await startServer(['--disconnect-timeout-ms', '3000']);
 });
-after(() => server.stop());
+after(() => stopCleanly(server));
 
 async function token(user) {
   const res = await fetch(`${server.url}/generateJwtToken?user=${user}&lifetime=120`);
@@ -262,11 +262,19 @@ describe('a negotiate flood', () => {
 });
 
 describe('running out of file descriptors', () => {
-  it('warns once per second while accept fails with EMFILE, and accepts again afterwards', { timeout: 30000 }, async () => {
+  // Not in the sanitizer build: with every descriptor in use, UBSan cannot open the pipe it
+  // probes memory with and reports each virtual call as an "invalid vptr" (its own false
+  // positive). The normal suite runs it.
+  const sanitized = process.env.HUBCAST_SANITIZED === '1';
+  it('warns once per second while accept fails with EMFILE, and accepts again afterwards', {
+    timeout: 30000,
+    skip: sanitized && 'the sanitizers themselves need free descriptors',
+  }, async () => {
     const bin = path.join(process.env.HUBCAST_BIN ?? path.resolve('build/bin'), 'hubcast-conformance');
     const proc = spawn('bash', ['-c', `ulimit -n 48 && exec "${bin}" --urls http://127.0.0.1:0 --threads 1`], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const exited = new Promise((r) => proc.on('exit', (code, signal) => r(code ?? signal)));
     let out = '';
     let err = '';
     proc.stderr.on('data', (d) => (err += d));
@@ -301,7 +309,7 @@ describe('running out of file descriptors', () => {
     } finally {
       for (const s of sockets) s.destroy();
       proc.kill('SIGTERM');
-      await new Promise((r) => proc.on('exit', r));
     }
+    assert.equal(await exited, 0, `graceful shutdown exits 0:\n${out}${err}`);
   });
 });

@@ -5,13 +5,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
-import { connect, delay, signalR, startProxy, startServer } from './helpers.mjs';
+import { connect, delay, signalR, startProxy, startServer, stopCleanly } from './helpers.mjs';
 
 let server;
 before(async () => {
   server = await startServer();
 });
-after(() => server.stop());
+after(() => stopCleanly(server));
 
 describe('stateful reconnect', () => {
   it('negotiates it only when both sides ask', async () => {

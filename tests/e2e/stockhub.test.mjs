@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
-import { connect, delay, once, signalR, startStockhub } from './helpers.mjs';
+import { connect, delay, once, signalR, startStockhub, stopCleanly } from './helpers.mjs';
 
 const binDir = process.env.HUBCAST_BIN ?? path.resolve('build/bin');
 let sh;
@@ -21,7 +21,7 @@ before(async () => {
   ({ url, users, dir } = sh);
 });
 
-after(() => sh.stop());
+after(() => stopCleanly(sh));
 
 async function login(email, password = users[email]) {
   return fetch(`${url}/api/login`, {

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { connect, startStockhub } from './helpers.mjs';
+import { connect, startStockhub, stopCleanly } from './helpers.mjs';
 
 const binDir = path.resolve(process.env.HUBCAST_BIN ?? 'build/bin');
 let sh;
@@ -17,7 +17,7 @@ before(async () => {
   ({ url, users } = sh);
 });
 
-after(() => sh.stop());
+after(() => stopCleanly(sh));
 
 function startCli(args, password) {
   const cli = spawn(path.join(binDir, 'stockhub-cli'), ['--url', url, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });

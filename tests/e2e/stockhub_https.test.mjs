@@ -34,7 +34,11 @@ before(async () => {
   }));
 });
 
-after(() => proc.kill('SIGTERM'));
+after(async () => {
+  const exited = new Promise((r) => proc.on('exit', (code, signal) => r(code ?? signal)));
+  proc.kill('SIGTERM');
+  assert.equal(await exited, 0, 'graceful shutdown over TLS exits 0');
+});
 
 it('serves the official client over wss:// and HTTPS long polling', { timeout: 60000 }, () => {
   const out = execFileSync(process.execPath, [

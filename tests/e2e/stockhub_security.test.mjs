@@ -7,13 +7,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { connect, delay, raw, startStockhub } from './helpers.mjs';
+import { connect, delay, raw, startStockhub, stopCleanly } from './helpers.mjs';
 
 let sh;
 before(async () => {
   sh = await startStockhub([], 'stockhub-security-');
 });
-after(() => sh.stop());
+after(() => stopCleanly(sh));
 
 const json = { 'Content-Type': 'application/json' };
 function login(email, password, headers = json) {

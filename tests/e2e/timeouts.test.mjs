@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { connect, delay, startServer } from './helpers.mjs';
+import { connect, delay, startServer, stopCleanly } from './helpers.mjs';
 
 const RS = '\x1e';
 let server;
@@ -13,7 +13,7 @@ before(async () => {
     '--keep-alive-ms', '500', '--client-timeout-ms', '1500', '--handshake-timeout-ms', '500',
   ]);
 });
-after(() => server.stop());
+after(() => stopCleanly(server));
 
 function open(path = '/testhub') {
   const ws = new WebSocket(`${server.url.replace('http', 'ws')}${path}`);

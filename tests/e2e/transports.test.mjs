@@ -3,14 +3,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
-import { connect, delay, signalR, startServer } from './helpers.mjs';
+import { connect, delay, signalR, startServer, stopCleanly } from './helpers.mjs';
 
 const RS = '\x1e';
 let server;
 before(async () => {
   server = await startServer(['--long-poll-timeout-ms', '1000', '--disconnect-timeout-ms', '1500']);
 });
-after(() => server.stop());
+after(() => stopCleanly(server));
 
 async function negotiate(path = '/testhub') {
   const res = await fetch(`${server.url}${path}/negotiate?negotiateVersion=1`, { method: 'POST' });

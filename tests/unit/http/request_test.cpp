@@ -25,6 +25,9 @@ TEST(Request, TokensAreRedactedFromLoggedTargets) {
   EXPECT_EQ(redact_target("/hubs/stocks?id=abc&access_token=eyJ.x.y&_=1"),
             "/hubs/stocks?id=[redacted]&access_token=[redacted]&_=1");
   EXPECT_EQ(redact_target("/plain"), "/plain");
+  EXPECT_EQ(redact_target("/h?access%5Ftoken=eyJ&ID=x"),
+            "/h?access%5Ftoken=[redacted]&ID=[redacted]")
+      << "keys as the server decodes them";
 }
 
 TEST(Request, ReasonPhrases) {
