@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/beast/http.hpp>
 
@@ -21,12 +22,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   bhttp::request_parser<bhttp::string_body> parser;
   parser.header_limit(static_cast<std::uint32_t>(max_head));
   parser.body_limit(1024 * 1024);
-  parser.eager(true);
+  // As the server reads: the head first (its fields copied), then the body. Beast adds chunked
+  // trailer fields to the same container; the server leaves them out of the headers.
   boost::system::error_code ec;
   std::size_t used = 0;
+  std::vector<hubcast::http::header_field> header_fields;
+  bool header_counted = false;
   while (used < bytes.size() && !parser.is_done()) {
     auto n = parser.put(boost::asio::buffer(bytes.data() + used, bytes.size() - used), ec);
     used += n;
+    if (!header_counted && parser.is_header_done()) {
+      header_counted = true;
+      for (const auto& f : parser.get())
+        header_fields.push_back({std::string(f.name_string()), std::string(f.value())});
+      parser.eager(true);
+    }
     if (ec == bhttp::error::need_more) {
       ec = {};
       if (n == 0) break;
@@ -43,8 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto q = t.find('?');
   r.path = hubcast::http::percent_decode(t.substr(0, q), false);
   if (q != std::string_view::npos) r.query = std::string(t.substr(q + 1));
-  for (const auto& f : m)
-    r.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+  r.headers = std::move(header_fields);
   (void)hubcast::http::has_control_characters(r.path);
   (void)r.header("Host");
   (void)r.header_count("Authorization");

@@ -52,7 +52,12 @@ inline void bind_all(const hubcast::protocol::raw_value& v) {
   try_bind<complex_object>(v);
   try_bind<std::vector<std::string>>(v);
   try_bind<std::optional<int>>(v);
-  (void)hubcast::to_json_value(v);
+  try_bind<float>(v);
+  try_bind<std::vector<hubcast::date_time>>(v);
+  try {
+    (void)hubcast::to_json_value(v);  // the generic view (client results); throws binding_error too
+  } catch (const hubcast::binding_error&) {
+  }
 }
 
 inline void bind_message(const hubcast::protocol::hub_message& m) {

@@ -33,7 +33,18 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-request to_request(const bhttp::request<bhttp::string_body>& r, const std::string& remote) {
+// The fields of a request head, in order. Taken before the body is read: Beast adds chunked
+// trailer fields to the same container (next to headers of the same name), and a trailer
+// "Host" or "Authorization" is not a header (Kestrel keeps trailers apart too).
+std::vector<header_field> head_fields(const bhttp::request<bhttp::string_body>& r) {
+  std::vector<header_field> out;
+  out.reserve(static_cast<std::size_t>(std::distance(r.begin(), r.end())));
+  for (const auto& f : r) out.push_back({std::string(f.name_string()), std::string(f.value())});
+  return out;
+}
+
+request to_request(const bhttp::request<bhttp::string_body>& r, const std::string& remote,
+                   std::vector<header_field> headers) {
   request out;
   out.method = std::string(r.method_string());
   out.target = std::string(r.target());
@@ -41,12 +52,12 @@ request to_request(const bhttp::request<bhttp::string_body>& r, const std::strin
   auto q = t.find('?');
   out.path = percent_decode(t.substr(0, q), false);
   if (q != std::string_view::npos) out.query = std::string(t.substr(q + 1));
-  out.headers.reserve(std::distance(r.begin(), r.end()));
-  for (const auto& f : r)
-    out.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+  bool trailers = static_cast<std::size_t>(std::distance(r.begin(), r.end())) != headers.size();
+  out.headers = std::move(headers);
   out.body = r.body();
   out.keep_alive = r.keep_alive();
-  out.websocket_upgrade = beast::websocket::is_upgrade(r);
+  // Never an upgrade decided by trailer fields.
+  out.websocket_upgrade = !trailers && beast::websocket::is_upgrade(r);
   out.remote_address = remote;
   return out;
 }
@@ -269,8 +280,16 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
         co_await refuse(verdict == head_verdict::too_large ? 431 : 400);
         co_return false;
       }
-      auto [rec, n] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
-      (void)n;
+      auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, use_tuple);
+      (void)hn;
+      std::vector<header_field> header_fields;
+      error_code rec = hec;
+      if (!rec) {
+        header_fields = head_fields(parser.get());
+        auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
+        (void)bn;
+        rec = bec;
+      }
       if (rec) {
         // Beast's own parse errors are the client's fault: 400 (Kestrel answers every malformed
         // request); a closed or timed-out socket gets no answer.
@@ -286,7 +305,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
         co_return false;
       }
       auto& raw = parser.get();
-      auto parsed = to_request(raw, remote);
+      auto parsed = to_request(raw, remote, std::move(header_fields));
       // An encoded NUL or other control character in the path (`/index.html%00.js`): Kestrel
       // refuses the request target.
       if (has_control_characters(parsed.path)) {

@@ -73,6 +73,19 @@ struct encode_options {
 
 namespace codec_detail {
 
+// A double as `F`: a finite value past float's range is a binding error (as System.Text.Json
+// refuses it), not an undefined conversion.
+template <class F>
+F narrow_float(double d) {
+  if constexpr (sizeof(F) < sizeof(double)) {
+    if (d == d && d - d == 0 &&
+        (d > static_cast<double>(std::numeric_limits<F>::max()) ||
+         d < -static_cast<double>(std::numeric_limits<F>::max())))
+      throw binding_error("number out of range");
+  }
+  return static_cast<F>(d);
+}
+
 // .NET's DateTime range in Unix seconds: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z.
 inline constexpr std::int64_t min_date_time_seconds = -62135596800;
 inline constexpr std::int64_t max_date_time_seconds = 253402300799;
@@ -215,13 +228,16 @@ T from_json(const boost::json::value& v) {
     }
     if (v.is_double()) {
       double d = v.get_double();
+      // Range first: casting 3e96 (or NaN) to an integer is undefined behaviour.
+      if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+        throw binding_error("integer out of range");
       if (d != static_cast<double>(static_cast<std::int64_t>(d)))
         throw binding_error("expected an integer");
       return from_json<U>(boost::json::value(static_cast<std::int64_t>(d)));
     }
     throw binding_error("expected an integer");
   } else if constexpr (std::is_floating_point_v<U>) {
-    if (v.is_double()) return static_cast<U>(v.get_double());
+    if (v.is_double()) return narrow_float<U>(v.get_double());
     if (v.is_int64()) return static_cast<U>(v.get_int64());
     if (v.is_uint64()) return static_cast<U>(v.get_uint64());
     throw binding_error("expected a number");
@@ -367,7 +383,7 @@ T from_msgpack(const msgpack::object& o) {
       return from_json<U>(boost::json::value(o.via.f64));
     throw binding_error("expected an integer");
   } else if constexpr (std::is_floating_point_v<U>) {
-    if (o.type == mt::FLOAT32 || o.type == mt::FLOAT64) return static_cast<U>(o.via.f64);
+    if (o.type == mt::FLOAT32 || o.type == mt::FLOAT64) return narrow_float<U>(o.via.f64);
     if (o.type == mt::POSITIVE_INTEGER) return static_cast<U>(o.via.u64);
     if (o.type == mt::NEGATIVE_INTEGER) return static_cast<U>(o.via.i64);
     throw binding_error("expected a number");

@@ -136,6 +136,9 @@ describe('credentials', () => {
     assert.equal((await raw(server.url, req(auth))).status, 200, 'one header works');
     assert.equal((await raw(server.url, req(`${auth}Authorization: Bearer garbage\r\n`))).status, 401);
     assert.equal((await raw(server.url, req(`${auth}${auth}`))).status, 401);
+    // Chunked trailer fields are not headers: a trailer Authorization authenticates nothing.
+    const trailer = `POST /authorizedhub/negotiate?negotiateVersion=1 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n${auth}Host: b\r\n\r\n`;
+    assert.equal((await raw(server.url, trailer)).status, 401, 'a token in a trailer');
     const twice = `/authorizedhub/negotiate?negotiateVersion=1&access_token=${t}&access_token=x`;
     assert.equal((await fetch(`${server.url}${twice}`, { method: 'POST' })).status, 401);
   });

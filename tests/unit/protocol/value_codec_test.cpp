@@ -156,3 +156,15 @@ TEST(ValueCodec, DatesOutsideDateTimeOrTheCalendarAreBindingErrors) {
                           "9999-12-31T23:59:59-01:00", "2000-01-01T00:00:00+15:00"})
     EXPECT_THROW(from_json<date_time>(boost::json::value(bad)), binding_error) << bad;
 }
+
+// Found by fuzz_json_protocol: binding 3.3e96 to an integer cast it first (undefined).
+TEST(ValueCodec, HugeOrNonFiniteNumbersAreBindingErrors) {
+  EXPECT_THROW(from_json<std::int64_t>(boost::json::value(3.33333e96)), binding_error);
+  EXPECT_THROW(from_json<int>(boost::json::value(-1e19)), binding_error);
+  EXPECT_THROW(from_json<std::uint64_t>(boost::json::value(1e30)), binding_error);
+  EXPECT_EQ(from_json<std::int64_t>(boost::json::value(-9223372036854775808.0)),
+            std::numeric_limits<std::int64_t>::min());
+  EXPECT_THROW(from_json<float>(boost::json::value(1e300)), binding_error);
+  EXPECT_EQ(from_json<double>(boost::json::value(1e300)), 1e300);
+  EXPECT_EQ(from_json<float>(boost::json::value(1.5)), 1.5f);
+}
