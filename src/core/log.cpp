@@ -38,11 +38,28 @@ spdlog::level::level_enum parse_level(std::string t) {
   throw std::invalid_argument("unknown log level '" + t + "'");
 }
 
-}  // namespace hubcast::log
-
-namespace hubcast::log {
-
 namespace {
+
+// Appends `v` with control characters (and, with `non_ascii`, bytes past 0x7e and backslashes)
+// written as \xHH, stopping with "..." once `max` bytes are written.
+void append_escaped(std::string& out, std::string_view v, bool non_ascii, std::size_t max) {
+  static constexpr char hex[] = "0123456789abcdef";
+  for (unsigned char c : v) {
+    if (out.size() >= max) {
+      out += "...";
+      return;
+    }
+    if (non_ascii && c == '\\') {
+      out += "\\\\";
+    } else if (c < 0x20 || c == 0x7f || (non_ascii && c > 0x7f)) {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+}
 
 // The pattern formatter, fed a copy of each message with its control characters escaped.
 class single_line_formatter final : public spdlog::formatter {
@@ -60,16 +77,7 @@ class single_line_formatter final : public spdlog::formatter {
     }
     std::string escaped;
     escaped.reserve(payload.size() + 16);
-    static constexpr char hex[] = "0123456789abcdef";
-    for (unsigned char c : payload) {
-      if (c < 0x20 || c == 0x7f) {
-        escaped += "\\x";
-        escaped += hex[c >> 4];
-        escaped += hex[c & 15];
-      } else {
-        escaped += static_cast<char>(c);
-      }
-    }
+    append_escaped(escaped, payload, false, std::string::npos);
     spdlog::details::log_msg copy = msg;
     copy.payload = spdlog::string_view_t(escaped.data(), escaped.size());
     inner_->format(copy, dest);
@@ -89,43 +97,23 @@ void use_single_line_messages(const std::string& pattern) {
   spdlog::set_formatter(std::make_unique<single_line_formatter>(pattern));
 }
 
-bool rate_limit::ready() {
+std::optional<std::uint64_t> rate_limit::ready() {
   auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                  std::chrono::steady_clock::now().time_since_epoch())
                  .count();
   auto last = last_ms_.load();
-  if (last != std::numeric_limits<std::int64_t>::min() && now - last < interval_ms_) {
+  if ((last != std::numeric_limits<std::int64_t>::min() && now - last < interval_ms_) ||
+      !last_ms_.compare_exchange_strong(last, now)) {
     suppressed_.fetch_add(1);
-    return false;
+    return std::nullopt;
   }
-  if (!last_ms_.compare_exchange_strong(last, now)) {
-    suppressed_.fetch_add(1);
-    return false;
-  }
-  suppressed_.store(0);
-  return true;
+  return suppressed_.exchange(0);
 }
 
 std::string escape(std::string_view value, std::size_t max) {
-  static constexpr char hex[] = "0123456789abcdef";
   std::string out;
   out.reserve(std::min(value.size(), max) + 8);
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    if (out.size() >= max) {
-      out += "...";
-      break;
-    }
-    auto c = static_cast<unsigned char>(value[i]);
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c < 0x20 || c >= 0x7f) {
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
+  append_escaped(out, value, true, max);
   return out;
 }
 

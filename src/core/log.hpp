@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,14 +23,14 @@ void set_level(const std::string& name, spdlog::level::level_enum level);
 // spdlog's; throws std::invalid_argument.
 spdlog::level::level_enum parse_level(std::string text);
 
-// For messages an attacker can trigger at will (a flood of refused requests): true at most
-// once per `interval`, from any thread; `suppressed()` is how many calls said false since.
+// For messages an attacker can trigger at will (a flood of refused requests, EMFILE): ready()
+// answers at most once per `interval`, from any thread, with how many calls it turned down
+// since its last answer; nullopt otherwise.
 class rate_limit {
  public:
   explicit rate_limit(std::chrono::milliseconds interval = std::chrono::seconds(1))
       : interval_ms_(interval.count()) {}
-  bool ready();
-  std::uint64_t suppressed() const { return suppressed_.load(); }
+  std::optional<std::uint64_t> ready();
 
  private:
   std::int64_t interval_ms_;

@@ -26,51 +26,65 @@ cors_policy::cors_policy(cors_options options) : options_(std::move(options)) {
   }
 }
 
-std::optional<std::string> cors_policy::normalize_origin(std::string_view origin) {
+namespace {
+
+// An http(s) origin in parts: lower-cased host, port without leading zeros ("" for the
+// scheme's default), or nullopt when it is not an origin (path, user info, bad port...).
+struct origin_parts {
+  bool tls = false;
+  std::string host;
+  std::string port;
+  std::string text() const {
+    return std::string(tls ? "https://" : "http://") + host + (port.empty() ? "" : ":" + port);
+  }
+};
+
+std::optional<origin_parts> parse_origin(std::string_view origin) {
   std::string o = lower(origin);
   while (!o.empty() && o.back() == '/') o.pop_back();
-  bool tls = o.starts_with("https://");
-  if (!tls && !o.starts_with("http://")) return std::nullopt;
-  std::string_view rest = std::string_view(o).substr(tls ? 8 : 7);
+  origin_parts p;
+  p.tls = o.starts_with("https://");
+  if (!p.tls && !o.starts_with("http://")) return std::nullopt;
+  std::string_view rest = std::string_view(o).substr(p.tls ? 8 : 7);
   if (rest.empty() || rest.find_first_of("/?#@ \t") != std::string_view::npos) return std::nullopt;
   for (unsigned char c : rest)
     if (c < 0x21 || c > 0x7e) return std::nullopt;
-  std::string host(rest);
-  std::string port;
+  p.host = std::string(rest);
   auto colon = rest.rfind(':');
   if (colon != std::string_view::npos && rest.find(']', colon) == std::string_view::npos) {
-    host = std::string(rest.substr(0, colon));
-    port = std::string(rest.substr(colon + 1));
-    if (port.empty() || port.size() > 5 ||
-        !std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); }))
+    p.host = std::string(rest.substr(0, colon));
+    p.port = std::string(rest.substr(colon + 1));
+    if (p.port.empty() || p.port.size() > 5 ||
+        !std::all_of(p.port.begin(), p.port.end(), [](unsigned char c) { return std::isdigit(c); }))
       return std::nullopt;
-    while (port.size() > 1 && port.front() == '0') port.erase(0, 1);
+    while (p.port.size() > 1 && p.port.front() == '0') p.port.erase(0, 1);
   }
-  if (host.empty()) return std::nullopt;
-  if ((tls && port == "443") || (!tls && port == "80")) port.clear();
-  return std::string(tls ? "https://" : "http://") + host + (port.empty() ? "" : ":" + port);
+  if (p.host.empty()) return std::nullopt;
+  if ((p.tls && p.port == "443") || (!p.tls && p.port == "80")) p.port.clear();
+  return p;
+}
+
+}  // namespace
+
+std::optional<std::string> cors_policy::normalize_origin(std::string_view origin) {
+  auto p = parse_origin(origin);
+  if (!p) return std::nullopt;
+  return p->text();
 }
 
 void cors_policy::set_server_urls(const std::vector<std::string>& urls) {
   own_.clear();
   for (const auto& u : urls) {
-    auto n = normalize_origin(u);
-    if (!n) continue;
-    bool tls = n->starts_with("https://");
-    std::string_view rest = std::string_view(*n).substr(tls ? 8 : 7);
-    std::string port;
-    std::string host(rest);
-    auto colon = rest.rfind(':');
-    if (colon != std::string_view::npos && rest.find(']', colon) == std::string_view::npos) {
-      host = std::string(rest.substr(0, colon));
-      port = std::string(rest.substr(colon));
-    }
-    if (host == "0.0.0.0" || host == "[::]" || host == "*" || host == "+") continue;
-    std::string scheme = tls ? "https://" : "http://";
-    if (host == "127.0.0.1" || host == "localhost" || host == "[::1]") {
-      for (const char* h : {"localhost", "127.0.0.1", "[::1]"}) own_.push_back(scheme + h + port);
+    auto p = parse_origin(u);
+    if (!p || p->host == "0.0.0.0" || p->host == "[::]" || p->host == "*" || p->host == "+")
+      continue;
+    if (p->host == "127.0.0.1" || p->host == "localhost" || p->host == "[::1]") {
+      for (const char* h : {"localhost", "127.0.0.1", "[::1]"}) {
+        p->host = h;
+        own_.push_back(p->text());
+      }
     } else {
-      own_.push_back(scheme + host + port);
+      own_.push_back(p->text());
     }
   }
 }

@@ -42,6 +42,24 @@ std::string percent_decode(std::string_view s, bool plus_as_space) {
   return out;
 }
 
+namespace {
+
+// Calls f(raw key, raw value) for each `&`-separated parameter of a query string (value empty
+// without '='), until f returns false.
+template <class F>
+void for_each_param(std::string_view q, F f) {
+  while (!q.empty()) {
+    auto amp = q.find('&');
+    auto part = q.substr(0, amp);
+    q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
+    auto eq = part.find('=');
+    auto value = eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
+    if (!f(part.substr(0, eq), value)) return;
+  }
+}
+
+}  // namespace
+
 std::optional<std::string_view> request::header(std::string_view name) const {
   for (const auto& h : headers)
     if (iequals(h.name, name)) return std::string_view(h.value);
@@ -56,29 +74,21 @@ std::size_t request::header_count(std::string_view name) const {
 
 std::size_t request::query_param_count(std::string_view name) const {
   std::size_t n = 0;
-  std::string_view q = query;
-  while (!q.empty()) {
-    auto amp = q.find('&');
-    auto part = q.substr(0, amp);
-    q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
-    if (iequals(percent_decode(part.substr(0, part.find('=')), true), name)) ++n;
-  }
+  for_each_param(query, [&](std::string_view key, std::string_view) {
+    n += iequals(percent_decode(key, true), name) ? 1 : 0;
+    return true;
+  });
   return n;
 }
 
 std::optional<std::string> request::query_param(std::string_view name) const {
-  std::string_view q = query;
-  while (!q.empty()) {
-    auto amp = q.find('&');
-    auto part = q.substr(0, amp);
-    q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
-    auto eq = part.find('=');
-    auto key = part.substr(0, eq);
-    if (iequals(percent_decode(key, true), name))
-      return eq == std::string_view::npos ? std::string{}
-                                          : percent_decode(part.substr(eq + 1), true);
-  }
-  return std::nullopt;
+  std::optional<std::string> found;
+  for_each_param(query, [&](std::string_view key, std::string_view value) {
+    if (!iequals(percent_decode(key, true), name)) return true;
+    found = percent_decode(value, true);
+    return false;
+  });
+  return found;
 }
 
 std::optional<std::string> request::cookie(std::string_view name) const {

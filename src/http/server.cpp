@@ -178,9 +178,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
   std::atomic<bool> stopping{false};
   std::shared_ptr<asio::ssl::context> tls_context;
-  // EMFILE warnings, at most one per second (touched by the acceptors on shard 0 only).
-  std::chrono::steady_clock::time_point last_accept_warning{};
-  std::uint64_t accept_failures = 0;
+  log::rate_limit accept_warnings;  // EMFILE: one warning per second
 
   impl(shard_pool& s, const router& r, server_options o) : shards(s), routes(r), options(o) {}
 
@@ -197,14 +195,9 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
             ec == asio::error::no_buffer_space || ec == asio::error::no_memory) {
           // Out of file descriptors (EMFILE/ENFILE) or kernel memory: say so once per second,
           // back off instead of spinning, and accept again once descriptors free up.
-          ++accept_failures;
-          auto now = std::chrono::steady_clock::now();
-          if (now - last_accept_warning >= std::chrono::seconds(1)) {
+          if (auto refused = accept_warnings.ready())
             spdlog::warn("cannot accept connections: {} ({} refused since the last warning)",
-                         ec.message(), accept_failures);
-            accept_failures = 0;
-            last_accept_warning = now;
-          }
+                         ec.message(), *refused + 1);
           asio::steady_timer t(acceptor->get_executor(), std::chrono::milliseconds(50));
           co_await t.async_wait(use_tuple);
         }

@@ -1,5 +1,7 @@
 #include "protocol/handshake.hpp"
 
+#include "protocol/json_hub_protocol.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -10,7 +12,7 @@ namespace hubcast::protocol {
 std::variant<handshake_request, handshake_error> parse_handshake_request(std::string_view record) {
   boost::system::error_code ec;
   boost::json::parse_options limits;
-  limits.max_depth = 64;  // System.Text.Json's default
+  limits.max_depth = json::max_depth;
   auto v = boost::json::parse(record, ec, {}, limits);
   if (ec) return handshake_error{"InvalidDataException: Error reading JSON."};
   if (!v.is_object())

@@ -111,9 +111,8 @@ bool read_sequence_id(const bj::object& o, std::int64_t& out, std::string& error
 
 parse_result parse(std::string_view record) {
   boost::system::error_code ec;
-  // System.Text.Json's default depth (64), which ASP.NET Core's JSON hub protocol uses.
   bj::parse_options limits;
-  limits.max_depth = 64;
+  limits.max_depth = max_depth;
   bj::value v = bj::parse(record, ec, {}, limits);
   if (ec) return fail("Error reading JSON.");
   if (!v.is_object()) return fail("Unexpected JSON Token Type. Expected a JSON Object.");

@@ -12,6 +12,10 @@
 
 namespace hubcast::protocol::json {
 
+// System.Text.Json's default maximum depth, which ASP.NET Core reads hub messages and the
+// handshake with.
+inline constexpr unsigned max_depth = 64;
+
 struct parse_result {
   // Empty with `error` empty: a message of an unknown type, ignored for forward compatibility.
   std::optional<hub_message> message;

@@ -146,7 +146,10 @@ struct endpoint {
   // 403, whether or not its own token is valid.
   asio::awaitable<bool> owned_by_caller(http::exchange& ex, const auth::authentication_result& who,
                                         const connection& c) {
-    if (user_id_of(who) == c.owner()) co_return true;
+    std::optional<std::string_view> caller;
+    if (who.authenticated && who.principal) caller = who.principal->name_identifier();
+    const auto& owner = c.owner();
+    if (caller.has_value() == owner.has_value() && (!caller || *caller == *owner)) co_return true;
     static log::rate_limit once_a_second;
     if (once_a_second.ready())
       log::category("hubcast.transport")
