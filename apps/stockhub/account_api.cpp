@@ -1,11 +1,11 @@
 #include "account_api.hpp"
 
 #include <spdlog/spdlog.h>
-#include <boost/asio/experimental/concurrent_channel.hpp>
-#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "core/run_on.hpp"
 #include "http/request.hpp"
 #include "protocol/value_codec.hpp"
 
@@ -20,13 +20,9 @@ namespace {
 // Runs blocking work (Argon2id, SQLite) on the worker pool and resumes on the caller's shard.
 template <class T, class F>
 asio::awaitable<T> offload(asio::thread_pool& pool, F f) {
-  using channel = asio::experimental::concurrent_channel<void(boost::system::error_code, T)>;
-  auto ex = co_await asio::this_coro::executor;  // its own statement (g++ 12, see docs)
-  auto ch = std::make_shared<channel>(ex, 1);
-  asio::post(pool,
-             [ch, f = std::move(f)]() mutable { ch->try_send(boost::system::error_code{}, f()); });
-  T result = co_await ch->async_receive(asio::use_awaitable);
-  co_return result;
+  auto task = hubcast::run_on<T>(
+      pool.get_executor(), [f = std::move(f)]() mutable -> asio::awaitable<T> { co_return f(); });
+  co_return co_await std::move(task);
 }
 
 http::response json_response(int status, const boost::json::value& v) {

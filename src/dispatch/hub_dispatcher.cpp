@@ -40,10 +40,9 @@ class stream_sink_impl final : public detail::stream_sink {
   asio::awaitable<void> async_write(protocol::payload item) override {
     if (cancelled_) throw stream_cancelled();
     // A slow client: wait for its queue to drain rather than buffer without bound.
-    while (hc_->transport().queued_bytes() > stream_backpressure_bytes && !cancelled_ &&
-           !hc_->closing()) {
-      asio::steady_timer t(event_.get_executor(), std::chrono::milliseconds(2));
-      co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (hc_->transport().queued_bytes() > stream_backpressure_bytes && !hc_->closing()) {
+      auto draining = hc_->transport().async_wait_drained(stream_backpressure_bytes / 2);
+      co_await std::move(draining);
     }
     if (cancelled_ || !hc_->send_stream_item(id_, item)) throw stream_cancelled();
   }
@@ -190,16 +189,16 @@ asio::awaitable<bool> hub_dispatcher::handshake(connection_state& st, std::strin
     *done = true;
     timer->cancel();
     st.hc->set_protocol(p);
-    if (conn->stateful.load()) {
+    if (conn->stateful()) {
       // A version-1 handshake turns stateful reconnect off for this connection (§11).
       if (req.version >= 2) {
         st.hc->enable_stateful();
         std::weak_ptr<hub_connection> weak = st.hc;
-        conn->on_reconnected = [weak] {
+        conn->set_on_reconnected([weak] {
           if (auto hc = weak.lock()) hc->replay();
-        };
+        });
       } else {
-        conn->stateful = false;
+        conn->set_stateful(false);
       }
     }
     conn->try_send(std::make_shared<const std::string>(protocol::handshake_success()));

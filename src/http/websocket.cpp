@@ -1,5 +1,7 @@
 // The only translation unit that instantiates beast::websocket::stream.
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/ssl.hpp>
@@ -21,8 +23,109 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
+using write_handler = asio::any_completion_handler<void(error_code, std::size_t)>;
+
+// A tcp_stream whose writes can be taken over by a direct writer (http::direct_socket). Beast
+// writes only control frames on a server stream we never write through: while the direct
+// writer owns the socket they are held here, and complete once the owner wrote them.
+class gated_stream {
+ public:
+  using executor_type = beast::tcp_stream::executor_type;
+  using next_layer_type = beast::tcp_stream;
+
+  explicit gated_stream(beast::tcp_stream s) : next_(std::move(s)) {}
+  gated_stream(gated_stream&&) = default;
+
+  executor_type get_executor() noexcept { return next_.get_executor(); }
+  next_layer_type& next_layer() noexcept { return next_; }
+  const next_layer_type& next_layer() const noexcept { return next_; }
+
+  template <class Buffers, class Token>
+  auto async_read_some(const Buffers& b, Token&& token) {
+    return next_.async_read_some(b, std::forward<Token>(token));
+  }
+
+  template <class Buffers, class Token>
+  auto async_write_some(const Buffers& b, Token&& token) {
+    return asio::async_initiate<Token, void(error_code, std::size_t)>(
+        [this](auto handler, const Buffers& buffers) {
+          if (!owned_) {
+            next_.async_write_some(buffers, std::move(handler));
+            return;
+          }
+          std::size_t n = 0;
+          for (auto it = asio::buffer_sequence_begin(buffers);
+               it != asio::buffer_sequence_end(buffers); ++it) {
+            asio::const_buffer cb(*it);
+            held_.append(static_cast<const char*>(cb.data()), cb.size());
+            n += cb.size();
+          }
+          // Beast has one write in flight at a time.
+          waiting_.push_back({n, write_handler(std::move(handler))});
+          if (on_control_) on_control_();
+        },
+        token, b);
+  }
+
+  void acquire(std::function<void()> on_control) {
+    owned_ = true;
+    on_control_ = std::move(on_control);
+    if (!held_.empty() && on_control_) on_control_();
+  }
+  std::string take_control() {
+    taken_ = waiting_.size();
+    return std::exchange(held_, std::string());
+  }
+  void control_written(error_code ec) {
+    for (std::size_t i = 0; i < taken_ && !waiting_.empty(); ++i) {
+      auto w = std::move(waiting_.front());
+      waiting_.erase(waiting_.begin());
+      complete(std::move(w), ec);
+    }
+    taken_ = 0;
+  }
+  void release() {
+    owned_ = false;
+    on_control_ = nullptr;
+    held_.clear();
+    taken_ = 0;
+    auto waiting = std::move(waiting_);
+    waiting_.clear();
+    for (auto& w : waiting) complete(std::move(w), asio::error::operation_aborted);
+  }
+
+  friend void teardown(beast::role_type role, gated_stream& s, error_code& ec) {
+    using ws::teardown;
+    teardown(role, s.next_.socket(), ec);
+  }
+  template <class Handler>
+  friend void async_teardown(beast::role_type role, gated_stream& s, Handler&& handler) {
+    using ws::async_teardown;
+    async_teardown(role, s.next_.socket(), std::forward<Handler>(handler));
+  }
+
+ private:
+  struct held_write {
+    std::size_t bytes;
+    write_handler handler;
+  };
+  beast::tcp_stream next_;
+  bool owned_ = false;
+  std::function<void()> on_control_;
+  std::string held_;
+  std::vector<held_write> waiting_;
+  std::size_t taken_ = 0;  // how many of waiting_ the owner has taken
+
+  // Never inline: the owner calls this from its own write loop. (Beast's operations run on the
+  // stream's executor, the shard's io_context.)
+  void complete(held_write w, error_code ec) {
+    asio::post(next_.get_executor(), [h = std::move(w.handler), ec,
+                                      n = ec ? 0 : w.bytes]() mutable { std::move(h)(ec, n); });
+  }
+};
+
 template <class Next>
-class beast_websocket final : public websocket {
+class beast_websocket : public websocket {
  public:
   explicit beast_websocket(Next s) : ws_(std::move(s)) {
     ws::stream_base::timeout t{};
@@ -88,20 +191,41 @@ class beast_websocket final : public websocket {
 
   asio::any_io_executor get_executor() override { return ws_.get_executor(); }
 
- private:
+ protected:
   ws::stream<Next> ws_;
+
+ private:
   beast::flat_buffer read_buf_;
   std::string write_buf_;
   bool peer_closed_ = false;
 };
 
-}  // namespace
+// Plain TCP: Beast reads, hubcast writes its own frames to the socket.
+class plain_websocket final : public beast_websocket<gated_stream>, public direct_socket {
+ public:
+  using beast_websocket<gated_stream>::beast_websocket;
 
-template <class Next>
-asio::awaitable<std::unique_ptr<websocket>> accept(
+  direct_socket* direct() override { return this; }
+  int native_handle() override { return socket().native_handle(); }
+  void async_wait_writable(std::function<void(error_code)> done) override {
+    socket().async_wait(asio::ip::tcp::socket::wait_write, std::move(done));
+  }
+  void acquire(std::function<void()> on_control) override {
+    ws_.next_layer().acquire(std::move(on_control));
+  }
+  std::string take_control() override { return ws_.next_layer().take_control(); }
+  void control_written(error_code ec) override { ws_.next_layer().control_written(ec); }
+  void release() override { ws_.next_layer().release(); }
+
+ private:
+  asio::ip::tcp::socket& socket() { return beast::get_lowest_layer(ws_).socket(); }
+};
+
+template <class W, class Next>
+asio::awaitable<std::unique_ptr<websocket>> accept_as(
     Next stream, const beast::http::request<beast::http::string_body>& req) {
   beast::get_lowest_layer(stream).expires_never();
-  auto w = std::make_unique<beast_websocket<Next>>(std::move(stream));
+  auto w = std::make_unique<W>(std::move(stream));
   auto ec = co_await w->accept(req);
   if (ec) {
     spdlog::debug("websocket handshake failed: {}", ec.message());
@@ -110,16 +234,19 @@ asio::awaitable<std::unique_ptr<websocket>> accept(
   co_return std::unique_ptr<websocket>(std::move(w));
 }
 
+}  // namespace
+
 asio::awaitable<std::unique_ptr<websocket>> accept_websocket(
     beast::tcp_stream stream, const beast::http::request<beast::http::string_body>& req) {
-  auto task = accept(std::move(stream), req);
+  auto task = accept_as<plain_websocket>(gated_stream(std::move(stream)), req);
   co_return co_await std::move(task);
 }
 
 asio::awaitable<std::unique_ptr<websocket>> accept_websocket(
     beast::ssl_stream<beast::tcp_stream> stream,
     const beast::http::request<beast::http::string_body>& req) {
-  auto task = accept(std::move(stream), req);
+  auto task =
+      accept_as<beast_websocket<beast::ssl_stream<beast::tcp_stream>>>(std::move(stream), req);
   co_return co_await std::move(task);
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -13,6 +14,29 @@
 #include <boost/system/error_code.hpp>
 
 namespace hubcast::http {
+
+// The write side of a plain-TCP WebSocket, for a writer that frames its messages itself and
+// writes them straight to the socket (one gathered write for many messages, no copy, no Beast
+// write operation). While acquired, frames Beast writes on its own (the pong to a ping, the
+// reply to a close) are held back and handed to the owner, which writes them between two of
+// its own frames: the two writers never interleave bytes on the socket.
+class direct_socket {
+ public:
+  virtual ~direct_socket() = default;
+  // The descriptor, for writev/sendmsg with MSG_DONTWAIT | MSG_NOSIGNAL.
+  virtual int native_handle() = 0;
+  // Calls `done` once the socket is writable again (or with an error once it is closed).
+  virtual void async_wait_writable(std::function<void(boost::system::error_code)> done) = 0;
+  // Takes the write side; `on_control` is called when Beast queued a control frame.
+  virtual void acquire(std::function<void()> on_control) = 0;
+  // The control frames queued since the last call (whole frames, in order).
+  virtual std::string take_control() = 0;
+  // Everything taken so far is on the socket (or could not be written: `ec`).
+  virtual void control_written(boost::system::error_code ec) = 0;
+  // Gives the write side back to Beast (for the close handshake); control frames not yet
+  // written fail.
+  virtual void release() = 0;
+};
 
 class websocket {
  public:
@@ -32,6 +56,8 @@ class websocket {
   // The last failed read ended with the peer's close frame (a graceful close).
   virtual bool peer_closed() const = 0;
   virtual boost::asio::any_io_executor get_executor() = 0;
+  // Plain TCP: the socket for direct frame writes. TLS: nullptr (use async_write).
+  virtual direct_socket* direct() { return nullptr; }
 };
 
 }  // namespace hubcast::http

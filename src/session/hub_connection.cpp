@@ -20,7 +20,8 @@ void hub_connection::set_protocol(const protocol::hub_protocol* p) {
 bool hub_connection::send_bytes(protocol::shared_bytes b) {
   if (closing_) return false;
   if (conn_->try_send(std::move(b)) != transport::send_result::ok) return false;
-  last_write_ = clock::now();
+  // No clock read per delivery: the heartbeat (1 s) stamps the time of the last write.
+  wrote_since_tick_ = true;
   return true;
 }
 
@@ -41,7 +42,7 @@ bool hub_connection::write_counted(protocol::shared_bytes bytes) {
     // Kept until acknowledged and replayed after a reconnect; it shares the queued bytes.
     replay_.push_back({++sent_seq_, bytes});
     replay_bytes_ += bytes->size();
-    if (conn_->lost.load()) return true;  // the replay will carry it
+    if (conn_->is_lost()) return true;  // the replay will carry it
   }
   return send_bytes(std::move(bytes));
 }
@@ -145,7 +146,7 @@ void hub_connection::tick(clock::time_point now) {
     }
   }
   if (conn_->transport() == transport::transport_type::long_polling) return;
-  if (conn_->lost.load()) return;  // waiting for a stateful reconnect: no clocks
+  if (conn_->is_lost()) return;  // waiting for a stateful reconnect: no clocks
   if (stateful_ && highest_processed_ > last_ack_sent_) {
     // At most one Ack per heartbeat, only when something new arrived (§11).
     std::string ack;
@@ -162,10 +163,16 @@ void hub_connection::tick(clock::time_point now) {
     close(std::move(error), true);
     return;
   }
+  if (wrote_since_tick_) {
+    wrote_since_tick_ = false;
+    last_write_ = now;
+  }
   if (now - last_write_ >= options_.keep_alive_interval) {
     std::string out;
     protocol_->write_ping(out);
     write(std::move(out));
+    wrote_since_tick_ = false;
+    last_write_ = now;
   }
 }
 

@@ -94,7 +94,8 @@ class hub_connection {
   std::shared_ptr<transport::connection> conn_;
   const hub_options& options_;
   const protocol::hub_protocol* protocol_ = nullptr;
-  clock::time_point last_write_;
+  clock::time_point last_write_;  // to the heartbeat's resolution (wrote_since_tick_)
+  bool wrote_since_tick_ = false;
   clock::time_point last_read_;
   bool client_clock_started_ = false;
   bool closing_ = false;

@@ -6,7 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
-#include <deque>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -21,20 +21,24 @@
 #include "http/exchange.hpp"
 #include "http/request.hpp"
 #include "http/websocket.hpp"
+#include "transport/outbound_queue.hpp"
 
 namespace hubcast::transport {
-
-using shared_bytes = std::shared_ptr<const std::string>;
 
 enum class transport_type { none, websockets, server_sent_events, long_polling };
 std::string_view transport_name(transport_type t);
 
-struct queue_limits {
-  std::size_t max_messages = 65536;
-  std::size_t max_bytes = 4 * 1024 * 1024;
-};
-
 enum class send_result { ok, closed, overflow };
+
+// The transport writing a connection's output, told when there is something to write (or the
+// output completed or was aborted). Called on the connection's shard.
+class output_sink {
+ public:
+  virtual ~output_sink() = default;
+  virtual void on_output() = 0;
+  // Bytes taken from the queue but not yet on the socket.
+  virtual std::size_t buffered_bytes() const = 0;
+};
 
 class connection : public std::enable_shared_from_this<connection> {
  public:
@@ -70,16 +74,23 @@ class connection : public std::enable_shared_from_this<connection> {
   send_result try_send(shared_bytes bytes);
   // Frame type for WebSocket messages (binary for MessagePack).
   void set_binary(bool binary) { binary_ = binary; }
+  bool binary() const { return binary_; }
   // Whether queued messages may be sent together in one transport message (hub protocols:
   // yes; raw connections: no, each send is one WebSocket message).
   void set_coalesce(bool coalesce) { coalesce_ = coalesce; }
+  bool coalesce() const { return coalesce_; }
   // Graceful end: flush what is queued, then close the transport (WebSocket close 1000).
   void complete();
   // Ends at once, dropping queued output.
   void abort();
   bool is_completed() const { return completed_; }
   bool is_aborted() const { return aborted_; }
-  std::size_t queued_bytes() const { return queued_bytes_; }
+  // Queued, plus taken by the transport but not yet written.
+  std::size_t queued_bytes() const {
+    return queue_.bytes() + (sink_ ? sink_->buffered_bytes() : 0);
+  }
+  // Completes once queued_bytes() is at most `bytes`, or the connection completed.
+  boost::asio::awaitable<void> async_wait_drained(std::size_t bytes);
 
   // --- transport side ---
   // Bytes from POST-based transports (and in-memory tests): queued for async_read.
@@ -88,6 +99,11 @@ class connection : public std::enable_shared_from_this<connection> {
   void end_input();
   // Takes everything queued for sending (POST-based transports, in-memory tests).
   std::vector<shared_bytes> take_output();
+  // The queue itself, for a transport that writes from it in place (then on_written()).
+  outbound_queue& output() { return queue_; }
+  void on_written();
+  // The transport to tell about new output (nullptr: wake async_wait_output instead).
+  void set_output_sink(output_sink* s) { sink_ = s; }
   // Completes when output is queued or the connection completed/aborted.
   boost::asio::awaitable<void> async_wait_output();
   // Binds the connection to a transport on the calling shard.
@@ -95,42 +111,38 @@ class connection : public std::enable_shared_from_this<connection> {
               boost::asio::any_io_executor ex, http::websocket* ws);
   void detach_websocket() { ws_ = nullptr; }
   bool transport_active() const { return transport_active_; }
-  // Runs the writer for a WebSocket until the output completes or fails.
-  boost::asio::awaitable<void> run_websocket_writer();
-  // Server-Sent Events: every drain of the queue becomes one event (§3.3). Closes the stream
-  // when the output completes.
-  boost::asio::awaitable<void> run_sse_writer(http::exchange& ex);
 
-  // Long polling (§3.4), on the connection's executor: waits up to `timeout` for output.
-  // 200 with everything queued, 200 empty on timeout, 204 when the connection ended or a newer
-  // poll superseded this one.
-  struct poll_result {
-    int status = 200;
-    std::string body;
-  };
-  boost::asio::awaitable<poll_result> async_poll(std::chrono::milliseconds timeout);
-  std::atomic<bool> poll_active{false};
-  std::atomic<std::int64_t> last_activity_ms{0};  // steady clock, for the disconnect timeout
+  // Long polling (long_polling_transport): a poll supersedes the one before it.
+  std::uint64_t begin_poll();
+  bool poll_superseded(std::uint64_t generation) const { return generation != poll_generation_; }
+  void end_poll();
+  // Completes when woken (output queued, completed, a newer poll) or at `deadline`.
+  boost::asio::awaitable<void> async_wait_output(std::chrono::steady_clock::time_point deadline);
+  bool poll_active() const { return poll_active_.load(); }
+  // Steady clock milliseconds of the last poll, for the disconnect timeout.
+  std::int64_t last_activity_ms() const { return last_activity_ms_.load(); }
   void touch();
   // Handler finished (the connection is over once the output is drained).
-  std::atomic<bool> handler_done{false};
+  bool handler_done() const { return handler_done_.load(); }
+  void set_handler_done() { handler_done_ = true; }
 
   // --- stateful reconnect (§11), WebSockets only ---
   // Negotiated with useStatefulReconnect; the hub layer turns it off for a version-1 handshake.
-  std::atomic<bool> stateful{false};
+  bool stateful() const { return stateful_.load(); }
+  void set_stateful(bool on) { stateful_ = on; }
   // Stateful connections run "bridged": the socket's coroutines may live on another shard than
   // the connection, so input goes through the input queue and output is taken with a hop.
   bool bridged() const { return bridged_; }
   void set_bridged() { bridged_ = true; }
   // The socket dropped without a close frame: keep the connection for a reconnect.
   void transport_lost();
-  std::atomic<bool> lost{false};
-  std::atomic<std::int64_t> lost_since_ms{0};
+  bool is_lost() const { return lost_.load(); }
+  std::int64_t lost_since_ms() const { return lost_since_ms_.load(); }
   // A new socket took over: drop what was queued for the old one (the hub replays what was
   // not acknowledged), then let the hub write Sequence + replay. Returns the attachment number.
   std::uint64_t begin_attachment();
   std::uint64_t attachment() const { return attachment_; }
-  std::function<void()> on_reconnected;
+  void set_on_reconnected(std::function<void()> f) { on_reconnected_ = std::move(f); }
   // Output for a bridged writer: waits until something is queued, the output completed, or the
   // attachment changed. `done` says the writer should close the socket.
   struct batch {
@@ -173,16 +185,28 @@ class connection : public std::enable_shared_from_this<connection> {
   http::websocket* ws_ = nullptr;
   std::unique_ptr<boost::asio::steady_timer> signal_;
   int signal_waiters_ = 0;  // coroutines waiting on signal_
-  std::deque<shared_bytes> queue_;
+  outbound_queue queue_;
+  output_sink* sink_ = nullptr;
+  // A stream producer waiting for the queue to drain (created on the first wait).
+  std::unique_ptr<boost::asio::steady_timer> drained_;
+  std::size_t drained_at_ = 0;
   struct input_chunk {
     std::string data;
     bool binary;
   };
-  std::deque<input_chunk> input_;
+  std::vector<input_chunk> input_;  // from input_head_ on (no deque: it allocates when empty)
+  std::size_t input_head_ = 0;
   bool input_ended_ = false;
   std::unique_ptr<boost::asio::steady_timer> input_signal_;
-  std::size_t queued_bytes_ = 0;
+  std::size_t input_bytes_ = 0;
   std::uint64_t poll_generation_ = 0;
+  std::atomic<bool> poll_active_{false};
+  std::atomic<std::int64_t> last_activity_ms_{0};
+  std::atomic<bool> handler_done_{false};
+  std::atomic<bool> stateful_{false};
+  std::atomic<bool> lost_{false};
+  std::atomic<std::int64_t> lost_since_ms_{0};
+  std::function<void()> on_reconnected_;
   bool bridged_ = false;
   std::uint64_t attachment_ = 0;
   bool binary_ = false;

@@ -87,12 +87,12 @@ void connection_manager::scan_once(std::chrono::steady_clock::time_point now) {
       if (!c->is_started()) {
         // Negotiated but never used (every failed transport attempt leaves one, §13 item 14).
         expired = now - c->created_at() > disconnect_timeout_;
-      } else if (c->lost.load()) {
+      } else if (c->is_lost()) {
         // A stateful WebSocket that dropped: the client has the disconnect timeout to return.
-        expired = now_ms - c->lost_since_ms.load() > disconnect_timeout_.count();
-      } else if (c->transport() == transport_type::long_polling && !c->poll_active.load()) {
+        expired = now_ms - c->lost_since_ms() > disconnect_timeout_.count();
+      } else if (c->transport() == transport_type::long_polling && !c->poll_active()) {
         // Long polling between polls: the client is gone if no poll comes in time.
-        expired = now_ms - c->last_activity_ms.load() > disconnect_timeout_.count();
+        expired = now_ms - c->last_activity_ms() > disconnect_timeout_.count();
       }
       if (expired) {
         disposed.push_back(c);

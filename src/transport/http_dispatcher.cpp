@@ -4,7 +4,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -12,6 +11,10 @@
 #include <boost/json/value.hpp>
 
 #include "core/log.hpp"
+#include "core/run_on.hpp"
+#include "transport/long_polling_transport.hpp"
+#include "transport/sse_transport.hpp"
+#include "transport/websocket_transport.hpp"
 
 namespace hubcast::transport {
 
@@ -29,24 +32,6 @@ http::response negotiate_error(std::string message) {
   boost::json::object o;
   o["error"] = message;
   return http::response(200, boost::json::serialize(o), "application/json");
-}
-
-// Runs the coroutine `f` on `target` (a connection's shard) and resumes the caller on its own
-// executor with the result. A thread-safe channel carries the result back: awaiting co_spawn
-// across executors corrupted memory here (g++ 12 + Asio 1.26).
-template <class T, class F>
-asio::awaitable<T> run_on(asio::any_io_executor target, F f) {
-  using channel = asio::experimental::concurrent_channel<void(boost::system::error_code, T)>;
-  auto self_ex = co_await asio::this_coro::executor;
-  auto ch = std::make_shared<channel>(self_ex, 1);
-  auto task = [f = std::move(f), ch]() mutable -> asio::awaitable<void> {
-    auto inner = f();
-    T r = co_await std::move(inner);
-    ch->try_send(boost::system::error_code{}, std::move(r));
-  };
-  asio::co_spawn(target, std::move(task), asio::detached);
-  T result = co_await ch->async_receive(asio::use_awaitable);
-  co_return result;
 }
 
 struct endpoint {
@@ -130,7 +115,7 @@ struct endpoint {
     auto want = req.query_param("useStatefulReconnect");
     if (want && http::iequals(*want, "true") && options.allow_stateful_reconnect &&
         options.websockets)
-      c->stateful = true;
+      c->set_stateful(true);
     http::response r(200, negotiate_response_body(*c, options), "application/json");
     co_await ex.async_respond(std::move(r));
   }
@@ -254,7 +239,7 @@ struct endpoint {
       spdlog::error("connection {}: handler failed: {}", c->id(), e.what());
       c->abort();
     }
-    c->handler_done = true;
+    c->set_handler_done();
     c->complete();
   }
 
@@ -289,7 +274,8 @@ struct endpoint {
     // Build the awaitables in their own statements: g++ 12 mishandles temporaries with
     // destructors (here shared_ptr arguments) inside a co_await full-expression.
     auto handler_task = run_handler(handler, c);
-    auto writer_task = c->run_sse_writer(ex);
+    sse_transport sse(c, ex);
+    auto writer_task = sse.run();
     auto watch_task = watch();
     co_await (std::move(handler_task) && std::move(writer_task) && std::move(watch_task));
     manager->remove(c->token());
@@ -314,16 +300,16 @@ struct endpoint {
     }
     // Every poll is authorized again; the newest user (and token expiry) wins.
     auto timeout = options.long_poll_timeout;
-    auto poll = [c, timeout, who]() -> asio::awaitable<connection::poll_result> {
+    using poll_result = long_polling_transport::poll_result;
+    auto poll = [c, timeout, who]() -> asio::awaitable<poll_result> {
       if (who.principal) c->set_user(who.principal, who.expires_at);
-      auto r = co_await c->async_poll(timeout);
+      auto r = co_await long_polling_transport::poll(c, timeout);
       co_return r;
     };
     auto target = c->get_executor();
-    auto task = run_on<connection::poll_result>(target, std::move(poll));
+    auto task = run_on<poll_result>(target, std::move(poll));
     auto result = co_await std::move(task);
-    if (result.status == 204 && c->is_completed() && !c->poll_active.load())
-      manager->remove(c->token());
+    if (result.status == 204 && c->is_completed() && !c->poll_active()) manager->remove(c->token());
     http::response r(result.status, std::move(result.body),
                      result.status == 200 ? "application/octet-stream" : "");
     r.set("Cache-Control", "no-cache, no-store");
@@ -394,7 +380,7 @@ struct endpoint {
         auto task = run_on<connection::batch>(target, std::move(take));
         auto b = co_await std::move(task);
         if (b.done) {
-          if (c->is_completed() && !c->is_aborted() && !c->lost.load())
+          if (c->is_completed() && !c->is_aborted() && !c->is_lost())
             co_await ws->async_close(1000);
           else
             ws->abort();
@@ -411,7 +397,7 @@ struct endpoint {
     auto read_task = reader();
     auto write_task = writer();
     co_await (std::move(read_task) && std::move(write_task));
-    if (c->handler_done.load() && c->is_completed()) manager->remove(c->token());
+    if (c->handler_done() && c->is_completed()) manager->remove(c->token());
   }
 
   asio::awaitable<void> serve_delete(http::exchange& ex, std::shared_ptr<connection> c) {
@@ -449,8 +435,8 @@ struct endpoint {
         co_return;
       }
       if (!co_await owned_by_caller(ex, who, *c)) co_return;
-      if (c->stateful && c->transport() == transport_type::websockets && c->is_started() &&
-          !c->handler_done.load()) {
+      if (c->stateful() && c->transport() == transport_type::websockets && c->is_started() &&
+          !c->handler_done()) {
         // §11: a reconnect of a stateful connection, with the same token.
         co_await serve_bridged(ex, who, c, false);
         co_return;
@@ -462,7 +448,7 @@ struct endpoint {
           co_await ex.async_respond(http::response(409));
         co_return;
       }
-      if (c->stateful) {
+      if (c->stateful()) {
         co_await serve_bridged(ex, who, c, true);
         co_return;
       }
@@ -479,8 +465,9 @@ struct endpoint {
     }
     c->attach(transport_type::websockets, req, ex.shard(), ex.get_executor(), ws.get());
     c->set_user(who.principal, who.expires_at);
+    auto transport = std::make_shared<websocket_transport>(c, std::move(ws));
     auto handler_task = run_handler(handler, c);
-    auto writer_task = c->run_websocket_writer();
+    auto writer_task = transport->run();
     co_await (std::move(handler_task) && std::move(writer_task));
     c->detach_websocket();
     manager->remove(c->token());
@@ -491,7 +478,7 @@ struct endpoint {
 
 std::string negotiate_response_body(const connection& c, const endpoint_options& o) {
   boost::json::object r;
-  if (c.stateful.load()) r["useStatefulReconnect"] = true;
+  if (c.stateful()) r["useStatefulReconnect"] = true;
   r["negotiateVersion"] = c.negotiate_version();
   r["connectionId"] = c.id();
   if (c.negotiate_version() >= 1) r["connectionToken"] = c.token();

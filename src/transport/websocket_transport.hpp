@@ -1,0 +1,72 @@
+// The WebSockets transport (WebSocketsServerTransport): writes a connection's output to its
+// socket until the output completes, then closes with 1000 (or drops the socket on abort).
+//
+// Plain TCP: the shard's write passes (flush_scheduler) call flush(), which frames everything
+// queued as one WebSocket message (hub protocols) or one message per send (raw connections)
+// and writes it with one gathered sendmsg straight to the socket — no coroutine resumption, no
+// copy per recipient, no Beast write operation. A socket whose kernel buffer is full keeps the
+// unwritten rest and waits for writability; the pass goes on with the other sockets.
+// TLS: a writer coroutine takes everything queued into one Beast write.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "http/websocket.hpp"
+#include "transport/connection.hpp"
+#include "transport/flush_scheduler.hpp"
+
+namespace hubcast::transport {
+
+class websocket_transport final : public flushable,
+                                  public output_sink,
+                                  public std::enable_shared_from_this<websocket_transport> {
+ public:
+  // On the connection's shard (the socket's).
+  websocket_transport(std::shared_ptr<connection> c, std::unique_ptr<http::websocket> ws);
+  ~websocket_transport() override;
+
+  http::websocket& socket() { return *ws_; }
+
+  // Writes until the output completes or fails, then ends the WebSocket.
+  boost::asio::awaitable<void> run();
+
+  void on_output() override;
+  std::size_t buffered_bytes() const override { return rest_.size() - rest_offset_; }
+  void flush() override;
+
+ private:
+  std::shared_ptr<connection> conn_;
+  std::unique_ptr<http::websocket> ws_;
+  http::direct_socket* direct_ = nullptr;
+  bool control_pending_ = false;      // Beast queued a control frame since the last take
+  boost::asio::steady_timer signal_;  // the writer coroutine (TLS) or run() waits on it
+  bool waiting_ = false;              // run() or the TLS writer is waiting on signal_
+  bool scheduled_ = false;            // in the shard's next write pass
+  bool waiting_writable_ = false;     // the kernel buffer was full
+  bool finished_ = false;
+  bool failed_ = false;
+  bool closed_by_peer_ = false;  // Beast answered the peer's close frame
+  // Bytes of a gathered write the kernel did not take (copied once, only when it happens),
+  // and control frames Beast wrote meanwhile (a pong, the reply to a close).
+  std::string rest_;
+  std::size_t rest_offset_ = 0;
+  std::string control_;
+  std::size_t control_offset_ = 0;
+
+  void mark_ready();
+  void wake_waiter();
+  // Writes buf[offset..] until done (true), blocked (false, waiting for writability) or failed.
+  bool write_out(std::string& buf, std::size_t& offset);
+  // One gathered write of what is queued; false when blocked or failed.
+  bool write_queued();
+  void wait_writable();
+  void finish(bool failed);
+  boost::asio::awaitable<void> run_beast_writer();
+};
+
+}  // namespace hubcast::transport
