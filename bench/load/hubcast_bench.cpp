@@ -151,6 +151,9 @@ struct config {
   double step_seconds = 3;
   double max_p99_ms = 100;
   int refine = 2;  // bisection steps after the ramp
+  double warmup_seconds = 3;  // at the start rate, not reported (JIT tiers, GC, caches)
+  int retries = 1;            // a failed ramp step is tried again before the ramp stops
+  double probe_rate = 0;      // also report one step at this low rate (fan-out latency when idle)
   // echo / idle / connect
   double seconds = 5;
   std::vector<std::size_t> idle_levels;
@@ -554,13 +557,14 @@ class bench {
   }
 
   // One open-loop step at `rate` messages/s for the configured time, then a drain.
-  asio::awaitable<boost::json::object> broadcast_step(double rate) {
+  asio::awaitable<boost::json::object> broadcast_step(double rate, double seconds = 0) {
+    if (seconds <= 0) seconds = c_.step_seconds;
     reset_step();
     auto server0 = sample_process(c_.server_pid);
     double self0 = self_cpu_seconds();
     auto start = clock_type::now();
-    auto duration = std::chrono::duration<double>(c_.step_seconds);
-    auto total = static_cast<std::uint64_t>(rate * c_.step_seconds);
+    auto duration = std::chrono::duration<double>(seconds);
+    auto total = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(rate * seconds));
     auto interval = std::chrono::duration<double>(1.0 / rate);
     auto& publisher = *conns_.front();
     asio::steady_timer t(co_await asio::this_coro::executor);
@@ -597,7 +601,7 @@ class bench {
     o["delivered"] = stats_.delivered;
     o["ratio"] =
         expected ? static_cast<double>(stats_.delivered) / static_cast<double>(expected) : 0;
-    o["deliveries_per_s"] = static_cast<double>(stats_.delivered) / c_.step_seconds;
+    o["deliveries_per_s"] = static_cast<double>(stats_.delivered) / seconds;
     o["p50_ms"] = stats_.latency.percentile_ms(50);
     o["p99_ms"] = stats_.latency.percentile_ms(99);
     o["p999_ms"] = stats_.latency.percentile_ms(99.9);
@@ -618,9 +622,14 @@ class bench {
     double connect_s = std::chrono::duration<double>(clock_type::now() - t0).count();
     start_keep_alive();
     co_await sleep(500ms);
-    // Warm-up (JITs, caches, buffers), not reported.
-    co_await broadcast_step(c_.start_rate);
+    // Warm-up (tiered JIT, GC heaps, caches, socket buffers), not reported.
+    co_await broadcast_step(c_.start_rate, c_.warmup_seconds);
     co_await sleep(300ms);
+    boost::json::object probe;
+    if (c_.probe_rate > 0) {
+      probe = co_await broadcast_step(c_.probe_rate);
+      co_await sleep(300ms);
+    }
     boost::json::array steps;
     boost::json::object best;
     double best_rate = 0;
@@ -644,6 +653,8 @@ class bench {
     };
     for (double rate = c_.start_rate; rate <= c_.max_rate; rate *= c_.growth) {
       bool ok = co_await try_rate(rate);
+      // One retry: a single latency spike (a GC, a JIT tier-up) must not end the ramp.
+      for (int r = 0; !ok && r < c_.retries; ++r) ok = co_await try_rate(rate);
       if (!ok) break;
     }
     // Refine between the last passing and the first failing rate (geometric bisection), so that
@@ -656,6 +667,7 @@ class bench {
     out["connect_seconds"] = connect_s;
     out["steps"] = steps;
     out["max_sustained"] = best;
+    if (c_.probe_rate > 0) out["probe"] = probe;
     if (best_rate > 0) {
       co_await sleep(500ms);
       auto half = co_await broadcast_step(best_rate * 0.5);
@@ -804,6 +816,9 @@ int main(int argc, char** argv) {
   cli.add_option("--max-rate", c.max_rate)->capture_default_str();
   cli.add_option("--step-seconds", c.step_seconds)->capture_default_str();
   cli.add_option("--max-p99-ms", c.max_p99_ms)->capture_default_str();
+  cli.add_option("--warmup-seconds", c.warmup_seconds)->capture_default_str();
+  cli.add_option("--retries", c.retries, "tries again of a failed ramp step")->capture_default_str();
+  cli.add_option("--probe-rate", c.probe_rate, "broadcast: one reported step at this low rate");
   cli.add_option("--refine", c.refine, "bisection steps between the last good and first bad rate")
       ->capture_default_str();
   cli.add_option("--seconds", c.seconds)->capture_default_str();
