@@ -150,7 +150,7 @@ struct config {
   double start_rate = 10, growth = 1.5, max_rate = 1e6;
   double step_seconds = 3;
   double max_p99_ms = 100;
-  int refine = 2;  // bisection steps after the ramp
+  int refine = 2;             // bisection steps after the ramp
   double warmup_seconds = 3;  // at the start rate, not reported (JIT tiers, GC, caches)
   int retries = 1;            // a failed ramp step is tried again before the ramp stops
   double probe_rate = 0;      // also report one step at this low rate (fan-out latency when idle)
@@ -817,7 +817,8 @@ int main(int argc, char** argv) {
   cli.add_option("--step-seconds", c.step_seconds)->capture_default_str();
   cli.add_option("--max-p99-ms", c.max_p99_ms)->capture_default_str();
   cli.add_option("--warmup-seconds", c.warmup_seconds)->capture_default_str();
-  cli.add_option("--retries", c.retries, "tries again of a failed ramp step")->capture_default_str();
+  cli.add_option("--retries", c.retries, "tries again of a failed ramp step")
+      ->capture_default_str();
   cli.add_option("--probe-rate", c.probe_rate, "broadcast: one reported step at this low rate");
   cli.add_option("--refine", c.refine, "bisection steps between the last good and first bad rate")
       ->capture_default_str();

@@ -1,4 +1,6 @@
 // The only translation unit that instantiates beast::websocket::stream.
+#include <optional>
+
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
@@ -53,6 +55,7 @@ class gated_stream {
             next_.async_write_some(buffers, std::move(handler));
             return;
           }
+          // Beast has one write in flight at a time: at most one is ever held.
           std::size_t n = 0;
           for (auto it = asio::buffer_sequence_begin(buffers);
                it != asio::buffer_sequence_end(buffers); ++it) {
@@ -60,8 +63,7 @@ class gated_stream {
             held_.append(static_cast<const char*>(cb.data()), cb.size());
             n += cb.size();
           }
-          // Beast has one write in flight at a time.
-          waiting_.push_back({n, write_handler(std::move(handler))});
+          waiting_.emplace(held_write{n, write_handler(std::move(handler))});
           if (on_control_) on_control_();
         },
         token, b);
@@ -73,25 +75,19 @@ class gated_stream {
     if (!held_.empty() && on_control_) on_control_();
   }
   std::string take_control() {
-    taken_ = waiting_.size();
+    taken_ = waiting_.has_value();
     return std::exchange(held_, std::string());
   }
   void control_written(error_code ec) {
-    for (std::size_t i = 0; i < taken_ && !waiting_.empty(); ++i) {
-      auto w = std::move(waiting_.front());
-      waiting_.erase(waiting_.begin());
-      complete(std::move(w), ec);
-    }
-    taken_ = 0;
+    if (taken_ && waiting_) complete(ec);
+    taken_ = false;
   }
   void release() {
     owned_ = false;
     on_control_ = nullptr;
     held_.clear();
-    taken_ = 0;
-    auto waiting = std::move(waiting_);
-    waiting_.clear();
-    for (auto& w : waiting) complete(std::move(w), asio::error::operation_aborted);
+    taken_ = false;
+    if (waiting_) complete(asio::error::operation_aborted);
   }
 
   friend void teardown(beast::role_type role, gated_stream& s, error_code& ec) {
@@ -113,12 +109,14 @@ class gated_stream {
   bool owned_ = false;
   std::function<void()> on_control_;
   std::string held_;
-  std::vector<held_write> waiting_;
-  std::size_t taken_ = 0;  // how many of waiting_ the owner has taken
+  std::optional<held_write> waiting_;
+  bool taken_ = false;  // the owner has taken held_ and will say when it is written
 
   // Never inline: the owner calls this from its own write loop. (Beast's operations run on the
   // stream's executor, the shard's io_context.)
-  void complete(held_write w, error_code ec) {
+  void complete(error_code ec) {
+    held_write w = std::move(*waiting_);
+    waiting_.reset();
     asio::post(next_.get_executor(), [h = std::move(w.handler), ec,
                                       n = ec ? 0 : w.bytes]() mutable { std::move(h)(ec, n); });
   }

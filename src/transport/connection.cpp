@@ -90,15 +90,6 @@ asio::awaitable<void> connection::async_wait_drained(std::size_t bytes) {
   }
 }
 
-asio::awaitable<void> connection::async_wait_output() {
-  while (queue_.empty() && !completed_ && !aborted_) {
-    signal_->expires_at(asio::steady_timer::time_point::max());
-    ++signal_waiters_;
-    co_await signal_->async_wait(asio::as_tuple(asio::use_awaitable));
-    --signal_waiters_;
-  }
-}
-
 asio::awaitable<bool> connection::async_read(std::string& out, bool& binary) {
   if (aborted_) co_return false;
   if (ws_) {
@@ -188,10 +179,8 @@ bool connection::take_ready(std::uint64_t attachment, batch& b) {
 }
 
 asio::awaitable<void> connection::wait_for_output() {
-  signal_->expires_at(asio::steady_timer::time_point::max());
-  ++signal_waiters_;
-  co_await signal_->async_wait(asio::as_tuple(asio::use_awaitable));
-  --signal_waiters_;
+  auto waiting = async_wait_output(asio::steady_timer::time_point::max());
+  co_await std::move(waiting);
   // Woken by a send: let what is already queued on this shard run first (the rest of the
   // same fan-out, the next broadcast's fan-out), so that under load several messages share
   // one write. Idle, this costs one trip through the run queue.

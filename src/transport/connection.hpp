@@ -18,7 +18,6 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "auth/claims_principal.hpp"
-#include "http/exchange.hpp"
 #include "http/request.hpp"
 #include "http/websocket.hpp"
 #include "transport/outbound_queue.hpp"
@@ -104,8 +103,6 @@ class connection : public std::enable_shared_from_this<connection> {
   void on_written();
   // The transport to tell about new output (nullptr: wake async_wait_output instead).
   void set_output_sink(output_sink* s) { sink_ = s; }
-  // Completes when output is queued or the connection completed/aborted.
-  boost::asio::awaitable<void> async_wait_output();
   // Binds the connection to a transport on the calling shard.
   void attach(transport_type t, http::request req, std::size_t shard,
               boost::asio::any_io_executor ex, http::websocket* ws);

@@ -146,14 +146,13 @@ void websocket_transport::flush() {
     control_pending_ = false;
     control_ = direct_->take_control();
     control_offset_ = 0;
+    // Beast's reply to the peer's close ends the stream: nothing may follow it (RFC 6455
+    // §5.5.1). Server control frames: unmasked, payload under 126 bytes (two-byte header).
+    for (std::size_t i = 0; i + 1 < control_.size();
+         i += 2 + (static_cast<unsigned char>(control_[i + 1]) & 0x7f))
+      if ((static_cast<unsigned char>(control_[i]) & 0x0f) == 0x8) closed_by_peer_ = true;
   }
   if (!control_.empty()) {
-    // Beast's reply to the peer's close ends the stream: nothing may follow it (RFC 6455 §5.5.1).
-    for (std::size_t i = 0; i + 1 < control_.size();
-         i += 2 + (static_cast<unsigned char>(control_[i + 1]) & 0x7f)) {
-      // Server control frames: unmasked, payload under 126 bytes (a two-byte header).
-      if ((static_cast<unsigned char>(control_[i]) & 0x0f) == 0x8) closed_by_peer_ = true;
-    }
     if (!write_out(control_, control_offset_)) return;
     direct_->control_written({});
     if (closed_by_peer_) {
