@@ -3,7 +3,6 @@
 #include "core/log.hpp"
 
 #include <cctype>
-#include <deque>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
@@ -12,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "core/fifo.hpp"
 #include "protocol/handshake.hpp"
 #include "protocol/text_framing.hpp"
 
@@ -85,7 +85,7 @@ struct hub_dispatcher::connection_state {
   std::shared_ptr<transport::connection> conn;
   std::shared_ptr<hub_connection> hc;
   asio::any_io_executor ex;
-  std::deque<pending_call> queue;
+  fifo<pending_call> queue;
   bool worker_running = false;
   bool reader_done = false;
   std::unordered_map<std::string, std::shared_ptr<detail::upload_channel>> uploads;

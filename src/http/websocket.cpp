@@ -27,15 +27,27 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 using write_handler = asio::any_completion_handler<void(error_code, std::size_t)>;
 
-// A tcp_stream whose writes can be taken over by a direct writer (http::direct_socket). Beast
-// writes only control frames on a server stream we never write through: while the direct
-// writer owns the socket they are held here, and complete once the owner wrote them.
+using tcp_socket = asio::ip::tcp::socket;
+
+// The socket under a WebSocket stream: a bare socket (plain TCP), or a tcp_stream (under TLS).
+tcp_socket& raw_socket(tcp_socket& s) {
+  return s;
+}
+tcp_socket& raw_socket(beast::tcp_stream& s) {
+  return s.socket();
+}
+
+// A bare TCP socket whose writes can be taken over by a direct writer (http::direct_socket).
+// Beast writes only control frames on a server stream we never write through: while the direct
+// writer owns the socket they are held here, and complete once the owner wrote them. (No
+// beast::tcp_stream: its timers are not needed once the WebSocket's own timeouts run, and an
+// idle connection would keep them.)
 class gated_stream {
  public:
-  using executor_type = beast::tcp_stream::executor_type;
-  using next_layer_type = beast::tcp_stream;
+  using executor_type = tcp_socket::executor_type;
+  using next_layer_type = tcp_socket;
 
-  explicit gated_stream(beast::tcp_stream s) : next_(std::move(s)) {}
+  explicit gated_stream(tcp_socket s) : next_(std::move(s)) {}
   gated_stream(gated_stream&&) = default;
 
   executor_type get_executor() noexcept { return next_.get_executor(); }
@@ -92,12 +104,12 @@ class gated_stream {
 
   friend void teardown(beast::role_type role, gated_stream& s, error_code& ec) {
     using ws::teardown;
-    teardown(role, s.next_.socket(), ec);
+    teardown(role, s.next_, ec);
   }
   template <class Handler>
   friend void async_teardown(beast::role_type role, gated_stream& s, Handler&& handler) {
     using ws::async_teardown;
-    async_teardown(role, s.next_.socket(), std::forward<Handler>(handler));
+    async_teardown(role, s.next_, std::forward<Handler>(handler));
   }
 
  private:
@@ -105,7 +117,7 @@ class gated_stream {
     std::size_t bytes;
     write_handler handler;
   };
-  beast::tcp_stream next_;
+  tcp_socket next_;
   bool owned_ = false;
   std::function<void()> on_control_;
   std::string held_;
@@ -150,6 +162,8 @@ class beast_websocket : public websocket {
     binary = ws_.got_binary();
     out.assign(static_cast<const char*>(read_buf_.cdata().data()), n);
     read_buf_.consume(n);
+    // An idle connection holds no read buffer (Beast grows it to the largest message seen).
+    if (read_buf_.size() == 0) read_buf_.shrink_to_fit();
     co_return error_code{};
   }
 
@@ -180,8 +194,8 @@ class beast_websocket : public websocket {
 
   void abort() override {
     error_code ec;
-    beast::get_lowest_layer(ws_).socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-    beast::get_lowest_layer(ws_).socket().close(ec);
+    raw_socket(beast::get_lowest_layer(ws_)).shutdown(tcp_socket::shutdown_both, ec);
+    raw_socket(beast::get_lowest_layer(ws_)).close(ec);
   }
 
   void set_read_limit(std::size_t bytes) override { ws_.read_message_max(bytes); }
@@ -216,13 +230,12 @@ class plain_websocket final : public beast_websocket<gated_stream>, public direc
   void release() override { ws_.next_layer().release(); }
 
  private:
-  asio::ip::tcp::socket& socket() { return beast::get_lowest_layer(ws_).socket(); }
+  tcp_socket& socket() { return beast::get_lowest_layer(ws_); }
 };
 
 template <class W, class Next>
 asio::awaitable<std::unique_ptr<websocket>> accept_as(
     Next stream, const beast::http::request<beast::http::string_body>& req) {
-  beast::get_lowest_layer(stream).expires_never();
   auto w = std::make_unique<W>(std::move(stream));
   auto ec = co_await w->accept(req);
   if (ec) {
@@ -236,13 +249,15 @@ asio::awaitable<std::unique_ptr<websocket>> accept_as(
 
 asio::awaitable<std::unique_ptr<websocket>> accept_websocket(
     beast::tcp_stream stream, const beast::http::request<beast::http::string_body>& req) {
-  auto task = accept_as<plain_websocket>(gated_stream(std::move(stream)), req);
+  stream.expires_never();
+  auto task = accept_as<plain_websocket>(gated_stream(stream.release_socket()), req);
   co_return co_await std::move(task);
 }
 
 asio::awaitable<std::unique_ptr<websocket>> accept_websocket(
     beast::ssl_stream<beast::tcp_stream> stream,
     const beast::http::request<beast::http::string_body>& req) {
+  beast::get_lowest_layer(stream).expires_never();
   auto task =
       accept_as<beast_websocket<beast::ssl_stream<beast::tcp_stream>>>(std::move(stream), req);
   co_return co_await std::move(task);

@@ -6,7 +6,6 @@
 #include <any>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "auth/claims_principal.hpp"
+#include "core/fifo.hpp"
 #include "protocol/hub_protocol.hpp"
 #include "session/hub_options.hpp"
 #include "transport/connection.hpp"
@@ -110,7 +110,7 @@ class hub_connection {
     protocol::shared_bytes bytes;
   };
   bool stateful_ = false;
-  std::deque<buffered> replay_;
+  fifo<buffered> replay_;
   std::size_t replay_bytes_ = 0;
   std::int64_t sent_seq_ = 0;
   std::int64_t received_seq_ = 0;
