@@ -96,4 +96,21 @@ for (const [name, text] of Object.entries({
 
 put('config', 'appsettings', fs.readFileSync(path.join(here, '..', 'apps', 'stockhub', 'appsettings.json')));
 put('config', 'durations', '{"Stocks":{"TickInterval":"00:00:00.500","Symbols":["MSFT","AAPL"]},"Auth":{"AccessTokenLifetime":"1.02:03:04","ClockSkew":"30"},"Server":{"Threads":"2"},"SignalR":{"EnableDetailedErrors":"true"},"Cors":{"AllowedOrigins":"http://a,http://b"},"Logging":{"LogLevel":{"Default":"Warning"}}}');
+// WebSocket client frames as the official clients send them (masked; the first byte of each seed
+// picks the piece size the target feeds them in): a handshake, an invocation split in
+// fragments with a ping between them, a binary message, a close.
+function wsFrame(first, payload) {
+  const body = Buffer.from(payload, 'latin1');
+  const n = body.length;
+  const head = n < 126 ? [first, 0x80 | n] : [first, 0x80 | 126, n >> 8, n & 0xff];
+  const key = Buffer.from([0x37, 0xfa, 0x21, 0x3d]);
+  return Buffer.concat([Buffer.from(head), key, Buffer.from(body.map((b, i) => b ^ key[i & 3]))]);
+}
+const invocation = '{"type":1,"invocationId":"1","target":"Echo","arguments":["hi"]}\x1e';
+put('websocket_frames', 'handshake', Buffer.concat([Buffer.from([0]), wsFrame(0x81, '{"protocol":"json","version":1}\x1e')]));
+put('websocket_frames', 'fragments', Buffer.concat([Buffer.from([3]), wsFrame(0x01, invocation.slice(0, 10)),
+  wsFrame(0x89, 'ping'), wsFrame(0x00, invocation.slice(10, 30)), wsFrame(0x80, invocation.slice(30))]));
+put('websocket_frames', 'binary_close', Buffer.concat([Buffer.from([63]), wsFrame(0x82, '\x96\x01\x80\xa1\x31\xa4Echo\x91\xa2hi\x90'.repeat(20)),
+  wsFrame(0x8a, ''), wsFrame(0x88, '\x03\xe8bye')]));
+put('websocket_frames', 'utf8', Buffer.concat([Buffer.from([1]), wsFrame(0x01, 'caf\xc3'), wsFrame(0x80, '\xa9 \xe2\x82\xac')]));
 console.log(`seeds written under ${root}`);

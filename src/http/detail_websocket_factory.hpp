@@ -15,10 +15,10 @@ namespace hubcast::http::detail {
 
 boost::asio::awaitable<std::unique_ptr<websocket>> accept_websocket(
     boost::beast::tcp_stream stream,
-    const boost::beast::http::request<boost::beast::http::string_body>& req);
+    const boost::beast::http::request<boost::beast::http::string_body>& req, bool direct_writer);
 
 boost::asio::awaitable<std::unique_ptr<websocket>> accept_websocket(
     boost::beast::ssl_stream<boost::beast::tcp_stream> stream,
-    const boost::beast::http::request<boost::beast::http::string_body>& req);
+    const boost::beast::http::request<boost::beast::http::string_body>& req, bool direct_writer);
 
 }  // namespace hubcast::http::detail

@@ -30,8 +30,11 @@ class exchange {
   virtual boost::asio::awaitable<boost::system::error_code> async_write_body(
       std::span<const std::string_view> parts) = 0;
 
-  // Completes a WebSocket upgrade; nullptr if the handshake failed.
-  virtual boost::asio::awaitable<std::unique_ptr<websocket>> async_accept_websocket() = 0;
+  // Completes a WebSocket upgrade; nullptr if the handshake failed. `direct_writer`: the caller
+  // writes frames through websocket::direct() (plain TCP then reads frames with hubcast's own
+  // reader); otherwise it writes with async_write (Beast's stream). TLS: always Beast's.
+  virtual boost::asio::awaitable<std::unique_ptr<websocket>> async_accept_websocket(
+      bool direct_writer) = 0;
 
   // For streaming responses: completes when the client closes the TCP connection (or it
   // fails, or close_stream() was called).

@@ -123,11 +123,11 @@ class session_exchange final : public exchange {
     co_return ec;
   }
 
-  asio::awaitable<std::unique_ptr<websocket>> async_accept_websocket() override {
+  asio::awaitable<std::unique_ptr<websocket>> async_accept_websocket(bool direct_writer) override {
     responded_ = true;
     upgraded_ = true;
     status_ = 101;
-    co_return co_await detail::accept_websocket(std::move(stream_), raw_);
+    co_return co_await detail::accept_websocket(std::move(stream_), raw_, direct_writer);
   }
 
   asio::awaitable<void> async_wait_peer_close() override {

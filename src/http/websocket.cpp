@@ -1,7 +1,4 @@
 // The only translation unit that instantiates beast::websocket::stream.
-#include <optional>
-
-#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -13,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http/detail_websocket_factory.hpp"
+#include "http/plain_websocket.hpp"
 
 namespace hubcast::http::detail {
 
@@ -25,8 +23,6 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-using write_handler = asio::any_completion_handler<void(error_code, std::size_t)>;
-
 using tcp_socket = asio::ip::tcp::socket;
 
 // The socket under a WebSocket stream: a bare socket (plain TCP), or a tcp_stream (under TLS).
@@ -36,103 +32,6 @@ tcp_socket& raw_socket(tcp_socket& s) {
 tcp_socket& raw_socket(beast::tcp_stream& s) {
   return s.socket();
 }
-
-// A bare TCP socket whose writes can be taken over by a direct writer (http::direct_socket).
-// Beast writes only control frames on a server stream we never write through: while the direct
-// writer owns the socket they are held here, and complete once the owner wrote them. (No
-// beast::tcp_stream: its timers are not needed once the WebSocket's own timeouts run, and an
-// idle connection would keep them.)
-class gated_stream {
- public:
-  using executor_type = tcp_socket::executor_type;
-  using next_layer_type = tcp_socket;
-
-  explicit gated_stream(tcp_socket s) : next_(std::move(s)) {}
-  gated_stream(gated_stream&&) = default;
-
-  executor_type get_executor() noexcept { return next_.get_executor(); }
-  next_layer_type& next_layer() noexcept { return next_; }
-  const next_layer_type& next_layer() const noexcept { return next_; }
-
-  template <class Buffers, class Token>
-  auto async_read_some(const Buffers& b, Token&& token) {
-    return next_.async_read_some(b, std::forward<Token>(token));
-  }
-
-  template <class Buffers, class Token>
-  auto async_write_some(const Buffers& b, Token&& token) {
-    return asio::async_initiate<Token, void(error_code, std::size_t)>(
-        [this](auto handler, const Buffers& buffers) {
-          if (!owned_) {
-            next_.async_write_some(buffers, std::move(handler));
-            return;
-          }
-          // Beast has one write in flight at a time: at most one is ever held.
-          std::size_t n = 0;
-          for (auto it = asio::buffer_sequence_begin(buffers);
-               it != asio::buffer_sequence_end(buffers); ++it) {
-            asio::const_buffer cb(*it);
-            held_.append(static_cast<const char*>(cb.data()), cb.size());
-            n += cb.size();
-          }
-          waiting_.emplace(held_write{n, write_handler(std::move(handler))});
-          if (on_control_) on_control_();
-        },
-        token, b);
-  }
-
-  void acquire(std::function<void()> on_control) {
-    owned_ = true;
-    on_control_ = std::move(on_control);
-    if (!held_.empty() && on_control_) on_control_();
-  }
-  std::string take_control() {
-    taken_ = waiting_.has_value();
-    return std::exchange(held_, std::string());
-  }
-  void control_written(error_code ec) {
-    if (taken_ && waiting_) complete(ec);
-    taken_ = false;
-  }
-  void release() {
-    owned_ = false;
-    on_control_ = nullptr;
-    held_.clear();
-    taken_ = false;
-    if (waiting_) complete(asio::error::operation_aborted);
-  }
-
-  friend void teardown(beast::role_type role, gated_stream& s, error_code& ec) {
-    using ws::teardown;
-    teardown(role, s.next_, ec);
-  }
-  template <class Handler>
-  friend void async_teardown(beast::role_type role, gated_stream& s, Handler&& handler) {
-    using ws::async_teardown;
-    async_teardown(role, s.next_, std::forward<Handler>(handler));
-  }
-
- private:
-  struct held_write {
-    std::size_t bytes;
-    write_handler handler;
-  };
-  tcp_socket next_;
-  bool owned_ = false;
-  std::function<void()> on_control_;
-  std::string held_;
-  std::optional<held_write> waiting_;
-  bool taken_ = false;  // the owner has taken held_ and will say when it is written
-
-  // Never inline: the owner calls this from its own write loop. (Beast's operations run on the
-  // stream's executor, the shard's io_context.)
-  void complete(error_code ec) {
-    held_write w = std::move(*waiting_);
-    waiting_.reset();
-    asio::post(next_.get_executor(), [h = std::move(w.handler), ec,
-                                      n = ec ? 0 : w.bytes]() mutable { std::move(h)(ec, n); });
-  }
-};
 
 template <class Next>
 class beast_websocket : public websocket {
@@ -212,27 +111,6 @@ class beast_websocket : public websocket {
   bool peer_closed_ = false;
 };
 
-// Plain TCP: Beast reads, hubcast writes its own frames to the socket.
-class plain_websocket final : public beast_websocket<gated_stream>, public direct_socket {
- public:
-  using beast_websocket<gated_stream>::beast_websocket;
-
-  direct_socket* direct() override { return this; }
-  int native_handle() override { return socket().native_handle(); }
-  void async_wait_writable(std::function<void(error_code)> done) override {
-    socket().async_wait(asio::ip::tcp::socket::wait_write, std::move(done));
-  }
-  void acquire(std::function<void()> on_control) override {
-    ws_.next_layer().acquire(std::move(on_control));
-  }
-  std::string take_control() override { return ws_.next_layer().take_control(); }
-  void control_written(error_code ec) override { ws_.next_layer().control_written(ec); }
-  void release() override { ws_.next_layer().release(); }
-
- private:
-  tcp_socket& socket() { return beast::get_lowest_layer(ws_); }
-};
-
 template <class W, class Next>
 asio::awaitable<std::unique_ptr<websocket>> accept_as(
     Next stream, const beast::http::request<beast::http::string_body>& req) {
@@ -248,15 +126,31 @@ asio::awaitable<std::unique_ptr<websocket>> accept_as(
 }  // namespace
 
 asio::awaitable<std::unique_ptr<websocket>> accept_websocket(
-    beast::tcp_stream stream, const beast::http::request<beast::http::string_body>& req) {
+    beast::tcp_stream stream, const beast::http::request<beast::http::string_body>& req,
+    bool direct_writer) {
   stream.expires_never();
-  auto task = accept_as<plain_websocket>(gated_stream(stream.release_socket()), req);
-  co_return co_await std::move(task);
+  if (!direct_writer) {
+    auto task = accept_as<beast_websocket<tcp_socket>>(stream.release_socket(), req);
+    co_return co_await std::move(task);
+  }
+  // Beast answers the upgrade (and refuses a bad one); hubcast reads and writes the frames.
+  ws::stream<tcp_socket> handshake(stream.release_socket());
+  ws::stream_base::timeout t{};
+  t.handshake_timeout = std::chrono::seconds(5);
+  t.idle_timeout = ws::stream_base::none();
+  t.keep_alive_pings = false;
+  handshake.set_option(t);
+  auto [ec] = co_await handshake.async_accept(req, use_tuple);
+  if (ec) {
+    spdlog::debug("websocket handshake failed: {}", ec.message());
+    co_return nullptr;
+  }
+  co_return std::make_unique<plain_websocket>(std::move(handshake.next_layer()));
 }
 
 asio::awaitable<std::unique_ptr<websocket>> accept_websocket(
     beast::ssl_stream<beast::tcp_stream> stream,
-    const beast::http::request<beast::http::string_body>& req) {
+    const beast::http::request<beast::http::string_body>& req, bool /*direct_writer*/) {
   beast::get_lowest_layer(stream).expires_never();
   auto task =
       accept_as<beast_websocket<beast::ssl_stream<beast::tcp_stream>>>(std::move(stream), req);

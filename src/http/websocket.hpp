@@ -1,5 +1,7 @@
-// A server-side WebSocket after a successful upgrade. Beast stays inside websocket.cpp
-// (one instantiation of the stream template for the whole program).
+// A server-side WebSocket after a successful upgrade. Plain TCP with a direct writer:
+// hubcast's own frame reader (plain_websocket.cpp, websocket_frames.cpp). TLS, and plain TCP
+// written message by message (stateful reconnect): Beast's stream, inside websocket.cpp (one
+// instantiation of the stream template for the whole program).
 #pragma once
 
 #include <cstdint>
@@ -16,10 +18,10 @@
 namespace hubcast::http {
 
 // The write side of a plain-TCP WebSocket, for a writer that frames its messages itself and
-// writes them straight to the socket (one gathered write for many messages, no copy, no Beast
-// write operation). While acquired, frames Beast writes on its own (the pong to a ping, the
-// reply to a close) are held back and handed to the owner, which writes them between two of
-// its own frames: the two writers never interleave bytes on the socket.
+// writes them straight to the socket (one gathered write for many messages, no copy, no write
+// operation per message). While acquired, the control frames the reader has to send (the pong
+// to a ping, the reply to a close, a close after a protocol violation) are held and handed to
+// the owner, which writes them between two of its own frames: bytes never interleave.
 class direct_socket {
  public:
   virtual ~direct_socket() = default;
@@ -27,14 +29,14 @@ class direct_socket {
   virtual int native_handle() = 0;
   // Calls `done` once the socket is writable again (or with an error once it is closed).
   virtual void async_wait_writable(std::function<void(boost::system::error_code)> done) = 0;
-  // Takes the write side; `on_control` is called when Beast queued a control frame.
+  // Takes the write side; `on_control` is called when a control frame is waiting.
   virtual void acquire(std::function<void()> on_control) = 0;
   // The control frames queued since the last call (whole frames, in order).
   virtual std::string take_control() = 0;
   // Everything taken so far is on the socket (or could not be written: `ec`).
   virtual void control_written(boost::system::error_code ec) = 0;
-  // Gives the write side back to Beast (for the close handshake); control frames not yet
-  // written fail.
+  // Gives the write side back (for the close handshake, async_close); control frames not yet
+  // taken are dropped.
   virtual void release() = 0;
 };
 

@@ -323,7 +323,7 @@ struct endpoint {
   // connection's shard and output is taken from it with a hop.
   asio::awaitable<void> serve_bridged(http::exchange& ex, const auth::authentication_result& who,
                                       std::shared_ptr<connection> c, bool first) {
-    auto ws_owned = co_await ex.async_accept_websocket();
+    auto ws_owned = co_await ex.async_accept_websocket(false);
     if (!ws_owned) {
       if (first) manager->remove(c->token());
       co_return;
@@ -458,7 +458,7 @@ struct endpoint {
       c->try_start();
       c->set_owner(user_id_of(who));
     }
-    auto ws = co_await ex.async_accept_websocket();
+    auto ws = co_await ex.async_accept_websocket(true);
     if (!ws) {
       manager->remove(c->token());
       co_return;

@@ -11,6 +11,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "http/websocket_frames.hpp"
+
 namespace hubcast::transport {
 
 namespace asio = boost::asio;
@@ -20,25 +22,7 @@ namespace {
 
 constexpr std::size_t max_iov = 1024;            // IOV_MAX on Linux
 constexpr std::size_t batch_bytes = 256 * 1024;  // per gathered write (one larger message alone)
-constexpr std::size_t header_max = 10;
-
-// An unmasked server frame header (RFC 6455 §5.2): FIN, opcode, payload length.
-std::size_t frame_header(unsigned char* out, bool binary, std::size_t len) {
-  out[0] = static_cast<unsigned char>(0x80 | (binary ? 0x2 : 0x1));
-  if (len < 126) {
-    out[1] = static_cast<unsigned char>(len);
-    return 2;
-  }
-  if (len <= 0xFFFF) {
-    out[1] = 126;
-    out[2] = static_cast<unsigned char>(len >> 8);
-    out[3] = static_cast<unsigned char>(len);
-    return 4;
-  }
-  out[1] = 127;
-  for (int i = 0; i < 8; ++i) out[2 + i] = static_cast<unsigned char>(len >> (56 - 8 * i));
-  return 10;
-}
+constexpr std::size_t header_max = http::ws_max_header;
 
 // Scratch space for one gathered write, reused by every connection of the shard's thread.
 struct scratch {
@@ -54,8 +38,8 @@ scratch& thread_scratch() {
   return s;
 }
 
-// `fd` is read from the socket for every write, never cached: Beast closes the socket itself
-// when a read fails, and a cached number could by then belong to another connection.
+// `fd` is read from the socket for every write, never cached: an abort closes the socket, and
+// a cached number could by then belong to another connection.
 ssize_t send_iov(int fd, iovec* iov, std::size_t n) {
   if (fd < 0) {
     errno = EBADF;
@@ -141,13 +125,14 @@ void websocket_transport::flush() {
   }
   // The rest of an earlier write first: frames never interleave.
   if (rest_offset_ < rest_.size() && !write_out(rest_, rest_offset_)) return;
-  // Then what Beast wrote meanwhile (a pong, the reply to a close), between two of our frames.
+  // Then the reader's control frames (a pong, the reply to a close), between two of our frames.
   if (control_pending_ && control_offset_ >= control_.size()) {
     control_pending_ = false;
     control_ = direct_->take_control();
     control_offset_ = 0;
-    // Beast's reply to the peer's close ends the stream: nothing may follow it (RFC 6455
-    // §5.5.1). Server control frames: unmasked, payload under 126 bytes (two-byte header).
+    // A close frame (the reply to the peer's, or ours after a violation) ends the stream: nothing
+    // may follow it (RFC 6455 §5.5.1). Server control frames: unmasked, payload under 126 bytes
+    // (two-byte header).
     for (std::size_t i = 0; i + 1 < control_.size();
          i += 2 + (static_cast<unsigned char>(control_[i + 1]) & 0x7f))
       if ((static_cast<unsigned char>(control_[i]) & 0x0f) == 0x8) closed_by_peer_ = true;
@@ -195,7 +180,7 @@ bool websocket_transport::write_queued() {
   auto& q = conn_->output();
   auto& s = thread_scratch();
   s.iov.clear();
-  const bool binary = conn_->binary();
+  const auto opcode = conn_->binary() ? http::ws_opcode::binary : http::ws_opcode::text;
   std::size_t taken = 0;
   std::size_t total = 0;
   if (conn_->coalesce()) {
@@ -210,7 +195,7 @@ bool websocket_transport::write_queued() {
       payload += m.size();
       ++taken;
     }
-    std::size_t h = frame_header(s.headers.data(), binary, payload);
+    std::size_t h = http::write_frame_header(s.headers.data(), opcode, payload);
     s.iov[0] = {s.headers.data(), h};
     total = h + payload;
   } else {
@@ -219,7 +204,7 @@ bool websocket_transport::write_queued() {
       const auto& m = q.at(taken);
       if (taken > 0 && total + m.size() > batch_bytes) break;
       unsigned char* hdr = s.headers.data() + header_max * taken;
-      std::size_t h = frame_header(hdr, binary, m.size());
+      std::size_t h = http::write_frame_header(hdr, opcode, m.size());
       s.iov.push_back({hdr, h});
       s.iov.push_back({const_cast<char*>(m.data()), m.size()});
       total += h + m.size();

@@ -43,16 +43,16 @@ class websocket_transport final : public flushable,
   std::shared_ptr<connection> conn_;
   std::unique_ptr<http::websocket> ws_;
   http::direct_socket* direct_ = nullptr;
-  bool control_pending_ = false;      // Beast queued a control frame since the last take
+  bool control_pending_ = false;      // the reader queued a control frame since the last take
   boost::asio::steady_timer signal_;  // the writer coroutine (TLS) or run() waits on it
   bool waiting_ = false;              // run() or the TLS writer is waiting on signal_
   bool scheduled_ = false;            // in the shard's next write pass
   bool waiting_writable_ = false;     // the kernel buffer was full
   bool finished_ = false;
   bool failed_ = false;
-  bool closed_by_peer_ = false;  // Beast answered the peer's close frame
+  bool closed_by_peer_ = false;  // a close frame went out: nothing may follow it
   // Bytes of a gathered write the kernel did not take (copied once, only when it happens),
-  // and control frames Beast wrote meanwhile (a pong, the reply to a close).
+  // and the reader's control frames (a pong, the reply to a close).
   std::string rest_;
   std::size_t rest_offset_ = 0;
   std::string control_;

@@ -1,5 +1,5 @@
 // The WebSocket write path under pressure (docs/architecture.md, "Write path"): the server frames
-// its messages itself and writes them straight to the socket, while Beast answers pings and
+// its messages itself and writes them straight to the socket, while its reader answers pings and
 // closes. A client that stops reading, pings in the middle of a flood, or closes mid-flood must
 // see every frame whole and in order.
 import { after, before, describe, it } from 'node:test';

@@ -1,0 +1,88 @@
+// RFC 6455 framing, server side, without I/O: the reader of client frames (masked, bounded,
+// UTF-8 checked) and the writer of server frame headers. Used by the plain-TCP WebSocket
+// (http/plain_websocket.cpp) and the direct frame writer (transport/websocket_transport.cpp).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace hubcast::http {
+
+enum class ws_opcode : std::uint8_t {
+  continuation = 0x0,
+  text = 0x1,
+  binary = 0x2,
+  close = 0x8,
+  ping = 0x9,
+  pong = 0xA,
+};
+
+// Close codes (RFC 6455 §7.4.1) the reader sends back when the client breaks the protocol.
+inline constexpr std::uint16_t close_normal = 1000;
+inline constexpr std::uint16_t close_protocol_error = 1002;
+inline constexpr std::uint16_t close_invalid_payload = 1007;
+inline constexpr std::uint16_t close_message_too_big = 1009;
+
+// The largest header of a server frame, and the header itself (FIN set, unmasked); returns its
+// length.
+inline constexpr std::size_t ws_max_header = 10;
+std::size_t write_frame_header(unsigned char* out, ws_opcode op, std::size_t payload_length);
+// A whole control frame (close: the two-byte code, then `payload`).
+std::string make_control_frame(ws_opcode op, std::string_view payload);
+std::string make_close_frame(std::uint16_t code);
+
+// Incremental UTF-8 validation (RFC 3629: no overlongs, no surrogates, nothing past U+10FFFF),
+// across fragments.
+class utf8_validator {
+ public:
+  bool feed(std::string_view bytes);
+  // The input so far ends on a whole code point.
+  bool complete() const { return need_ == 0; }
+  void reset() { need_ = 0; }
+
+ private:
+  int need_ = 0;           // continuation bytes still expected
+  unsigned char low_ = 0;  // bounds of the next continuation byte (the first one is narrower)
+  unsigned char high_ = 0;
+};
+
+// Reads client frames from bytes as they arrive. next() looks at a buffer of received bytes,
+// consumes whole frames (payloads are unmasked in place) and stops at the first event: a whole
+// data message (taken with take_message()), a ping, a pong, a close, or an error (the close
+// code to answer with). Bytes of an incomplete frame are left unconsumed. Memory is bounded by
+// max_message: a frame that would pass it is refused from its header, before its payload.
+class frame_reader {
+ public:
+  enum class event { need_more, message, ping, pong, close, error };
+  struct result {
+    event kind = event::need_more;
+    std::size_t consumed = 0;  // bytes of the buffer used up, whatever the event
+    // ping/pong: the payload; close: the reason (after the code). Points into the buffer.
+    std::string_view payload;
+    std::uint16_t code = 0;       // close: the peer's code (0: none); error: the code to send
+    const char* error = nullptr;  // error: what was wrong, for the log
+  };
+
+  explicit frame_reader(std::size_t max_message = 1024 * 1024) : max_message_(max_message) {}
+  void set_max_message(std::size_t bytes) { max_message_ = bytes; }
+
+  result next(std::span<char> buffer);
+
+  // After event::message.
+  std::string take_message();
+  bool message_binary() const { return binary_; }
+  // Bytes held for a message not yet complete (fragments so far).
+  std::size_t held_bytes() const { return message_.size(); }
+
+ private:
+  std::size_t max_message_;
+  std::string message_;
+  bool in_message_ = false;  // a fragmented message has begun
+  bool binary_ = false;
+  utf8_validator utf8_;
+};
+
+}  // namespace hubcast::http
