@@ -224,54 +224,74 @@ asio::awaitable<void> hub_dispatcher::on_connected(std::shared_ptr<transport::co
   std::string inbuf;
   if (!co_await handshake(*st, inbuf)) co_return;
 
+  const bool connected = co_await connect(st);
+  // The read loop keeps only what an idle connection needs across its wait: parsing and the
+  // messages' handling run in their own coroutine frames (process), freed after each read.
   auto& hc = *st->hc;
-  // OnConnectedAsync (§10: failure closes without reconnect).
-  bool connected = false;
-  try {
-    auto h = make_hub(*st);
-    co_await h->on_connected();
-    connected = true;
-  } catch (const std::exception& e) {
-    spdlog::debug("connection {}: on_connected failed: {}", conn->id(), log::escape(e.what()));
-    hc.close(error_text("Connection closed with an error.", e), false);
-  }
-  if (connected) lifetime_->on_connected(&hc);
-
-  const auto* proto = hc.protocol();
-  const std::size_t max = options_.maximum_receive_message_size;
   std::string chunk;
   bool binary = false;
   for (;;) {
-    if (!hc.closing()) {
-      std::string_view view(inbuf);
-      while (!hc.closing()) {
-        auto step = proto->parse_next(view, max);
-        if (step.kind == protocol::parse_step::need_more) break;
-        if (step.kind == protocol::parse_step::ignored) continue;
-        if (step.kind == protocol::parse_step::too_large ||
-            step.kind == protocol::parse_step::invalid) {
-          std::string detail =
-              step.kind == protocol::parse_step::too_large
-                  ? "InvalidDataException: The maximum message size of " + std::to_string(max) +
-                        "B was exceeded. The message size can be configured in AddHubOptions."
-                  : "InvalidDataException: " + step.error;
-          std::string text = "Connection closed with an error.";
-          if (options_.enable_detailed_errors) text += " " + detail;
-          st->close_error = detail;
-          hc.close(text, true);
-          break;
-        }
-        co_await handle(st, *step.msg);
-      }
-      inbuf.erase(0, inbuf.size() - view.size());
-    }
+    if (!hc.closing() && !inbuf.empty()) co_await process(st, inbuf);
     if (hc.closing()) inbuf.clear();
+    if (inbuf.empty()) std::string().swap(inbuf);  // no buffer held while idle
     if (!co_await conn->async_read(chunk, binary)) break;
     hc.on_received(false);
-    if (!hc.closing()) inbuf.append(chunk);
+    if (hc.closing()) continue;
+    if (inbuf.empty())
+      inbuf.swap(chunk);  // the common case: one whole message, no copy
+    else
+      inbuf.append(chunk);
   }
+  co_await disconnect(st, connected);
+}
 
+asio::awaitable<bool> hub_dispatcher::connect(std::shared_ptr<connection_state> st) {
+  auto& hc = *st->hc;
+  // OnConnectedAsync (§10: failure closes without reconnect).
+  try {
+    auto h = make_hub(*st);
+    co_await h->on_connected();
+  } catch (const std::exception& e) {
+    spdlog::debug("connection {}: on_connected failed: {}", st->conn->id(), log::escape(e.what()));
+    hc.close(error_text("Connection closed with an error.", e), false);
+    co_return false;
+  }
+  lifetime_->on_connected(&hc);
+  co_return true;
+}
+
+asio::awaitable<void> hub_dispatcher::process(std::shared_ptr<connection_state> st,
+                                              std::string& inbuf) {
+  auto& hc = *st->hc;
+  const auto* proto = hc.protocol();
+  const std::size_t max = options_.maximum_receive_message_size;
+  std::string_view view(inbuf);
+  while (!hc.closing()) {
+    auto step = proto->parse_next(view, max);
+    if (step.kind == protocol::parse_step::need_more) break;
+    if (step.kind == protocol::parse_step::ignored) continue;
+    if (step.kind == protocol::parse_step::too_large ||
+        step.kind == protocol::parse_step::invalid) {
+      std::string detail =
+          step.kind == protocol::parse_step::too_large
+              ? "InvalidDataException: The maximum message size of " + std::to_string(max) +
+                    "B was exceeded. The message size can be configured in AddHubOptions."
+              : "InvalidDataException: " + step.error;
+      std::string text = "Connection closed with an error.";
+      if (options_.enable_detailed_errors) text += " " + detail;
+      st->close_error = detail;
+      hc.close(text, true);
+      break;
+    }
+    co_await handle(st, *step.msg);
+  }
+  inbuf.erase(0, inbuf.size() - view.size());
+}
+
+asio::awaitable<void> hub_dispatcher::disconnect(std::shared_ptr<connection_state> st,
+                                                 bool connected) {
   // Cleanup: the client is gone (or the transport ended after our Close).
+  auto& hc = *st->hc;
   st->reader_done = true;
   st->queue.clear();
   for (auto& [id, s] : st->streams) s->cancel();
@@ -283,7 +303,8 @@ asio::awaitable<void> hub_dispatcher::on_connected(std::shared_ptr<transport::co
       auto h = make_hub(*st);
       co_await h->on_disconnected(st->close_error);
     } catch (const std::exception& e) {
-      spdlog::warn("connection {}: on_disconnected failed: {}", conn->id(), log::escape(e.what()));
+      spdlog::warn("connection {}: on_disconnected failed: {}", st->conn->id(),
+                   log::escape(e.what()));
     }
   }
   hc.close(std::nullopt, false);

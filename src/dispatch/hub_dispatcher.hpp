@@ -43,6 +43,11 @@ class hub_dispatcher final : public transport::connection_handler {
   const detail::method_descriptor* find(std::string_view name) const;
   std::string error_text(const std::string& prefix, const std::exception& e) const;
   boost::asio::awaitable<bool> handshake(connection_state& st, std::string& inbuf);
+  // OnConnectedAsync; false when it failed (the connection is closing).
+  boost::asio::awaitable<bool> connect(std::shared_ptr<connection_state> st);
+  // Parses and handles the whole messages in `inbuf`, leaving an incomplete rest.
+  boost::asio::awaitable<void> process(std::shared_ptr<connection_state> st, std::string& inbuf);
+  boost::asio::awaitable<void> disconnect(std::shared_ptr<connection_state> st, bool connected);
   boost::asio::awaitable<void> handle(std::shared_ptr<connection_state> st,
                                       protocol::hub_message& m);
   void handle_invocation(std::shared_ptr<connection_state> st, protocol::invocation_message& m);

@@ -131,8 +131,8 @@ error_code plain_websocket::finish_reading(error_code ec) {
   return ec;
 }
 
-asio::awaitable<error_code> plain_websocket::async_read(std::string& out, bool& binary) {
-  if (reader_done_ || close_received_) co_return finish_reading(asio::error::eof);
+std::optional<error_code> plain_websocket::read_available(std::string& out, bool& binary) {
+  if (reader_done_ || close_received_) return asio::error::eof;
   for (;;) {
     // Bytes kept from an earlier read first: the frames after a message, or a frame's start.
     while (partial_offset_ < partial_.size()) {
@@ -140,7 +140,7 @@ asio::awaitable<error_code> plain_websocket::async_read(std::string& out, bool& 
           std::span<char>(partial_.data() + partial_offset_, partial_.size() - partial_offset_));
       partial_offset_ += r.consumed;
       if (r.kind == frame_reader::event::need_more) break;
-      if (auto done = on_event(r, out, binary)) co_return finish_reading(*done);
+      if (auto done = on_event(r, out, binary)) return done;
     }
     if (partial_offset_ > 0) {
       partial_.erase(0, partial_offset_);
@@ -150,14 +150,10 @@ asio::awaitable<error_code> plain_websocket::async_read(std::string& out, bool& 
     ssize_t n = ::recv(socket_.native_handle(), buf, read_chunk, MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        auto [ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read, use_tuple);
-        if (ec) co_return finish_reading(ec);
-        continue;
-      }
-      co_return finish_reading(error_code(errno, boost::system::system_category()));
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return std::nullopt;
+      return error_code(errno, boost::system::system_category());
     }
-    if (n == 0) co_return finish_reading(asio::error::eof);  // gone without a close frame
+    if (n == 0) return asio::error::eof;  // gone without a close frame
     const auto got = static_cast<std::size_t>(n);
     if (!partial_.empty()) {
       partial_.append(buf, got);  // completes a frame begun earlier
@@ -171,10 +167,19 @@ asio::awaitable<error_code> plain_websocket::async_read(std::string& out, bool& 
       if (r.kind == frame_reader::event::need_more) break;
       if (auto done = on_event(r, out, binary)) {
         if (!*done && off < got) keep_rest(buf + off, got - off);
-        co_return finish_reading(*done);
+        return done;
       }
     }
     if (off < got) keep_rest(buf + off, got - off);
+  }
+}
+
+// A small coroutine frame (an idle connection keeps one): the work is in read_available().
+asio::awaitable<error_code> plain_websocket::async_read(std::string& out, bool& binary) {
+  for (;;) {
+    if (auto done = read_available(out, binary)) co_return finish_reading(*done);
+    auto [ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read, use_tuple);
+    if (ec) co_return finish_reading(ec);
   }
 }
 

@@ -68,6 +68,9 @@ class plain_websocket final : public websocket, public direct_socket {
   // Handles one reader event: a value when async_read returns (a message, or the error).
   std::optional<boost::system::error_code> on_event(const frame_reader::result& r, std::string& out,
                                                     bool& binary);
+  // Parses what is kept, then reads what the socket has, without waiting: a value when
+  // async_read returns, nullopt when the socket has nothing more now.
+  std::optional<boost::system::error_code> read_available(std::string& out, bool& binary);
   void queue_control(std::string frame, bool pong);
   void keep_rest(const char* data, std::size_t n);
   boost::system::error_code finish_reading(boost::system::error_code ec);

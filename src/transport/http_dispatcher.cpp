@@ -466,37 +466,19 @@ struct endpoint {
     c->attach(transport_type::websockets, req, ex.shard(), ex.get_executor(), ws.get());
     c->set_user(who.principal, who.expires_at);
     auto transport = std::make_shared<websocket_transport>(c, std::move(ws));
-    std::vector<asio::awaitable<void>> tasks;
-    tasks.push_back(run_handler(handler, c));
-    tasks.push_back(transport->run());
-    run_detached(c, std::move(tasks), [c, transport, m = manager] {
+    // Both halves end before the connection is removed: the handler (reading) and the
+    // transport (writing, then the close handshake).
+    auto both = std::make_shared<int>(2);
+    auto done = [both, c, m = manager] {
+      if (--*both > 0) return;
       c->detach_websocket();
       m->remove(c->token());
-    });
-    // Returns at once: the request's coroutines, its parser and read buffer are freed, the
-    // WebSocket lives on in the two coroutines above (an idle connection keeps only them).
-  }
-
-  // Starts `tasks` on the connection's shard, detached from the calling request; `then` runs
-  // once every one has finished.
-  static void run_detached(const std::shared_ptr<connection>& c,
-                           std::vector<asio::awaitable<void>> tasks, std::function<void()> then) {
-    struct join {
-      std::size_t left;
-      std::function<void()> then;
     };
-    auto j = std::make_shared<join>(join{tasks.size(), std::move(then)});
-    for (auto& t : tasks)
-      asio::co_spawn(c->get_executor(), std::move(t), [j, c](std::exception_ptr e) {
-        if (e) {
-          try {
-            std::rethrow_exception(e);
-          } catch (const std::exception& x) {
-            spdlog::error("connection {}: {}", c->id(), log::escape(x.what()));
-          }
-        }
-        if (--j->left == 0) j->then();
-      });
+    transport->start(done);
+    asio::co_spawn(c->get_executor(), run_handler(handler, c),
+                   [done](std::exception_ptr) { done(); });
+    // Returns at once: the request's coroutines, its parser and read buffer are freed. An idle
+    // connection keeps the handler's read coroutine, and no writer coroutine at all.
   }
 };
 

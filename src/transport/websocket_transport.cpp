@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -86,14 +87,16 @@ void websocket_transport::mark_ready() {
   schedule_flush(shared_from_this(), signal_.get_executor());
 }
 
-asio::awaitable<void> websocket_transport::run() {
-  auto self = shared_from_this();
+void websocket_transport::start(std::function<void()> on_closed) {
+  on_closed_ = std::move(on_closed);
+  self_ = shared_from_this();  // alive until the socket is closed (closed())
   direct_ = ws_->direct();
   if (!direct_) {
-    co_await run_beast_writer();
-    co_return;
+    asio::co_spawn(signal_.get_executor(), run_beast_writer(),
+                   [self = self_](std::exception_ptr) { self->closed(); });
+    return;
   }
-  std::weak_ptr<websocket_transport> weak = self;
+  std::weak_ptr<websocket_transport> weak = self_;
   direct_->acquire([weak] {
     if (auto s = weak.lock()) {
       s->control_pending_ = true;
@@ -102,18 +105,20 @@ asio::awaitable<void> websocket_transport::run() {
   });
   conn_->set_output_sink(this);
   mark_ready();  // what was queued before the transport started, or an early end
-  while (!finished_) {
-    signal_.expires_at(asio::steady_timer::time_point::max());
-    waiting_ = true;
-    co_await signal_.async_wait(asio::as_tuple(asio::use_awaitable));
-    waiting_ = false;
-  }
+}
+
+asio::awaitable<void> websocket_transport::close_socket() {
   direct_->release();
   if (!failed_ && !conn_->is_aborted()) {
     co_await ws_->async_close(1000);
   } else {
     ws_->abort();
   }
+}
+
+void websocket_transport::closed() {
+  auto keep = std::move(self_);
+  if (auto f = std::exchange(on_closed_, nullptr)) f();
 }
 
 void websocket_transport::flush() {
@@ -265,8 +270,14 @@ void websocket_transport::finish(bool failed) {
   failed_ = failed;
   conn_->set_output_sink(nullptr);
   if (failed) conn_->abort();
-  if (direct_) direct_->control_written(asio::error::broken_pipe);  // unwritten control frames
-  wake_waiter();
+  if (!direct_) {
+    wake_waiter();
+    return;
+  }
+  direct_->control_written(asio::error::broken_pipe);  // unwritten control frames
+  // The close handshake is the only coroutine of a direct transport, for its last seconds.
+  asio::co_spawn(signal_.get_executor(), close_socket(),
+                 [self = shared_from_this()](std::exception_ptr) { self->closed(); });
 }
 
 asio::awaitable<void> websocket_transport::run_beast_writer() {

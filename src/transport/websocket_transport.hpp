@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -32,8 +33,10 @@ class websocket_transport final : public flushable,
 
   http::websocket& socket() { return *ws_; }
 
-  // Writes until the output completes or fails, then ends the WebSocket.
-  boost::asio::awaitable<void> run();
+  // Writes until the output completes or fails, then ends the WebSocket (close handshake or
+  // abort) and calls `on_closed`. Plain TCP: no coroutine runs meanwhile, the shard's write
+  // passes call flush(); TLS: one writer coroutine.
+  void start(std::function<void()> on_closed);
 
   void on_output() override;
   std::size_t buffered_bytes() const override { return rest_.size() - rest_offset_; }
@@ -43,9 +46,11 @@ class websocket_transport final : public flushable,
   std::shared_ptr<connection> conn_;
   std::unique_ptr<http::websocket> ws_;
   http::direct_socket* direct_ = nullptr;
-  bool control_pending_ = false;      // the reader queued a control frame since the last take
-  boost::asio::steady_timer signal_;  // the writer coroutine (TLS) or run() waits on it
-  bool waiting_ = false;              // run() or the TLS writer is waiting on signal_
+  bool control_pending_ = false;  // the reader queued a control frame since the last take
+  std::shared_ptr<websocket_transport> self_;  // from start() to closed()
+  std::function<void()> on_closed_;
+  boost::asio::steady_timer signal_;  // the writer coroutine (TLS) waits on it
+  bool waiting_ = false;              // the TLS writer is waiting on signal_
   bool scheduled_ = false;            // in the shard's next write pass
   bool waiting_writable_ = false;     // the kernel buffer was full
   bool finished_ = false;
@@ -67,6 +72,8 @@ class websocket_transport final : public flushable,
   void wait_writable();
   void finish(bool failed);
   boost::asio::awaitable<void> run_beast_writer();
+  boost::asio::awaitable<void> close_socket();
+  void closed();
 };
 
 }  // namespace hubcast::transport
