@@ -137,6 +137,12 @@ void test_hub::send_to_all(std::string message) {
 void authorized_hub::configure(hubcast::hub_methods<authorized_hub>& m) {
   m.add("Echo", &authorized_hub::echo)
       .add("GetUserIdentifier", &authorized_hub::get_user_identifier)
+      .add("GetConnectionId", &authorized_hub::get_connection_id)
+      .add("SendToConnection", &authorized_hub::send_to_connection)
+      .add("SendToUser", &authorized_hub::send_to_user)
+      .add("SendToGroup", &authorized_hub::send_to_group)
+      .add("AddToGroup", &authorized_hub::add_to_group)
+      .add("RemoveFromGroup", &authorized_hub::remove_from_group)
       .add("AdminOnly", &authorized_hub::admin_only)
       .require("Admin");
 }

@@ -60,6 +60,24 @@ class authorized_hub : public hubcast::hub {
   // hubcast additions for the auth tests.
   std::optional<std::string> get_user_identifier() { return context().user_identifier(); }
   std::string admin_only() { return "admin"; }
+  // Sends that go through the lifetime manager to the owning shard(s) (e2e sends.test.mjs).
+  std::string get_connection_id() { return context().connection_id(); }
+  void send_to_connection(std::string connection_id, std::string message) {
+    clients().client(std::move(connection_id)).send("Message", message);
+  }
+  void send_to_user(std::string user_id, std::string message) {
+    clients().user(std::move(user_id)).send("Message", message);
+  }
+  void send_to_group(std::string group, std::string message) {
+    clients().group(std::move(group)).send("Message", message);
+  }
+  // Another connection's group membership (its shard may not be the caller's).
+  void add_to_group(std::string connection_id, std::string group) {
+    groups().add(connection_id, group);
+  }
+  void remove_from_group(std::string connection_id, std::string group) {
+    groups().remove(connection_id, group);
+  }
 };
 
 // Throws from its constructor: connections to /uncreatable fail with a close error.

@@ -45,8 +45,14 @@ void hub_lifetime_manager::for_each_shard(F f) {
   }
 }
 
+template <class F>
+void hub_lifetime_manager::on_shard(std::uint32_t shard, F f) {
+  asio::dispatch(shards_.executor(shard), [this, shard, f]() mutable { f(*state_[shard]); });
+}
+
 void hub_lifetime_manager::on_connected(hub_connection* c) {
   auto& s = *state_[c->shard()];
+  directory_.add(c->connection_id(), c->user_identifier, static_cast<std::uint32_t>(c->shard()));
   c->shard_slot = s.all.size();
   s.all.push_back(c);
   s.by_id[c->connection_id()] = c;
@@ -65,6 +71,8 @@ void hub_lifetime_manager::on_disconnected(hub_connection* c) {
     c->shard_slot = static_cast<std::size_t>(-1);
     protocols_in_use_[static_cast<std::size_t>(c->protocol()->id())]--;
     count_--;
+    directory_.remove(c->connection_id(), c->user_identifier,
+                      static_cast<std::uint32_t>(c->shard()));
   }
   s.by_id.erase(c->connection_id());
   if (c->user_identifier) {
@@ -141,14 +149,17 @@ void hub_lifetime_manager::send_connection(const std::string& connection_id, con
 }
 
 void hub_lifetime_manager::send_connections(std::vector<std::string> ids, const outgoing& m) {
+  auto plan = directory_.plan_connections(ids);
+  if (plan.empty()) return;  // none of them is connected
   auto msg = serialize(m);
-  auto list = std::make_shared<const std::vector<std::string>>(std::move(ids));
-  for_each_shard([msg, list](shard_state& s) {
-    for (const auto& id : *list) {
-      auto it = s.by_id.find(id);
-      if (it != s.by_id.end()) it->second->send(*msg);
-    }
-  });
+  for (auto& [shard, list] : plan) {
+    on_shard(shard, [msg, list = std::move(list)](shard_state& s) {
+      for (const auto& id : list) {
+        auto it = s.by_id.find(id);
+        if (it != s.by_id.end()) it->second->send(*msg);
+      }
+    });
+  }
 }
 
 void hub_lifetime_manager::send_group(const std::string& group, const outgoing& m,
@@ -186,15 +197,18 @@ void hub_lifetime_manager::send_user(const std::string& user_id, const outgoing&
 }
 
 void hub_lifetime_manager::send_users(std::vector<std::string> user_ids, const outgoing& m) {
+  auto plan = directory_.plan_users(user_ids);
+  if (plan.empty()) return;
   auto msg = serialize(m);
-  auto list = std::make_shared<const std::vector<std::string>>(std::move(user_ids));
-  for_each_shard([msg, list](shard_state& s) {
-    for (const auto& u : *list) {
-      auto it = s.users.find(u);
-      if (it == s.users.end()) continue;
-      for (auto* c : it->second) c->send(*msg);
-    }
-  });
+  for (auto& [shard, list] : plan) {
+    on_shard(shard, [msg, list = std::move(list)](shard_state& s) {
+      for (const auto& u : list) {
+        auto it = s.users.find(u);
+        if (it == s.users.end()) continue;
+        for (auto* c : it->second) c->send(*msg);
+      }
+    });
+  }
 }
 
 void hub_lifetime_manager::add_to_group_local(shard_state& s, hub_connection* c,
@@ -217,7 +231,9 @@ void hub_lifetime_manager::remove_from_group_local(shard_state& s, hub_connectio
 
 void hub_lifetime_manager::add_to_group(const std::string& connection_id,
                                         const std::string& group) {
-  for_each_shard([this, connection_id, group](shard_state& s) {
+  auto shard = directory_.shard_of(connection_id);
+  if (!shard) return;  // not connected (ASP.NET: a no-op)
+  on_shard(*shard, [this, connection_id, group](shard_state& s) {
     auto it = s.by_id.find(connection_id);
     if (it != s.by_id.end()) add_to_group_local(s, it->second, group);
   });
@@ -225,7 +241,9 @@ void hub_lifetime_manager::add_to_group(const std::string& connection_id,
 
 void hub_lifetime_manager::remove_from_group(const std::string& connection_id,
                                              const std::string& group) {
-  for_each_shard([this, connection_id, group](shard_state& s) {
+  auto shard = directory_.shard_of(connection_id);
+  if (!shard) return;
+  on_shard(*shard, [this, connection_id, group](shard_state& s) {
     auto it = s.by_id.find(connection_id);
     if (it != s.by_id.end()) remove_from_group_local(s, it->second, group);
   });
@@ -249,35 +267,35 @@ asio::awaitable<session::client_result> hub_lifetime_manager::invoke_connection(
     std::mutex mutex;
     std::size_t owner = static_cast<std::size_t>(-1);
     std::string result_id;
-    std::atomic<std::size_t> misses{0};
     explicit shared(asio::any_io_executor e) : ch(e, 1) {}
   };
   auto st = std::make_shared<shared>(ex);
   const std::size_t n = state_.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    asio::dispatch(shards_.executor(i), [this, i, n, st, connection_id, target, args] {
-      auto& s = *state_[i];
-      auto it = s.by_id.find(connection_id);
-      if (it == s.by_id.end() || it->second->closing()) {
-        if (++st->misses == n)
-          st->ch.try_send(boost::system::error_code{},
-                          session::client_result{
-                              "Connection '" + connection_id + "' does not exist.", {}, false});
-        return;
-      }
-      auto* c = it->second;
-      auto id = c->register_result([st](session::client_result r) {
-        st->ch.try_send(boost::system::error_code{}, std::move(r));
-      });
-      {
-        std::lock_guard lock(st->mutex);
-        st->owner = i;
-        st->result_id = id;
-      }
-      if (!c->send_invocation(target, args, id))
-        c->complete_result(id, session::client_result{"Connection closed.", {}, false});
+  const auto missing = [connection_id] {
+    return session::client_result{"Connection '" + connection_id + "' does not exist.", {}, false};
+  };
+  auto owner_shard = directory_.shard_of(connection_id);
+  if (!owner_shard) co_return missing();
+  const std::size_t i = *owner_shard;
+  asio::dispatch(shards_.executor(i), [this, i, st, connection_id, target, args, missing] {
+    auto& s = *state_[i];
+    auto it = s.by_id.find(connection_id);
+    if (it == s.by_id.end() || it->second->closing()) {
+      st->ch.try_send(boost::system::error_code{}, missing());
+      return;
+    }
+    auto* c = it->second;
+    auto id = c->register_result([st](session::client_result r) {
+      st->ch.try_send(boost::system::error_code{}, std::move(r));
     });
-  }
+    {
+      std::lock_guard lock(st->mutex);
+      st->owner = i;
+      st->result_id = id;
+    }
+    if (!c->send_invocation(target, args, id))
+      c->complete_result(id, session::client_result{"Connection closed.", {}, false});
+  });
   using namespace asio::experimental::awaitable_operators;
   asio::steady_timer timer(ex, timeout);
   auto r =

@@ -1,6 +1,8 @@
 // Who receives what (HubLifetimeManager): all, one connection, groups, users, with exclusions.
 // In-process implementation over shards: a message is serialized once per protocol in use on
-// the sending thread, then handed once to each shard, which walks its own connections.
+// the sending thread, then handed once to each shard, which walks its own connections. Sends
+// to connections or users, group changes and client results go only to the shards that own
+// them (connection_directory).
 #pragma once
 
 #include <array>
@@ -16,6 +18,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "core/shards.hpp"
+#include "lifetime/connection_directory.hpp"
 #include "protocol/hub_protocol.hpp"
 #include "session/hub_connection.hpp"
 
@@ -76,10 +79,13 @@ class hub_lifetime_manager {
   std::vector<std::unique_ptr<shard_state>> state_;
   std::array<std::atomic<int>, protocol::protocol_count> protocols_in_use_{};
   std::atomic<std::size_t> count_{0};
+  connection_directory directory_;  // one hop to the owning shard
 
   std::shared_ptr<const protocol::serialized_message> serialize(const outgoing& m) const;
   template <class F>
   void for_each_shard(F f);
+  template <class F>
+  void on_shard(std::uint32_t shard, F f);
   void add_to_group_local(shard_state& s, session::hub_connection* c, const std::string& group);
   void remove_from_group_local(shard_state& s, session::hub_connection* c,
                                const std::string& group);
