@@ -102,10 +102,15 @@ void market::listener::offer(const std::vector<std::shared_ptr<const priced>>& t
   if (any) signal_.cancel();
 }
 
-asio::awaitable<void> market::listener::wait(std::chrono::milliseconds timeout) {
-  if (!pending_.empty()) co_return;
-  signal_.expires_after(timeout);
+asio::awaitable<void> market::listener::wait() {
+  if (!pending_.empty() || woken_) co_return;
+  signal_.expires_at(asio::steady_timer::time_point::max());
   co_await signal_.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+void market::listener::wake() {
+  woken_ = true;
+  signal_.cancel();
 }
 
 std::vector<std::shared_ptr<const priced>> market::listener::take() {

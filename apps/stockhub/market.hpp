@@ -56,8 +56,10 @@ class market : public std::enable_shared_from_this<market> {
   class listener {
    public:
     listener(std::shared_ptr<subscriptions> subs, boost::asio::any_io_executor ex);
-    // Waits until prices are pending, or `timeout`.
-    boost::asio::awaitable<void> wait(std::chrono::milliseconds timeout);
+    // Waits until prices are pending, or wake() was called.
+    boost::asio::awaitable<void> wait();
+    // Ends the current and every later wait (the stream was cancelled).
+    void wake();
     // The latest pending price per symbol, in symbol order.
     std::vector<std::shared_ptr<const priced>> take();
     void offer(const std::vector<std::shared_ptr<const priced>>& tick);
@@ -66,6 +68,7 @@ class market : public std::enable_shared_from_this<market> {
     std::shared_ptr<subscriptions> subs_;
     std::map<std::string, std::shared_ptr<const priced>> pending_;
     boost::asio::steady_timer signal_;
+    bool woken_ = false;
   };
 
   // Registers a listener on the calling shard; unregister it when the stream ends.

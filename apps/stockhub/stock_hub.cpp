@@ -6,6 +6,8 @@
 #include <cctype>
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
 
 namespace stockhub {
@@ -101,11 +103,19 @@ hubcast::async_stream<stock_price_event> stock_hub::stream_stock_prices() {
         auto ex = co_await boost::asio::this_coro::executor;
         std::size_t shard = services->shards->current();
         auto listener = services->prices->subscribe(s, shard, ex);
+        // Cancellation (CancelInvocation, disconnect) wakes the wait at once: no polling.
+        boost::asio::co_spawn(
+            ex,
+            [w, listener]() mutable -> boost::asio::awaitable<void> {
+              co_await w.wait_cancelled();
+              listener->wake();
+            },
+            boost::asio::detached);
         try {
           while (!w.cancelled()) {
             // The subscriptions are read at every tick: changes apply to the running stream at
             // once.
-            co_await listener->wait(std::chrono::milliseconds(250));
+            co_await listener->wait();
             for (auto& p : listener->take()) co_await w.write_payload(p->encoded);
           }
         } catch (...) {

@@ -7,6 +7,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -130,18 +131,25 @@ void app::begin_shutdown() {
     auto ex = c->get_executor();
     if (ex) asio::post(ex, [c] { c->complete(); });
   }
+  // Waits for the last connection to go (woken by each removal, not polling), at most the
+  // shutdown timeout.
+  auto wake = std::make_shared<asio::steady_timer>(shards_->executor(0));
+  connections_->set_on_removed(
+      [wake, ex = shards_->executor(0)] { asio::post(ex, [wake] { wake->cancel(); }); });
   asio::co_spawn(
       shards_->executor(0),
-      [this]() -> asio::awaitable<void> {
+      [this, wake]() -> asio::awaitable<void> {
         auto deadline = std::chrono::steady_clock::now() + options_.shutdown_timeout;
-        asio::steady_timer t(co_await asio::this_coro::executor);
-        while (std::chrono::steady_clock::now() < deadline) {
+        for (;;) {
           std::size_t live = connections_->active();
           for (auto& l : lifetimes_) live += l->connection_count();
-          if (live == 0) break;
-          t.expires_after(std::chrono::milliseconds(20));
-          co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+          if (live == 0 || std::chrono::steady_clock::now() >= deadline) break;
+          // No suspension between the count and the wait: a removal's wake-up (posted to this
+          // shard) cannot slip in between and be lost.
+          wake->expires_at(deadline);
+          co_await wake->async_wait(asio::as_tuple(asio::use_awaitable));
         }
+        connections_->set_on_removed(nullptr);
         for (auto& l : lifetimes_) l->stop();
         connections_->stop_scan();
         shards_->stop();

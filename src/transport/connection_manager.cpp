@@ -45,14 +45,23 @@ std::shared_ptr<connection> connection_manager::find(const std::string& token) c
 
 void connection_manager::remove(const std::string& token) {
   std::shared_ptr<connection> gone;
+  std::shared_ptr<const std::function<void()>> notify;
   {
     std::lock_guard lock(mutex_);
     auto it = by_token_.find(token);
     if (it == by_token_.end()) return;
     gone = std::move(it->second);
     by_token_.erase(it);
+    notify = on_removed_;
   }
   gone->release_pending();
+  if (notify) (*notify)();
+}
+
+void connection_manager::set_on_removed(std::function<void()> f) {
+  auto p = f ? std::make_shared<const std::function<void()>>(std::move(f)) : nullptr;
+  std::lock_guard lock(mutex_);
+  on_removed_ = std::move(p);
 }
 
 std::size_t connection_manager::size() const {

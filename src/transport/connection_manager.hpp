@@ -45,6 +45,9 @@ class connection_manager {
 
   // Snapshot of live connections (for shutdown).
   std::vector<std::shared_ptr<connection>> all() const;
+  // Called (on the removing thread, outside the lock) after every remove(): what a graceful
+  // shutdown waits on instead of polling the count.
+  void set_on_removed(std::function<void()> f);
 
  private:
   std::chrono::milliseconds disconnect_timeout_;
@@ -54,6 +57,7 @@ class connection_manager {
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<connection>> by_token_;
   std::shared_ptr<boost::asio::steady_timer> timer_;
+  std::shared_ptr<const std::function<void()>> on_removed_;  // under mutex_
 };
 
 }  // namespace hubcast::transport
