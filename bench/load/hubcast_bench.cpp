@@ -42,95 +42,17 @@
 
 #include "auth/jwt.hpp"
 #include "client/http_client.hpp"
+#include "measure.hpp"
 #include "protocol/hub_protocol.hpp"
 #include "protocol/payload.hpp"
+#include "ws_connection.hpp"
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-namespace {
-
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch())
-      .count();
-}
-
-// --- an HDR-style histogram: 1 µs resolution below 1 ms, then 512 buckets per power of two
-// (< 0.2 % relative error), up to ~ 2^40 µs.
-class histogram {
- public:
-  histogram() : counts_(1024 + 31 * 512, 0) {}
-  void record(std::int64_t ns) {
-    std::uint64_t us = ns <= 0 ? 0 : static_cast<std::uint64_t>(ns / 1000);
-    ++counts_[index(us)];
-    ++total_;
-    max_ = std::max(max_, us);
-  }
-  std::uint64_t count() const { return total_; }
-  double percentile_ms(double p) const {
-    if (total_ == 0) return 0;
-    auto want = static_cast<std::uint64_t>(std::ceil(p / 100.0 * static_cast<double>(total_)));
-    std::uint64_t seen = 0;
-    for (std::size_t i = 0; i < counts_.size(); ++i) {
-      seen += counts_[i];
-      if (seen >= want && counts_[i] > 0) return static_cast<double>(value(i)) / 1000.0;
-    }
-    return static_cast<double>(max_) / 1000.0;
-  }
-  double max_ms() const { return static_cast<double>(max_) / 1000.0; }
-
- private:
-  static std::size_t index(std::uint64_t us) {
-    if (us < 1024) return us;
-    int e = 63 - __builtin_clzll(us) - 9;  // us >> e is in [512, 1024)
-    if (e > 31) e = 31;
-    std::uint64_t sub = std::min<std::uint64_t>(us >> e, 1023);
-    return 1024 + static_cast<std::size_t>(e - 1) * 512 + static_cast<std::size_t>(sub - 512);
-  }
-  static std::uint64_t value(std::size_t i) {
-    if (i < 1024) return i;
-    std::size_t e = (i - 1024) / 512 + 1, sub = (i - 1024) % 512 + 512;
-    return static_cast<std::uint64_t>(sub) << e;
-  }
-  std::vector<std::uint64_t> counts_;
-  std::uint64_t total_ = 0, max_ = 0;
-};
-
-// --- process figures from /proc
-struct proc_sample {
-  double cpu_seconds = 0;
-  double rss_mib = 0;
-};
-proc_sample sample_process(int pid) {
-  proc_sample s;
-  if (pid <= 0) return s;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  auto close = line.rfind(')');
-  if (close != std::string::npos) {
-    std::istringstream rest(line.substr(close + 2));
-    std::string field;
-    std::vector<std::string> f;
-    while (rest >> field) f.push_back(field);
-    // fields after the name start at #3 (state); utime is #14, stime #15
-    if (f.size() > 13)
-      s.cpu_seconds =
-          (std::stod(f[11]) + std::stod(f[12])) / static_cast<double>(sysconf(_SC_CLK_TCK));
-  }
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  while (std::getline(status, line))
-    if (line.rfind("VmRSS:", 0) == 0) s.rss_mib = std::stod(line.substr(6)) / 1024.0;
-  return s;
-}
-double self_cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
+namespace hubcast_bench {
 
 enum class wire_mode { signalr, socketio, ws };
 
@@ -163,129 +85,6 @@ struct config {
 struct step_stats {
   std::uint64_t sent = 0, delivered = 0;
   histogram latency;
-};
-
-class bench;
-
-// One WebSocket connection, spoken directly on the socket: readability waits + non-blocking
-// reads into one shared scratch buffer (no per-connection read buffer, no per-frame coroutine
-// resumption), and coalesced writes. Client frames use a zero masking key (valid framing, no
-// payload copy).
-struct connection : std::enable_shared_from_this<connection> {
-  explicit connection(asio::io_context& ioc) : sock(ioc) {}
-  tcp::socket sock;
-  std::string in;         // bytes of an incomplete frame
-  std::string fragments;  // a fragmented message so far
-  std::string pending, writing;
-  bool busy = false;
-  bool open = false;
-  bool binary = false;
-  std::uint64_t next_id = 0;
-  bench* owner = nullptr;
-  std::deque<std::string> setup_messages;  // messages read before the read loop runs
-
-  static std::string frame(std::string_view payload, bool binary, unsigned char opcode = 0) {
-    std::string f;
-    f.reserve(payload.size() + 14);
-    f.push_back(static_cast<char>(0x80 | (opcode ? opcode : (binary ? 2 : 1))));
-    if (payload.size() < 126) {
-      f.push_back(static_cast<char>(0x80 | payload.size()));
-    } else if (payload.size() < 65536) {
-      f.push_back(static_cast<char>(0x80 | 126));
-      f.push_back(static_cast<char>(payload.size() >> 8));
-      f.push_back(static_cast<char>(payload.size() & 0xff));
-    } else {
-      f.push_back(static_cast<char>(0x80 | 127));
-      for (int i = 7; i >= 0; --i)
-        f.push_back(static_cast<char>((payload.size() >> (8 * i)) & 0xff));
-    }
-    f.append(4, '\0');  // masking key 0
-    f.append(payload);
-    return f;
-  }
-
-  // `data` is a complete frame (from frame()).
-  void send_frame(const std::string& data) {
-    if (!open) return;
-    pending += data;
-    if (!busy) flush();
-  }
-  void send(const std::shared_ptr<const std::string>& payload) {
-    send_frame(frame(*payload, binary));
-  }
-  void flush() {
-    busy = true;
-    writing.swap(pending);
-    pending.clear();
-    asio::async_write(sock, asio::buffer(writing),
-                      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-                        self->busy = false;
-                        if (ec) {
-                          self->open = false;
-                          return;
-                        }
-                        if (!self->pending.empty()) self->flush();
-                      });
-  }
-
-  // Parses complete frames out of `data` (+ what was left before); calls `deliver` per message.
-  template <class F>
-  bool consume(std::string_view data, F&& deliver) {
-    std::string_view view;
-    if (in.empty()) {
-      view = data;
-    } else {
-      in.append(data);
-      view = in;
-    }
-    std::size_t used = 0;
-    for (;;) {
-      auto rest = view.substr(used);
-      if (rest.size() < 2) break;
-      auto b0 = static_cast<unsigned char>(rest[0]), b1 = static_cast<unsigned char>(rest[1]);
-      std::uint64_t len = b1 & 0x7f;
-      std::size_t off = 2;
-      if (len == 126) {
-        if (rest.size() < 4) break;
-        len = (static_cast<unsigned>(static_cast<unsigned char>(rest[2])) << 8) |
-              static_cast<unsigned char>(rest[3]);
-        off = 4;
-      } else if (len == 127) {
-        if (rest.size() < 10) break;
-        len = 0;
-        for (int i = 0; i < 8; ++i) len = (len << 8) | static_cast<unsigned char>(rest[2 + i]);
-        off = 10;
-      }
-      if (b1 & 0x80) off += 4;  // servers do not mask; tolerate it anyway (payload unread)
-      if (rest.size() < off + len) break;
-      auto payload = rest.substr(off, static_cast<std::size_t>(len));
-      used += off + static_cast<std::size_t>(len);
-      unsigned char opcode = b0 & 0x0f;
-      bool fin = b0 & 0x80;
-      if (opcode == 8) return false;
-      if (opcode == 9) {
-        send_frame(frame(payload, false, 10));
-        continue;
-      }
-      if (opcode == 10) continue;
-      if (!fin || opcode == 0) {
-        fragments.append(payload);
-        if (fin) {
-          std::string whole = std::move(fragments);
-          fragments.clear();
-          deliver(std::string_view(whole));
-        }
-        continue;
-      }
-      deliver(payload);
-    }
-    if (in.empty()) {
-      if (used < data.size()) in.assign(data.substr(used));
-    } else {
-      in.erase(0, used);
-    }
-    return true;
-  }
 };
 
 class bench {
@@ -793,7 +592,9 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-}  // namespace
+}  // namespace hubcast_bench
+
+using namespace hubcast_bench;
 
 int main(int argc, char** argv) {
   CLI::App cli{"hubcast-bench: load generator (see bench/run)"};
