@@ -474,9 +474,10 @@ struct endpoint {
       c->detach_websocket();
       m->remove(c->token());
     };
-    transport->start(done);
+    transport->start(done);  // `done` holds no transport: no cycle through on_closed
+    // The handler reads from the transport's socket: the transport lives at least as long.
     asio::co_spawn(c->get_executor(), run_handler(handler, c),
-                   [done](std::exception_ptr) { done(); });
+                   [done, transport](std::exception_ptr) { done(); });
     // Returns at once: the request's coroutines, its parser and read buffer are freed. An idle
     // connection keeps the handler's read coroutine, and no writer coroutine at all.
   }

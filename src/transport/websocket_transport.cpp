@@ -89,14 +89,13 @@ void websocket_transport::mark_ready() {
 
 void websocket_transport::start(std::function<void()> on_closed) {
   on_closed_ = std::move(on_closed);
-  self_ = shared_from_this();  // alive until the socket is closed (closed())
   direct_ = ws_->direct();
   if (!direct_) {
     asio::co_spawn(signal_.get_executor(), run_beast_writer(),
-                   [self = self_](std::exception_ptr) { self->closed(); });
+                   [self = shared_from_this()](std::exception_ptr) { self->closed(); });
     return;
   }
-  std::weak_ptr<websocket_transport> weak = self_;
+  std::weak_ptr<websocket_transport> weak = shared_from_this();
   direct_->acquire([weak] {
     if (auto s = weak.lock()) {
       s->control_pending_ = true;
@@ -117,7 +116,6 @@ asio::awaitable<void> websocket_transport::close_socket() {
 }
 
 void websocket_transport::closed() {
-  auto keep = std::move(self_);
   if (auto f = std::exchange(on_closed_, nullptr)) f();
 }
 

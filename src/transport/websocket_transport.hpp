@@ -35,7 +35,8 @@ class websocket_transport final : public flushable,
 
   // Writes until the output completes or fails, then ends the WebSocket (close handshake or
   // abort) and calls `on_closed`. Plain TCP: no coroutine runs meanwhile, the shard's write
-  // passes call flush(); TLS: one writer coroutine.
+  // passes call flush(); TLS: one writer coroutine. The caller keeps the transport alive for
+  // as long as anything reads from its socket (pending writes and the close keep it too).
   void start(std::function<void()> on_closed);
 
   void on_output() override;
@@ -47,7 +48,6 @@ class websocket_transport final : public flushable,
   std::unique_ptr<http::websocket> ws_;
   http::direct_socket* direct_ = nullptr;
   bool control_pending_ = false;  // the reader queued a control frame since the last take
-  std::shared_ptr<websocket_transport> self_;  // from start() to closed()
   std::function<void()> on_closed_;
   boost::asio::steady_timer signal_;  // the writer coroutine (TLS) waits on it
   bool waiting_ = false;              // the TLS writer is waiting on signal_
