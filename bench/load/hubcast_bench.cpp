@@ -1,5 +1,6 @@
 // hubcast-bench: the load generator of bench/run. One Asio thread (pin it to its own core),
-// WebSocket connections on Beast, and four wire modes so that every peer gets the same
+// WebSocket connections spoken on the socket (set up with Asio, then read from one epoll set:
+// epoll_reader.hpp), and four wire modes so that every peer gets the same
 // workload: SignalR (JSON or MessagePack; hubcast and ASP.NET Core), Socket.IO (Engine.IO v4
 // over WebSocket), and raw WebSocket text (the Node `ws` floor and the bare-kernel ceiling).
 //
@@ -42,6 +43,7 @@
 
 #include "auth/jwt.hpp"
 #include "client/http_client.hpp"
+#include "epoll_reader.hpp"
 #include "measure.hpp"
 #include "protocol/hub_protocol.hpp"
 #include "protocol/payload.hpp"
@@ -87,7 +89,7 @@ struct step_stats {
   histogram latency;
 };
 
-class bench {
+class bench final : public read_sink {
  public:
   explicit bench(config c) : c_(std::move(c)), proto_(protocol_for(c_)) {}
 
@@ -98,6 +100,11 @@ class bench {
     if (c_.scenario == "connect") co_return co_await connect_rate();
     throw std::runtime_error("unknown scenario " + c_.scenario);
   }
+
+  bool on_data(connection& c, std::string_view data, std::int64_t now) override {
+    return c.consume(data, [this, &c, now](std::string_view m) { on_frame(c, m, now); });
+  }
+  void on_closed(connection&) override { ++closed_; }
 
   // Called for every received frame.
   // `now`: when the read that brought the frame returned (one clock read per read, not per
@@ -262,32 +269,16 @@ class bench {
     co_return conn;
   }
 
-  static asio::awaitable<void> read_loop(std::shared_ptr<connection> c) {
-    static char scratch[1 << 16];  // one thread: every read completes into the same buffer
-    c->sock.non_blocking(true);
-    auto* owner = c->owner;
-    std::int64_t now = 0;
-    auto deliver = [&c, owner, &now](std::string_view m) { owner->on_frame(*c, m, now); };
-    for (;;) {
-      auto [ec] =
-          co_await c->sock.async_wait(tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable));
-      if (ec) break;
-      bool done = false;
-      for (int i = 0; i < 16; ++i) {
-        boost::system::error_code rec;
-        std::size_t n = c->sock.read_some(asio::buffer(scratch), rec);
-        if (rec == asio::error::would_block) break;
-        now = now_ns();
-        if (rec || !c->consume(std::string_view(scratch, n), deliver)) {
-          done = true;
-          break;
-        }
-        if (n < sizeof scratch) break;
-      }
-      if (done) break;
+  // After set-up: the socket leaves Asio for the epoll reader once no Asio write is in flight.
+  asio::awaitable<void> hand_over(std::shared_ptr<connection> c) {
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    while (c->busy) {
+      t.expires_after(1ms);
+      co_await t.async_wait(asio::use_awaitable);
     }
-    c->open = false;
-    ++owner->closed_;
+    c->release();
+    reader_->add(*c);
+    c->on_writable();  // anything queued meanwhile
   }
 
   // Opens connections until `target` are open, `concurrency` at a time.
@@ -312,7 +303,7 @@ class bench {
                 return;
               }
               conns_.push_back(c);
-              asio::co_spawn(c->sock.get_executor(), read_loop(c), asio::detached);
+              asio::co_spawn(c->sock.get_executor(), hand_over(c), asio::detached);
             });
       }
       if (failures > target / 100 + 10) throw std::runtime_error("too many connection failures");
@@ -342,7 +333,10 @@ class bench {
   asio::io_context& ioc() { return *ioc_; }
 
  public:
-  void set_ioc(asio::io_context& i) { ioc_ = &i; }
+  void set_ioc(asio::io_context& i) {
+    ioc_ = &i;
+    reader_ = std::make_unique<epoll_reader>(i, *this);
+  }
 
  private:
   static asio::awaitable<void> sleep(std::chrono::nanoseconds d) {
@@ -563,9 +557,8 @@ class bench {
  public:
   void close_all() {
     for (auto& c : conns_) {
-      boost::system::error_code ec;
-      c->open = false;
-      c->sock.close(ec);
+      reader_->remove(*c);
+      c->close();
     }
   }
   std::size_t failures() const { return failures_; }
@@ -574,6 +567,7 @@ class bench {
   config c_;
   const hubcast::protocol::hub_protocol* proto_;
   asio::io_context* ioc_ = nullptr;
+  std::unique_ptr<epoll_reader> reader_;
   std::vector<std::shared_ptr<connection>> conns_;
   std::size_t setup_messages_ = 0;
   std::uint64_t step_id_ = 0;
@@ -582,8 +576,6 @@ class bench {
   bool echo_mode_ = false, echoing_ = false;
   std::uint64_t echo_done_ = 0;
   std::size_t failures_ = 0;
-
- public:
   std::size_t closed_ = 0;
 };
 

@@ -1,9 +1,13 @@
-// One load-generator WebSocket connection, spoken directly on the socket: readability waits +
-// non-blocking reads into one shared scratch buffer (no per-connection read buffer, no per-frame
-// coroutine resumption), and coalesced writes. Client frames use a zero masking key (valid
-// framing, no payload copy).
+// One load-generator WebSocket connection, spoken directly on the socket. It is set up with Asio
+// (connect, upgrade, handshake), then its socket leaves Asio for the epoll_reader (reads into one
+// shared scratch buffer) and writes go straight to send(2), coalesced while the kernel is full.
+// Client frames use a zero masking key (valid framing, no payload copy).
 #pragma once
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -24,13 +28,17 @@ struct connection : std::enable_shared_from_this<connection> {
   std::string in;         // bytes of an incomplete frame
   std::string fragments;  // a fragmented message so far
   std::string pending, writing;
-  bool busy = false;
+  bool busy = false;  // an Asio write is in flight (set-up only)
   bool open = false;
   bool binary = false;
   std::uint64_t next_id = 0;
   bench* owner = nullptr;
   std::deque<std::string> setup_messages;  // messages read before the read loop runs
 
+ private:
+  int fd_ = -1;  // the socket once released from Asio
+
+ public:
   static std::string frame(std::string_view payload, bool binary, unsigned char opcode = 0) {
     std::string f;
     f.reserve(payload.size() + 14);
@@ -55,7 +63,35 @@ struct connection : std::enable_shared_from_this<connection> {
   void send_frame(const std::string& data) {
     if (!open) return;
     pending += data;
-    if (!busy) flush();
+    if (fd_ >= 0)
+      write_direct();
+    else if (!busy)
+      flush();
+  }
+
+  // After set-up, with no Asio write in flight: the socket leaves Asio (non-blocking).
+  int release() {
+    sock.non_blocking(true);
+    fd_ = sock.release();
+    return fd_;
+  }
+  int fd() const { return fd_; }
+  bool is_open() const { return open; }
+  void on_writable() {
+    if (!pending.empty()) write_direct();
+  }
+  void close() {
+    open = false;
+    if (fd_ >= 0) {
+      ::close(fd_);
+      fd_ = -1;
+    } else {
+      boost::system::error_code ec;
+      sock.close(ec);
+    }
+  }
+  ~connection() {
+    if (fd_ >= 0) ::close(fd_);
   }
   void send(const std::shared_ptr<const std::string>& payload) {
     send_frame(frame(*payload, binary));
@@ -74,6 +110,23 @@ struct connection : std::enable_shared_from_this<connection> {
           }
           if (!self->pending.empty()) self->flush();
         });
+  }
+
+  void write_direct() {
+    std::size_t done = 0;
+    while (done < pending.size()) {
+      ssize_t n =
+          ::send(fd_, pending.data() + done, pending.size() - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n > 0) {
+        done += static_cast<std::size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;  // EPOLLOUT resumes
+      open = false;
+      break;
+    }
+    pending.erase(0, done);
   }
 
   // Parses complete frames out of `data` (+ what was left before); calls `deliver` per message.
