@@ -72,11 +72,13 @@ class authorized_hub : public hubcast::hub {
     clients().group(std::move(group)).send("Message", message);
   }
   // Another connection's group membership (its shard may not be the caller's).
-  void add_to_group(std::string connection_id, std::string group) {
-    groups().add(connection_id, group);
+  boost::asio::awaitable<void> add_to_group(std::string connection_id, std::string group) {
+    auto op = groups().add(std::move(connection_id), std::move(group));
+    co_await std::move(op);
   }
-  void remove_from_group(std::string connection_id, std::string group) {
-    groups().remove(connection_id, group);
+  boost::asio::awaitable<void> remove_from_group(std::string connection_id, std::string group) {
+    auto op = groups().remove(std::move(connection_id), std::move(group));
+    co_await std::move(op);
   }
 };
 

@@ -13,7 +13,9 @@
 
 #include "core/fifo.hpp"
 #include "protocol/handshake.hpp"
+#include "protocol/hub_protocol.hpp"
 #include "protocol/text_framing.hpp"
+#include "session/hub_connection.hpp"
 
 namespace hubcast::dispatch {
 
@@ -95,7 +97,10 @@ struct hub_dispatcher::connection_state {
 
 hub_dispatcher::hub_dispatcher(hub_definition def, const hub_options& options,
                                std::shared_ptr<lifetime::hub_lifetime_manager> lifetime)
-    : def_(std::move(def)), options_(options), lifetime_(std::move(lifetime)) {
+    : def_(std::move(def)),
+      options_(options),
+      lifetime_(std::move(lifetime)),
+      heartbeat_(lifetime_->shards()) {
   for (const auto& m : def_.methods) by_name_[lower(m.name)] = &m;
 }
 
@@ -256,7 +261,24 @@ asio::awaitable<bool> hub_dispatcher::connect(std::shared_ptr<connection_state> 
     hc.close(error_text("Connection closed with an error.", e), false);
     co_return false;
   }
-  lifetime_->on_connected(&hc);
+  std::optional<std::string> refused;
+  try {
+    co_await lifetime_->on_connected(&hc);
+  } catch (const std::exception& e) {
+    // A backplane that could not subscribe the connection: it could not be reached.
+    spdlog::warn("connection {}: the lifetime manager refused it: {}", st->conn->id(),
+                 log::escape(e.what()));
+    refused = error_text("Connection closed with an error.", e);
+  }
+  if (refused) {
+    try {
+      co_await lifetime_->on_disconnected(&hc);
+    } catch (const std::exception&) {
+    }
+    hc.close(*refused, true);
+    co_return false;
+  }
+  heartbeat_.add(&hc);
   co_return true;
 }
 
@@ -298,7 +320,13 @@ asio::awaitable<void> hub_dispatcher::disconnect(std::shared_ptr<connection_stat
   for (auto& [id, u] : st->uploads) u->complete(std::string("The connection was closed."));
   hc.fail_all_results("Connection disconnected.");
   if (connected) {
-    lifetime_->on_disconnected(&hc);
+    heartbeat_.remove(&hc);
+    try {
+      co_await lifetime_->on_disconnected(&hc);
+    } catch (const std::exception& e) {
+      spdlog::warn("connection {}: the lifetime manager failed to remove it: {}", st->conn->id(),
+                   log::escape(e.what()));
+    }
     try {
       auto h = make_hub(*st);
       co_await h->on_disconnected(st->close_error);

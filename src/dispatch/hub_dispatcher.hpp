@@ -10,6 +10,8 @@
 
 #include "hubs/method_table.hpp"
 #include "lifetime/hub_lifetime_manager.hpp"
+#include "protocol/hub_message.hpp"
+#include "session/heartbeat.hpp"
 #include "session/hub_options.hpp"
 #include "transport/connection_handler.hpp"
 
@@ -31,6 +33,9 @@ class hub_dispatcher final : public transport::connection_handler {
   boost::asio::awaitable<void> on_connected(std::shared_ptr<transport::connection> conn) override;
 
   lifetime::hub_lifetime_manager& lifetime() { return *lifetime_; }
+  // The keep-alive / client-timeout clock of this hub's connections.
+  void start() { heartbeat_.start(); }
+  void stop() { heartbeat_.stop(); }
 
   struct connection_state;
 
@@ -38,6 +43,7 @@ class hub_dispatcher final : public transport::connection_handler {
   hub_definition def_;
   const hub_options& options_;
   std::shared_ptr<lifetime::hub_lifetime_manager> lifetime_;
+  session::heartbeat heartbeat_;
   std::unordered_map<std::string, const detail::method_descriptor*> by_name_;  // lower-cased
 
   const detail::method_descriptor* find(std::string_view name) const;

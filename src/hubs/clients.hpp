@@ -47,15 +47,30 @@ class client_proxy {
         list_(std::move(list)),
         caller_(std::move(caller)) {}
 
-  // Fire-and-forget invocation of a client method (SendAsync). The arguments are serialized
-  // once per protocol in use, whatever the number of recipients.
+  // Fire-and-forget invocation of a client method: the arguments are serialized once per
+  // protocol in use, whatever the number of recipients. Sends from one thread reach a client in
+  // order. A failure (a backplane that is down) is logged and counted, not thrown.
   template <class... A>
   void send(std::string_view method, A&&... args) const {
     send_payload(method, protocol::payload::arguments(std::forward<A>(args)...));
   }
   void send_payload(std::string_view method, protocol::payload args) const;
 
+  // SendAsync: completes when the lifetime manager has sent it (handed to the local shards,
+  // published to the backplane); throws hub_exception when it could not be sent.
+  template <class... A>
+  boost::asio::awaitable<void> send_async(std::string_view method, A&&... args) const {
+    return send_payload_async(std::string(method),
+                              protocol::payload::arguments(std::forward<A>(args)...));
+  }
+  boost::asio::awaitable<void> send_payload_async(std::string method, protocol::payload args) const;
+
  protected:
+  // The lifetime manager's operation for this target (not started).
+  boost::asio::awaitable<void> operation(std::string method, protocol::payload args) const;
+  // On the caller's own shard: written directly, ordered with the invocation's Completion.
+  bool send_to_caller_here(std::string_view method, const protocol::payload& args) const;
+
   lifetime::hub_lifetime_manager* lm_;
   target_kind kind_;
   std::string key_;
@@ -132,13 +147,15 @@ class hub_caller_clients : public hub_clients {
   std::string id_;
 };
 
-// Adds and removes connections to and from groups (IGroupManager). Takes effect in order with
-// later sends from the same thread.
+// Adds and removes connections to and from groups (IGroupManager): any connection of the hub,
+// wherever it is. Completes when the change is made (for a connection on another server of a
+// backplane, when that server acknowledged it), so a group send awaited after it reaches the
+// new member. A connection that does not exist is a no-op.
 class group_manager {
  public:
   explicit group_manager(lifetime::hub_lifetime_manager* lm) : lm_(lm) {}
-  void add(const std::string& connection_id, const std::string& group) const;
-  void remove(const std::string& connection_id, const std::string& group) const;
+  boost::asio::awaitable<void> add(std::string connection_id, std::string group) const;
+  boost::asio::awaitable<void> remove(std::string connection_id, std::string group) const;
 
  private:
   lifetime::hub_lifetime_manager* lm_;

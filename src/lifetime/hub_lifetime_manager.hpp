@@ -1,29 +1,36 @@
-// Who receives what (HubLifetimeManager): all, one connection, groups, users, with exclusions.
-// In-process implementation over shards: a message is serialized once per protocol in use on
-// the sending thread, then handed once to each shard, which walks its own connections. Sends
-// to connections or users, group changes and client results go only to the shards that own
-// them (connection_directory).
+// Who receives what (HubLifetimeManager): the abstraction every hub sends through. The
+// in-process default is default_hub_lifetime_manager; a backplane (Redis) implements the same
+// operations across servers.
+//
+// Every operation is an awaitable that completes when the manager has done its part: handed
+// the message to every local recipient's shard, published it to the backplane, or had a group
+// change acknowledged by the server that owns the connection. It throws hub_exception when it
+// cannot (a backplane that is down). Work is queued in call order before the awaitable first
+// suspends, so sends started one after the other from one thread reach a client in that order
+// even when nobody awaits them (client_proxy::send).
 #pragma once
 
-#include <array>
-#include <atomic>
 #include <chrono>
-#include <memory>
+#include <cstddef>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 
-#include "core/shards.hpp"
-#include "lifetime/connection_directory.hpp"
-#include "protocol/hub_protocol.hpp"
-#include "session/hub_connection.hpp"
+#include "protocol/payload.hpp"
+
+namespace hubcast {
+class shard_pool;
+}
+namespace hubcast::session {
+class hub_connection;
+struct client_result;
+}  // namespace hubcast::session
 
 namespace hubcast::lifetime {
 
+// A client method call to send: serialized once per protocol, however many recipients.
 struct outgoing {
   std::string target;
   protocol::payload args;
@@ -31,64 +38,44 @@ struct outgoing {
 
 class hub_lifetime_manager {
  public:
-  hub_lifetime_manager(shard_pool& shards, const hub_options& options);
-  ~hub_lifetime_manager();
+  virtual ~hub_lifetime_manager() = default;
 
-  // Both on the connection's shard, after the handshake / when the connection ends.
-  void on_connected(session::hub_connection* c);
-  void on_disconnected(session::hub_connection* c);
+  // On the connection's shard, after the handshake and OnConnectedAsync / when it ends.
+  virtual boost::asio::awaitable<void> on_connected(session::hub_connection* c) = 0;
+  virtual boost::asio::awaitable<void> on_disconnected(session::hub_connection* c) = 0;
 
-  // 1 s heartbeat per shard: keep-alive pings and client timeouts.
-  void start();
-  void stop();
+  // SendAllAsync / SendAllExceptAsync.
+  virtual boost::asio::awaitable<void> send_all(outgoing m,
+                                                std::vector<std::string> excluded = {}) = 0;
+  virtual boost::asio::awaitable<void> send_connection(std::string connection_id, outgoing m) = 0;
+  virtual boost::asio::awaitable<void> send_connections(std::vector<std::string> ids,
+                                                        outgoing m) = 0;
+  // SendGroupAsync / SendGroupExceptAsync.
+  virtual boost::asio::awaitable<void> send_group(std::string group, outgoing m,
+                                                  std::vector<std::string> excluded = {}) = 0;
+  // One message per group, as ASP.NET Core: a connection in two of them receives two.
+  virtual boost::asio::awaitable<void> send_groups(std::vector<std::string> groups, outgoing m) = 0;
+  virtual boost::asio::awaitable<void> send_user(std::string user_id, outgoing m) = 0;
+  virtual boost::asio::awaitable<void> send_users(std::vector<std::string> user_ids,
+                                                  outgoing m) = 0;
 
-  void send_all(const outgoing& m, std::vector<std::string> excluded = {});
-  void send_connection(const std::string& connection_id, const outgoing& m);
-  void send_connections(std::vector<std::string> ids, const outgoing& m);
-  void send_group(const std::string& group, const outgoing& m,
-                  std::vector<std::string> excluded = {});
-  void send_groups(std::vector<std::string> groups, const outgoing& m);
-  void send_user(const std::string& user_id, const outgoing& m);
-  void send_users(std::vector<std::string> user_ids, const outgoing& m);
-
-  void add_to_group(const std::string& connection_id, const std::string& group);
-  void remove_from_group(const std::string& connection_id, const std::string& group);
+  // For any connection of the hub, wherever it is; a connection that does not exist is a no-op.
+  virtual boost::asio::awaitable<void> add_to_group(std::string connection_id,
+                                                    std::string group) = 0;
+  virtual boost::asio::awaitable<void> remove_from_group(std::string connection_id,
+                                                         std::string group) = 0;
 
   // Invokes a client method on one connection and waits for its Completion (client results).
-  boost::asio::awaitable<session::client_result> invoke_connection(
-      const std::string& connection_id, std::string target, protocol::payload args,
-      std::chrono::milliseconds timeout);
+  virtual boost::asio::awaitable<session::client_result> invoke_connection(
+      std::string connection_id, std::string target, protocol::payload args,
+      std::chrono::milliseconds timeout) = 0;
 
-  // Ends every connection with a Close message (graceful shutdown).
-  void close_all(std::optional<std::string> error, bool allow_reconnect);
+  // Ends every local connection with a Close message (graceful shutdown).
+  virtual void close_all(std::optional<std::string> error, bool allow_reconnect) = 0;
 
-  std::size_t connection_count() const { return count_.load(std::memory_order_relaxed); }
-  shard_pool& shards() { return shards_; }
-
- private:
-  struct shard_state {
-    std::vector<session::hub_connection*> all;
-    std::unordered_map<std::string, session::hub_connection*> by_id;
-    std::unordered_map<std::string, std::vector<session::hub_connection*>> groups;
-    std::unordered_map<std::string, std::vector<session::hub_connection*>> users;
-    std::unique_ptr<boost::asio::steady_timer> heartbeat;
-  };
-
-  shard_pool& shards_;
-  const hub_options& options_;
-  std::vector<std::unique_ptr<shard_state>> state_;
-  std::array<std::atomic<int>, protocol::protocol_count> protocols_in_use_{};
-  std::atomic<std::size_t> count_{0};
-  connection_directory directory_;  // one hop to the owning shard
-
-  std::shared_ptr<const protocol::serialized_message> serialize(const outgoing& m) const;
-  template <class F>
-  void for_each_shard(F f);
-  template <class F>
-  void on_shard(std::uint32_t shard, F f);
-  void add_to_group_local(shard_state& s, session::hub_connection* c, const std::string& group);
-  void remove_from_group_local(shard_state& s, session::hub_connection* c,
-                               const std::string& group);
+  // Local connections of the hub.
+  virtual std::size_t connection_count() const = 0;
+  virtual shard_pool& shards() = 0;
 };
 
 }  // namespace hubcast::lifetime

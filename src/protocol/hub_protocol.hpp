@@ -82,6 +82,9 @@ class serialized_message {
  public:
   serialized_message(std::string target, payload args)
       : target_(std::move(target)), args_(std::move(args)) {}
+  // Bytes only (what a backplane received): a protocol without bytes cannot be served.
+  serialized_message() = default;
+  bool has_source() const { return static_cast<bool>(args_); }
   shared_bytes get(protocol_id p) const { return bytes_[static_cast<std::size_t>(p)]; }
   void set(protocol_id p, shared_bytes b) { bytes_[static_cast<std::size_t>(p)] = std::move(b); }
   // For a recipient whose protocol came into use after the message was serialized.

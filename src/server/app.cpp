@@ -13,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "core/log.hpp"
+#include "lifetime/default_hub_lifetime_manager.hpp"
 
 namespace hubcast {
 
@@ -32,7 +33,7 @@ app::app(app_options options) : options_(std::move(options)) {
 
 app::~app() {
   if (server_) server_->stop_accepting();
-  for (auto& l : lifetimes_) l->stop();
+  for (auto& d : dispatchers_) d->stop();
   connections_->stop_scan();
   // Every pending frame goes while the hubs, lifetimes and connections it refers to still
   // exist, and every io_context outlives every timer and socket (shard_pool::shutdown).
@@ -88,7 +89,8 @@ hub_context app::map_hub_definition(std::string path, dispatch::hub_definition d
   }
   hub_options_.push_back(std::move(options));
   const hub_options& opts = hub_options_.back();
-  auto lm = std::make_shared<lifetime::hub_lifetime_manager>(*shards_, opts);
+  std::shared_ptr<lifetime::hub_lifetime_manager> lm =
+      std::make_shared<lifetime::default_hub_lifetime_manager>(*shards_, opts);
   auto d = std::make_shared<dispatch::hub_dispatcher>(std::move(def), opts, lm);
   lifetimes_.push_back(lm);
   dispatchers_.push_back(d);
@@ -114,7 +116,7 @@ std::vector<std::string> app::start() {
   server_ = std::make_unique<http::server>(*shards_, router_, options_.http);
   auto urls = server_->listen(options_.urls);
   for (auto& f : on_listening_) f(urls);
-  for (auto& l : lifetimes_) l->start();
+  for (auto& d : dispatchers_) d->start();
   connections_->start_scan(shards_->executor(0));
   started_ = true;
   return urls;
@@ -150,8 +152,8 @@ void app::begin_shutdown() {
           co_await wake->async_wait(asio::as_tuple(asio::use_awaitable));
         }
         connections_->set_on_removed(nullptr);
-        for (auto& l : lifetimes_) l->stop();
-        connections_->stop_scan();
+        for (auto& d : dispatchers_) d->stop();
+              connections_->stop_scan();
         shards_->stop();
       },
       asio::detached);

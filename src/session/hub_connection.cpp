@@ -28,7 +28,10 @@ bool hub_connection::send_bytes(protocol::shared_bytes b) {
 bool hub_connection::send(const protocol::serialized_message& m) {
   if (!protocol_) return false;
   auto b = m.get(protocol_->id());
-  if (!b) return send_invocation(m.target(), m.args());  // its protocol was not in use yet
+  if (!b) {
+    if (!m.has_source()) return false;  // from a backplane, without this protocol's bytes
+    return send_invocation(m.target(), m.args());  // its protocol was not in use yet
+  }
   return write_counted(std::move(b));
 }
 
@@ -180,6 +183,10 @@ std::string hub_connection::register_result(result_handler h) {
   auto id = std::to_string(next_result_id_++);
   pending_results_.emplace(id, std::move(h));
   return id;
+}
+
+bool hub_connection::register_result_as(const std::string& id, result_handler h) {
+  return pending_results_.emplace(id, std::move(h)).second;
 }
 
 bool hub_connection::complete_result(const std::string& id, client_result r) {

@@ -86,11 +86,16 @@ class hub_connection {
 
   // --- client results (§7.2) ---
   std::string register_result(result_handler h);
+  // Under an id chosen elsewhere (a client result another server waits for); false when that id
+  // is already pending.
+  bool register_result_as(const std::string& id, result_handler h);
   bool complete_result(const std::string& id, client_result r);
   void cancel_result(const std::string& id);
   void fail_all_results(const std::string& error);
 
  private:
+  friend class heartbeat;
+  std::size_t heartbeat_slot_ = static_cast<std::size_t>(-1);
   std::shared_ptr<transport::connection> conn_;
   const hub_options& options_;
   const protocol::hub_protocol* protocol_ = nullptr;

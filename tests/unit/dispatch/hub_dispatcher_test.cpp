@@ -6,6 +6,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 
+#include "core/shards.hpp"
+#include "lifetime/default_hub_lifetime_manager.hpp"
 #include "test_hubs.hpp"
 #include "transport/connection_manager.hpp"
 
@@ -17,7 +19,7 @@ namespace {
 class harness {
  public:
   explicit harness(hub_options o = {}) : shards_(1), options_(o) {
-    lifetime_ = std::make_shared<lifetime::hub_lifetime_manager>(shards_, options_);
+    lifetime_ = std::make_shared<lifetime::default_hub_lifetime_manager>(shards_, options_);
     hub_methods<unit::calc_hub> m;
     unit::calc_hub::configure(m);
     dispatch::hub_definition def;

@@ -57,8 +57,9 @@ class calc_hub : public hubcast::hub {
     co_return 7;
   }
   void greet(std::string name) { clients().caller().send("Hello", name); }
-  void join_and_send(std::string group) {
-    groups().add(context().connection_id(), group);
+  boost::asio::awaitable<void> join_and_send(std::string group) {
+    auto join = groups().add(context().connection_id(), group);
+    co_await std::move(join);
     clients().group(group).send("InGroup", group);
   }
   int admin() { return 1; }

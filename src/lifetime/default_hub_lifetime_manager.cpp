@@ -1,7 +1,10 @@
-#include "lifetime/hub_lifetime_manager.hpp"
+#include "lifetime/default_hub_lifetime_manager.hpp"
 
 #include <algorithm>
 #include <mutex>
+
+#include "core/shards.hpp"
+#include "session/hub_connection.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -30,27 +33,28 @@ void erase_value(std::vector<hub_connection*>& v, hub_connection* c) {
 }
 }  // namespace
 
-hub_lifetime_manager::hub_lifetime_manager(shard_pool& shards, const hub_options& options)
+default_hub_lifetime_manager::default_hub_lifetime_manager(shard_pool& shards,
+                                                           const hub_options& options)
     : shards_(shards), options_(options) {
   for (std::size_t i = 0; i < shards.size(); ++i) state_.push_back(std::make_unique<shard_state>());
   for (auto& p : protocols_in_use_) p = 0;
 }
 
-hub_lifetime_manager::~hub_lifetime_manager() = default;
+default_hub_lifetime_manager::~default_hub_lifetime_manager() = default;
 
 template <class F>
-void hub_lifetime_manager::for_each_shard(F f) {
+void default_hub_lifetime_manager::for_each_shard(F f) {
   for (std::size_t i = 0; i < state_.size(); ++i) {
     asio::dispatch(shards_.executor(i), [this, i, f]() mutable { f(*state_[i]); });
   }
 }
 
 template <class F>
-void hub_lifetime_manager::on_shard(std::uint32_t shard, F f) {
+void default_hub_lifetime_manager::on_shard(std::uint32_t shard, F f) {
   asio::dispatch(shards_.executor(shard), [this, shard, f]() mutable { f(*state_[shard]); });
 }
 
-void hub_lifetime_manager::on_connected(hub_connection* c) {
+asio::awaitable<void> default_hub_lifetime_manager::on_connected(hub_connection* c) {
   auto& s = *state_[c->shard()];
   directory_.add(c->connection_id(), c->user_identifier, static_cast<std::uint32_t>(c->shard()));
   c->shard_slot = s.all.size();
@@ -59,9 +63,10 @@ void hub_lifetime_manager::on_connected(hub_connection* c) {
   if (c->user_identifier) s.users[*c->user_identifier].push_back(c);
   protocols_in_use_[static_cast<std::size_t>(c->protocol()->id())]++;
   count_++;
+  co_return;
 }
 
-void hub_lifetime_manager::on_disconnected(hub_connection* c) {
+asio::awaitable<void> default_hub_lifetime_manager::on_disconnected(hub_connection* c) {
   auto& s = *state_[c->shard()];
   if (c->shard_slot < s.all.size() && s.all[c->shard_slot] == c) {
     auto last = s.all.back();
@@ -84,41 +89,14 @@ void hub_lifetime_manager::on_disconnected(hub_connection* c) {
   }
   auto groups = c->groups;
   for (const auto& g : groups) remove_from_group_local(s, c, g);
+  co_return;
 }
 
-void hub_lifetime_manager::start() {
-  for (std::size_t i = 0; i < state_.size(); ++i) {
-    auto& s = *state_[i];
-    s.heartbeat = std::make_unique<asio::steady_timer>(shards_.executor(i));
-    asio::co_spawn(
-        shards_.executor(i),
-        [this, &s]() -> asio::awaitable<void> {
-          for (;;) {
-            s.heartbeat->expires_after(std::chrono::seconds(1));
-            auto [ec] = co_await s.heartbeat->async_wait(asio::as_tuple(asio::use_awaitable));
-            if (ec) co_return;
-            auto now = hub_connection::clock::now();
-            // tick() never removes connections synchronously, so indexes stay valid.
-            for (std::size_t k = 0; k < s.all.size(); ++k) s.all[k]->tick(now);
-          }
-        },
-        asio::detached);
-  }
-}
-
-void hub_lifetime_manager::stop() {
-  for (std::size_t i = 0; i < state_.size(); ++i) {
-    asio::dispatch(shards_.executor(i), [this, i] {
-      if (state_[i]->heartbeat) state_[i]->heartbeat->cancel();
-    });
-  }
-}
-
-std::shared_ptr<const protocol::serialized_message> hub_lifetime_manager::serialize(
-    const outgoing& m) const {
+message_ptr default_hub_lifetime_manager::serialize(const outgoing& m, bool all_protocols) const {
   auto out = std::make_shared<protocol::serialized_message>(m.target, m.args);
   for (std::size_t p = 0; p < protocol::protocol_count; ++p) {
-    if (protocols_in_use_[p].load(std::memory_order_relaxed) <= 0 && p != 0) continue;
+    if (!all_protocols && protocols_in_use_[p].load(std::memory_order_relaxed) <= 0 && p != 0)
+      continue;
     auto id = static_cast<protocol::protocol_id>(p);
     auto& proto = protocol::protocol_by_id(id);
     if (proto.id() != id) continue;  // protocol not compiled in
@@ -129,8 +107,7 @@ std::shared_ptr<const protocol::serialized_message> hub_lifetime_manager::serial
   return out;
 }
 
-void hub_lifetime_manager::send_all(const outgoing& m, std::vector<std::string> excluded) {
-  auto msg = serialize(m);
+void default_hub_lifetime_manager::deliver_all(message_ptr msg, std::vector<std::string> excluded) {
   if (excluded.empty()) {
     for_each_shard([msg](shard_state& s) {
       for (std::size_t k = 0; k < s.all.size(); ++k) s.all[k]->send(*msg);
@@ -144,14 +121,9 @@ void hub_lifetime_manager::send_all(const outgoing& m, std::vector<std::string> 
   }
 }
 
-void hub_lifetime_manager::send_connection(const std::string& connection_id, const outgoing& m) {
-  send_connections({connection_id}, m);
-}
-
-void hub_lifetime_manager::send_connections(std::vector<std::string> ids, const outgoing& m) {
+void default_hub_lifetime_manager::deliver_connections(std::vector<std::string> ids,
+                                                       message_ptr msg) {
   auto plan = directory_.plan_connections(ids);
-  if (plan.empty()) return;  // none of them is connected
-  auto msg = serialize(m);
   for (auto& [shard, list] : plan) {
     on_shard(shard, [msg, list = std::move(list)](shard_state& s) {
       for (const auto& id : list) {
@@ -162,9 +134,8 @@ void hub_lifetime_manager::send_connections(std::vector<std::string> ids, const 
   }
 }
 
-void hub_lifetime_manager::send_group(const std::string& group, const outgoing& m,
-                                      std::vector<std::string> excluded) {
-  auto msg = serialize(m);
+void default_hub_lifetime_manager::deliver_group(const std::string& group, message_ptr msg,
+                                                 std::vector<std::string> excluded) {
   auto ex = std::make_shared<const std::vector<std::string>>(std::move(excluded));
   for_each_shard([msg, ex, group](shard_state& s) {
     auto it = s.groups.find(group);
@@ -174,32 +145,22 @@ void hub_lifetime_manager::send_group(const std::string& group, const outgoing& 
   });
 }
 
-void hub_lifetime_manager::send_groups(std::vector<std::string> groups, const outgoing& m) {
-  auto msg = serialize(m);
+void default_hub_lifetime_manager::deliver_groups(std::vector<std::string> groups,
+                                                  message_ptr msg) {
   auto list = std::make_shared<const std::vector<std::string>>(std::move(groups));
   for_each_shard([msg, list](shard_state& s) {
-    // A connection in several of the groups receives the message once.
-    std::vector<hub_connection*> seen;
+    // One message per group (ASP.NET Core does not de-duplicate either).
     for (const auto& g : *list) {
       auto it = s.groups.find(g);
       if (it == s.groups.end()) continue;
-      for (auto* c : it->second) {
-        if (std::find(seen.begin(), seen.end(), c) != seen.end()) continue;
-        seen.push_back(c);
-        c->send(*msg);
-      }
+      for (auto* c : it->second) c->send(*msg);
     }
   });
 }
 
-void hub_lifetime_manager::send_user(const std::string& user_id, const outgoing& m) {
-  send_users({user_id}, m);
-}
-
-void hub_lifetime_manager::send_users(std::vector<std::string> user_ids, const outgoing& m) {
+void default_hub_lifetime_manager::deliver_users(std::vector<std::string> user_ids,
+                                                 message_ptr msg) {
   auto plan = directory_.plan_users(user_ids);
-  if (plan.empty()) return;
-  auto msg = serialize(m);
   for (auto& [shard, list] : plan) {
     on_shard(shard, [msg, list = std::move(list)](shard_state& s) {
       for (const auto& u : list) {
@@ -211,15 +172,56 @@ void hub_lifetime_manager::send_users(std::vector<std::string> user_ids, const o
   }
 }
 
-void hub_lifetime_manager::add_to_group_local(shard_state& s, hub_connection* c,
-                                              const std::string& group) {
+asio::awaitable<void> default_hub_lifetime_manager::send_all(outgoing m,
+                                                             std::vector<std::string> excluded) {
+  deliver_all(serialize(m), std::move(excluded));
+  co_return;
+}
+
+asio::awaitable<void> default_hub_lifetime_manager::send_connection(std::string connection_id,
+                                                                    outgoing m) {
+  if (is_local(connection_id)) deliver_connections({std::move(connection_id)}, serialize(m));
+  co_return;
+}
+
+asio::awaitable<void> default_hub_lifetime_manager::send_connections(std::vector<std::string> ids,
+                                                                     outgoing m) {
+  deliver_connections(std::move(ids), serialize(m));
+  co_return;
+}
+
+asio::awaitable<void> default_hub_lifetime_manager::send_group(std::string group, outgoing m,
+                                                               std::vector<std::string> excluded) {
+  deliver_group(group, serialize(m), std::move(excluded));
+  co_return;
+}
+
+asio::awaitable<void> default_hub_lifetime_manager::send_groups(std::vector<std::string> groups,
+                                                                outgoing m) {
+  deliver_groups(std::move(groups), serialize(m));
+  co_return;
+}
+
+asio::awaitable<void> default_hub_lifetime_manager::send_user(std::string user_id, outgoing m) {
+  deliver_users({std::move(user_id)}, serialize(m));
+  co_return;
+}
+
+asio::awaitable<void> default_hub_lifetime_manager::send_users(std::vector<std::string> user_ids,
+                                                               outgoing m) {
+  deliver_users(std::move(user_ids), serialize(m));
+  co_return;
+}
+
+void default_hub_lifetime_manager::add_to_group_local(shard_state& s, hub_connection* c,
+                                                      const std::string& group) {
   if (std::find(c->groups.begin(), c->groups.end(), group) != c->groups.end()) return;
   c->groups.push_back(group);
   s.groups[group].push_back(c);
 }
 
-void hub_lifetime_manager::remove_from_group_local(shard_state& s, hub_connection* c,
-                                                   const std::string& group) {
+void default_hub_lifetime_manager::remove_from_group_local(shard_state& s, hub_connection* c,
+                                                           const std::string& group) {
   auto g = std::find(c->groups.begin(), c->groups.end(), group);
   if (g == c->groups.end()) return;
   c->groups.erase(g);
@@ -229,8 +231,8 @@ void hub_lifetime_manager::remove_from_group_local(shard_state& s, hub_connectio
   if (it->second.empty()) s.groups.erase(it);
 }
 
-void hub_lifetime_manager::add_to_group(const std::string& connection_id,
-                                        const std::string& group) {
+void default_hub_lifetime_manager::add_to_group_now(const std::string& connection_id,
+                                                    const std::string& group) {
   auto shard = directory_.shard_of(connection_id);
   if (!shard) return;  // not connected (ASP.NET: a no-op)
   on_shard(*shard, [this, connection_id, group](shard_state& s) {
@@ -239,8 +241,8 @@ void hub_lifetime_manager::add_to_group(const std::string& connection_id,
   });
 }
 
-void hub_lifetime_manager::remove_from_group(const std::string& connection_id,
-                                             const std::string& group) {
+void default_hub_lifetime_manager::remove_from_group_now(const std::string& connection_id,
+                                                         const std::string& group) {
   auto shard = directory_.shard_of(connection_id);
   if (!shard) return;
   on_shard(*shard, [this, connection_id, group](shard_state& s) {
@@ -249,15 +251,39 @@ void hub_lifetime_manager::remove_from_group(const std::string& connection_id,
   });
 }
 
-void hub_lifetime_manager::close_all(std::optional<std::string> error, bool allow_reconnect) {
+bool default_hub_lifetime_manager::with_connection(
+    const std::string& connection_id, std::function<void(session::hub_connection*)> f) {
+  auto shard = directory_.shard_of(connection_id);
+  if (!shard) return false;
+  on_shard(*shard, [connection_id, f = std::move(f)](shard_state& s) {
+    auto it = s.by_id.find(connection_id);
+    f(it == s.by_id.end() ? nullptr : it->second);
+  });
+  return true;
+}
+
+asio::awaitable<void> default_hub_lifetime_manager::add_to_group(std::string connection_id,
+                                                                 std::string group) {
+  add_to_group_now(connection_id, group);
+  co_return;
+}
+
+asio::awaitable<void> default_hub_lifetime_manager::remove_from_group(std::string connection_id,
+                                                                      std::string group) {
+  remove_from_group_now(connection_id, group);
+  co_return;
+}
+
+void default_hub_lifetime_manager::close_all(std::optional<std::string> error,
+                                             bool allow_reconnect) {
   for_each_shard([error, allow_reconnect](shard_state& s) {
     auto all = s.all;
     for (auto* c : all) c->close(error, allow_reconnect);
   });
 }
 
-asio::awaitable<session::client_result> hub_lifetime_manager::invoke_connection(
-    const std::string& connection_id, std::string target, protocol::payload args,
+asio::awaitable<session::client_result> default_hub_lifetime_manager::invoke_connection(
+    std::string connection_id, std::string target, protocol::payload args,
     std::chrono::milliseconds timeout) {
   using channel_t = asio::experimental::concurrent_channel<void(boost::system::error_code,
                                                                 session::client_result)>;
