@@ -113,4 +113,21 @@ put('websocket_frames', 'fragments', Buffer.concat([Buffer.from([3]), wsFrame(0x
 put('websocket_frames', 'binary_close', Buffer.concat([Buffer.from([63]), wsFrame(0x82, '\x96\x01\x80\xa1\x31\xa4Echo\x91\xa2hi\x90'.repeat(20)),
   wsFrame(0x8a, ''), wsFrame(0x88, '\x03\xe8bye')]));
 put('websocket_frames', 'utf8', Buffer.concat([Buffer.from([1]), wsFrame(0x01, 'caf\xc3'), wsFrame(0x80, '\xa9 \xe2\x82\xac')]));
+// Redis backplane payloads as ASP.NET Core 10 publishes them (design/redis-backplane.md); the
+// first byte picks the reader (0 invocation, 1 group command, 2 ack, 3 completion).
+const fixstr = (t) => Buffer.concat([Buffer.from([0xa0 | t.length]), Buffer.from(t, 'latin1')]);
+const str8 = (t) => (t.length < 32 ? fixstr(t) : Buffer.concat([Buffer.from([0xd9, t.length]), Buffer.from(t, 'latin1')]));
+const bin8 = (b) => Buffer.concat([Buffer.from([0xc4, b.length]), b]);
+const cid = 'KbUtgqxPVcHmTRU1G1_kgA';
+const server = 'vm_1e903923a6d844e985bb70585974333d';
+const rjson = Buffer.from('{"type":1,"target":"Message","arguments":["others#3-ebee33"]}\x1e', 'latin1');
+const rmp = Buffer.concat([Buffer.from([0x1e, 0x96, 0x01, 0x80, 0xc0]), fixstr('Message'), Buffer.from([0x91]), fixstr('others#3-ebee33'), Buffer.from([0x90])]);
+put('redis_payload', 'invocation', Buffer.concat([Buffer.from([0, 0x92, 0x91]), str8(cid), Buffer.from([0x82]), fixstr('json'), bin8(rjson), fixstr('messagepack'), bin8(rmp)]));
+put('redis_payload', 'invocation_result', Buffer.concat([Buffer.from([0, 0x94, 0x90, 0x81]), fixstr('json'), bin8(rjson), str8('jawJ7eiTwUmgDLAfsYfALQ'), str8(`Hub:internal:return:${server}`)]));
+put('redis_payload', 'group_command', Buffer.concat([Buffer.from([1, 0x95, 0x01]), str8(server), Buffer.from([0x01]), fixstr('remote-AB-0'), str8(cid)]));
+put('redis_payload', 'ack', Buffer.from([2, 0x91, 0x01]));
+put('redis_payload', 'completion', Buffer.concat([Buffer.from([3, 0x92]), fixstr('messagepack'), bin8(Buffer.concat([Buffer.from([0x1c, 0x95, 0x03, 0x80]), str8('jawJ7eiTwUmgDLAfsYfALQ'), Buffer.from([0x03, 0x2d])]))]));
+// RESP as a subscriber connection reads it (first byte: piece size).
+put('resp', 'subscriber', '\x05+OK\r\n*3\r\n$9\r\nsubscribe\r\n$7\r\nHub:all\r\n:1\r\n*3\r\n$7\r\nmessage\r\n$7\r\nHub:all\r\n$3\r\n\x92\x90\x80\r\n');
+put('resp', 'replies', '\x1f:1\r\n-ERR unknown command\r\n$-1\r\n*-1\r\n*2\r\n*1\r\n:2\r\n$0\r\n\r\n');
 console.log(`seeds written under ${root}`);

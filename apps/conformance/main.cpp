@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "cluster_hub.hpp"
 #include "server/app.hpp"
 #include "test_hub.hpp"
 
@@ -68,6 +69,10 @@ int main(int argc, char** argv) {
   std::size_t max_pending = 10000;
   cli.add_option("--max-pending-connections", max_pending,
                  "negotiated connections waiting for a transport, at most (0: no cap)");
+  std::string redis;
+  cli.add_option("--redis", redis,
+                 "Redis backplane for every hub, StackExchange.Redis form "
+                 "(host:port[,password=...][,channelPrefix=...])");
   CLI11_PARSE(cli, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));
 
@@ -103,6 +108,14 @@ int main(int argc, char** argv) {
   };
 
   hubcast::app app(options);
+  if (!redis.empty()) {
+    try {
+      app.use_redis(redis);
+    } catch (const std::exception& e) {
+      std::cerr << "hubcast-conformance: " << e.what() << "\n";
+      return 1;
+    }
+  }
 
   hub_opts.keep_alive_interval = std::chrono::milliseconds(keep_alive_ms);
   hub_opts.client_timeout_interval = std::chrono::milliseconds(client_timeout_ms);
@@ -120,6 +133,21 @@ int main(int argc, char** argv) {
   no_ws.long_polling = true;
   app.map_hub<conformance::test_hub>("/testhub-nowebsockets", hub_opts, no_ws);
   app.map_hub<conformance::uncreatable_hub>("/uncreatable", hub_opts);
+  // /clusterhub: the user is the `user` query parameter (a test scheme, no token); the same
+  // backplane name as the ASP.NET Core node's hub.
+  auto cluster_opts = hub_opts;
+  cluster_opts.backplane_name = "Hubcast.Conformance.ClusterHub";
+  hubcast::endpoint_options by_user_query = all_transports;
+  by_user_query.authenticate = [](const http::request& req) {
+    hubcast::auth::authentication_result r;
+    if (auto user = req.query_param("user"); user && !user->empty()) {
+      r.authenticated = true;
+      r.principal = std::make_shared<hubcast::auth::claims_principal>(
+          std::vector<hubcast::auth::claim>{{"nameid", *user}}, true);
+    }
+    return r;
+  };
+  app.map_hub<conformance::cluster_hub>("/clusterhub", cluster_opts, by_user_query);
   app.map_connection_handler("/echo", std::make_shared<echo_handler>(), all_transports);
 
   // JWT bearer: a key made at start-up; /generateJwtToken issues HS256 tokens for it.

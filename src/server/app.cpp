@@ -14,6 +14,7 @@
 
 #include "core/log.hpp"
 #include "lifetime/default_hub_lifetime_manager.hpp"
+#include "redis/redis_backplane.hpp"
 
 namespace hubcast {
 
@@ -34,6 +35,7 @@ app::app(app_options options) : options_(std::move(options)) {
 app::~app() {
   if (server_) server_->stop_accepting();
   for (auto& d : dispatchers_) d->stop();
+  if (backplane_) backplane_->stop();
   connections_->stop_scan();
   // Every pending frame goes while the hubs, lifetimes and connections it refers to still
   // exist, and every io_context outlives every timer and socket (shard_pool::shutdown).
@@ -89,13 +91,24 @@ hub_context app::map_hub_definition(std::string path, dispatch::hub_definition d
   }
   hub_options_.push_back(std::move(options));
   const hub_options& opts = hub_options_.back();
-  std::shared_ptr<lifetime::hub_lifetime_manager> lm =
-      std::make_shared<lifetime::default_hub_lifetime_manager>(*shards_, opts);
+  std::shared_ptr<lifetime::hub_lifetime_manager> lm;
+  if (backplane_)
+    lm = backplane_->make_lifetime_manager(
+        opts, opts.backplane_name.empty() ? path : opts.backplane_name);
+  else
+    lm = std::make_shared<lifetime::default_hub_lifetime_manager>(*shards_, opts);
   auto d = std::make_shared<dispatch::hub_dispatcher>(std::move(def), opts, lm);
   lifetimes_.push_back(lm);
   dispatchers_.push_back(d);
   transport::map_endpoint(router_, path, d, endpoint, connections_);
   return hub_context(lm);
+}
+
+void app::use_redis(std::string_view configuration) {
+  if (started_) throw std::logic_error("use_redis must be called before start()");
+  if (!dispatchers_.empty())
+    throw std::logic_error("use_redis must be called before the hubs are mapped");
+  backplane_ = std::make_unique<redis::redis_backplane>(*shards_, configuration);
 }
 
 void app::map_connection_handler(std::string path, std::shared_ptr<transport::connection_handler> h,
@@ -117,6 +130,7 @@ std::vector<std::string> app::start() {
   auto urls = server_->listen(options_.urls);
   for (auto& f : on_listening_) f(urls);
   for (auto& d : dispatchers_) d->start();
+  if (backplane_) backplane_->start();
   connections_->start_scan(shards_->executor(0));
   started_ = true;
   return urls;
@@ -153,7 +167,8 @@ void app::begin_shutdown() {
         }
         connections_->set_on_removed(nullptr);
         for (auto& d : dispatchers_) d->stop();
-              connections_->stop_scan();
+        if (backplane_) backplane_->stop();
+        connections_->stop_scan();
         shards_->stop();
       },
       asio::detached);

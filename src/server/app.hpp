@@ -12,6 +12,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -26,6 +27,10 @@
 #include "transport/http_dispatcher.hpp"
 
 namespace hubcast {
+
+namespace redis {
+class redis_backplane;
+}
 
 struct app_options {
   std::vector<std::string> urls{"http://127.0.0.1:5000"};
@@ -96,6 +101,13 @@ class app {
   bool evaluate_policies(const std::vector<std::string>& names,
                          const auth::claims_principal& user) const;
 
+  // Scale-out (AddStackExchangeRedis): every hub mapped after this call is served through a
+  // Redis backplane, wire-compatible with ASP.NET Core's. `configuration` is in
+  // StackExchange.Redis's form ("host:port,password=…,channelPrefix=…"); throws
+  // std::invalid_argument when it is wrong. Redis is connected in the background from start().
+  void use_redis(std::string_view configuration);
+  const redis::redis_backplane* backplane() const { return backplane_.get(); }
+
   // A raw connection endpoint (bytes in, bytes out, no hub protocol).
   void map_connection_handler(std::string path, std::shared_ptr<transport::connection_handler> h,
                               endpoint_options endpoint = {});
@@ -125,6 +137,7 @@ class app {
   http::router router_;
   std::unique_ptr<http::server> server_;
   std::shared_ptr<transport::connection_manager> connections_;
+  std::unique_ptr<redis::redis_backplane> backplane_;
   std::deque<hub_options> hub_options_;  // stable addresses: connections refer to them
   std::vector<std::shared_ptr<lifetime::hub_lifetime_manager>> lifetimes_;
   std::vector<std::shared_ptr<dispatch::hub_dispatcher>> dispatchers_;

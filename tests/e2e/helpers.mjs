@@ -177,3 +177,96 @@ export async function stopCleanly(server) {
   const output = typeof server.output === 'function' ? server.output() : server.output;
   assert.equal(code, 0, `graceful shutdown exits 0 (got ${code ?? signal}):\n${output.slice(-8000)}`);
 }
+
+// A free loopback TCP port (bound, read, released).
+export async function freePort() {
+  const s = net.createServer();
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+// Finds Debian's redis-server (package redis-server); null when it is not installed.
+export function redisServerPath() {
+  for (const p of ['/usr/bin/redis-server', '/usr/local/bin/redis-server']) {
+    if (fs.existsSync(p)) return p;
+  }
+  return null;
+}
+
+// Starts a private redis-server on a free loopback port in a temporary folder (never the
+// system service), no persistence. restart() stops it and starts it again on the same port.
+export async function startRedis() {
+  const exe = redisServerPath();
+  if (!exe) throw new Error('redis-server is not installed (Debian package redis-server)');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hubcast-redis-'));
+  const port = await freePort();
+  const r = { port, config: `127.0.0.1:${port}`, dir, proc: null, output: '' };
+  r.start = async () => {
+    const proc = spawn(exe, ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
+      '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--protected-mode', 'yes'],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+    r.proc = proc;
+    r.exited = new Promise((res) => proc.on('exit', res));
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`redis did not start: ${r.output}`)), 10000);
+      const seen = (d) => {
+        r.output += d;
+        if (/Ready to accept connections/.test(r.output)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      proc.stdout.on('data', seen);
+      proc.stderr.on('data', seen);
+      proc.on('exit', (code) => reject(new Error(`redis exited with ${code}: ${r.output}`)));
+    });
+  };
+  r.stop = async () => {
+    if (r.proc && r.proc.exitCode === null) {
+      r.proc.kill('SIGKILL');
+      await r.exited;
+    }
+  };
+  r.restart = async () => {
+    await r.stop();
+    r.output = '';
+    await r.start();
+  };
+  r.close = async () => {
+    await r.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  await r.start();
+  return r;
+}
+
+// Starts any server process that prints "Now listening on: <url>" (ASP.NET Core's format).
+export async function startListening(command, args, options = {}) {
+  const proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  let out = '';
+  const exited = new Promise((r) => proc.on('exit', (code, signal) => r({ code, signal })));
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${command} did not start: ${out}`)), 60000);
+    const seen = (d) => {
+      out += d;
+      const m = out.match(/Now listening on: (http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    proc.stdout.on('data', seen);
+    proc.stderr.on('data', seen);
+    proc.on('exit', (code) => reject(new Error(`${command} exited with ${code}: ${out}`)));
+  });
+  return {
+    url, proc, exited,
+    output: () => out,
+    async stop() {
+      if (proc.exitCode === null) proc.kill('SIGTERM');
+      return exited;
+    },
+  };
+}

@@ -1,0 +1,190 @@
+#include "redis/redis_client.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "core/log.hpp"
+#include "redis/redis_connection.hpp"
+
+namespace hubcast::redis {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+auto logger() {
+  return log::category("hubcast.redis");
+}
+}  // namespace
+
+redis_client::redis_client(asio::any_io_executor ex, redis_options options)
+    : ex_(ex), options_(std::move(options)), wake_(std::make_unique<asio::steady_timer>(ex)) {}
+
+redis_client::~redis_client() = default;
+
+void redis_client::start() {
+  asio::co_spawn(
+      ex_, [self = shared_from_this()] { return self->run(); }, asio::detached);
+}
+
+void redis_client::stop() {
+  stopping_ = true;
+  asio::dispatch(ex_, [self = shared_from_this()] {
+    if (self->pub_) self->pub_->close("stopping");
+    if (self->sub_) self->sub_->close("stopping");
+    self->wake_->cancel();
+  });
+}
+
+asio::awaitable<void> redis_client::connect_both() {
+  auto pub = std::make_shared<redis_connection>(ex_, options_, false);
+  auto sub = std::make_shared<redis_connection>(ex_, options_, true);
+  pub_ = pub;
+  sub_ = sub;
+  auto lost = [this](const std::string& reason) {
+    if (connected_.exchange(false) && !stopping_)
+      logger()->warn("The connection to Redis at {} was lost: {}", options_.endpoint(), reason);
+    wake_->cancel();
+  };
+  auto op1 = pub->connect();
+  co_await std::move(op1);
+  auto op2 = sub->connect();
+  co_await std::move(op2);
+  sub->set_push_handler([this](std::string_view channel, std::string_view payload) {
+    counters_.messages_received.fetch_add(1, std::memory_order_relaxed);
+    if (on_message_) on_message_(channel, payload);
+  });
+  pub->set_closed_handler(lost);
+  sub->set_closed_handler(lost);
+  // Every wanted channel again, pipelined; the last reply means all of them were answered.
+  if (!wanted_.empty()) {
+    std::vector<std::string> channels(wanted_.begin(), wanted_.end());
+    for (std::size_t i = 0; i + 1 < channels.size(); ++i)
+      sub->command({"SUBSCRIBE", channels[i]}, nullptr);
+    auto op = sub->request({"SUBSCRIBE", channels.back()});
+    co_await std::move(op);
+  }
+  if (!pub->is_open() || !sub->is_open()) throw redis_unavailable("lost while subscribing");
+  connected_ = true;
+}
+
+asio::awaitable<void> redis_client::run() {
+  auto self = shared_from_this();
+  auto backoff = std::chrono::milliseconds(100);
+  log::rate_limit failures(std::chrono::seconds(10));
+  while (!stopping_) {
+    try {
+      co_await connect_both();
+      backoff = 100ms;
+      if (ever_connected_) {
+        counters_.reconnects.fetch_add(1, std::memory_order_relaxed);
+        logger()->info("Reconnected to Redis at {}; {} channels subscribed again",
+                       options_.endpoint(), wanted_.size());
+        if (on_reconnected_) on_reconnected_();
+      } else {
+        logger()->info("Connected to Redis at {}", options_.endpoint());
+      }
+      ever_connected_ = true;
+      if (connected_ && !stopping_) {
+        wake_->expires_at(asio::steady_timer::time_point::max());
+        co_await wake_->async_wait(asio::as_tuple(asio::use_awaitable));
+      }
+    } catch (const std::exception& e) {
+      counters_.connection_errors.fetch_add(1, std::memory_order_relaxed);
+      if (auto skipped = failures.ready())
+        logger()->warn("Cannot reach Redis at {} ({}); retrying{}", options_.endpoint(),
+                       log::escape(e.what()),
+                       *skipped ? " (" + std::to_string(*skipped) + " more failures)" : "");
+    }
+    connected_ = false;
+    if (pub_) pub_->close("reconnecting");
+    if (sub_) sub_->close("reconnecting");
+    if (stopping_) break;
+    wake_->expires_after(backoff);
+    co_await wake_->async_wait(asio::as_tuple(asio::use_awaitable));
+    backoff = std::min<std::chrono::milliseconds>(backoff * 2, 5s);
+  }
+  pub_.reset();
+  sub_.reset();
+}
+
+asio::awaitable<void> redis_client::wait_connected(std::chrono::milliseconds timeout) {
+  asio::steady_timer t(co_await asio::this_coro::executor);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!connected()) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      throw redis_unavailable("Redis at " + options_.endpoint() + " cannot be reached");
+    t.expires_after(20ms);
+    co_await t.async_wait(asio::use_awaitable);
+  }
+}
+
+void redis_client::queue(bool on_subscriber, std::vector<std::string> argv,
+                         std::function<void(outcome)> done) {
+  asio::dispatch(ex_, [self = shared_from_this(), on_subscriber, argv = std::move(argv),
+                       done = std::move(done)]() mutable {
+    if (on_subscriber && argv.size() == 2) {
+      if (argv[0] == "SUBSCRIBE") self->wanted_.insert(argv[1]);
+      if (argv[0] == "UNSUBSCRIBE") self->wanted_.erase(argv[1]);
+    }
+    auto& c = on_subscriber ? self->sub_ : self->pub_;
+    // The subscriber takes commands as soon as it is open (they follow the renewal of the
+    // wanted channels on a reconnect); publishes wait for both connections.
+    if (!c || !c->is_open() || (!on_subscriber && !self->connected_)) {
+      done(outcome{false, 0, "Redis at " + self->options_.endpoint() + " is not connected"});
+      return;
+    }
+    std::vector<std::string_view> views(argv.begin(), argv.end());
+    c->command(views, [done = std::move(done),
+                       endpoint = self->options_.endpoint()](const redis_value* r) {
+      if (!r)
+        done(outcome{false, 0, "the connection to Redis at " + endpoint + " was lost"});
+      else if (r->is_error())
+        done(outcome{false, 0, "Redis: " + r->str.substr(0, 200)});
+      else
+        done(outcome{true, r->integer, {}});
+    });
+  });
+}
+
+asio::awaitable<redis_client::outcome> redis_client::send(bool on_subscriber,
+                                                          std::vector<std::string> argv) {
+  using channel = asio::experimental::concurrent_channel<void(boost::system::error_code, outcome)>;
+  auto ch = std::make_shared<channel>(co_await asio::this_coro::executor, 1);
+  queue(on_subscriber, std::move(argv),
+        [ch](outcome o) { ch->try_send(boost::system::error_code{}, std::move(o)); });
+  auto [ec, o] = co_await ch->async_receive(asio::as_tuple(asio::use_awaitable));
+  if (ec) o = outcome{false, 0, "cancelled"};
+  co_return o;
+}
+
+asio::awaitable<long long> redis_client::publish(std::string channel, std::string payload) {
+  auto op = send(false, {"PUBLISH", std::move(channel), std::move(payload)});
+  auto o = co_await std::move(op);
+  if (!o.ok) {
+    counters_.publish_errors.fetch_add(1, std::memory_order_relaxed);
+    throw redis_unavailable(o.error);
+  }
+  counters_.publishes.fetch_add(1, std::memory_order_relaxed);
+  co_return o.integer;
+}
+
+asio::awaitable<void> redis_client::subscribe(std::string channel) {
+  auto op = send(true, {"SUBSCRIBE", std::move(channel)});
+  auto o = co_await std::move(op);
+  if (!o.ok) throw redis_unavailable(o.error);
+}
+
+asio::awaitable<void> redis_client::unsubscribe(std::string channel) {
+  auto op = send(true, {"UNSUBSCRIBE", std::move(channel)});
+  co_await std::move(op);  // not subscribed any more either way: not wanted after a reconnect
+}
+
+}  // namespace hubcast::redis
