@@ -103,6 +103,8 @@ redis_hub_lifetime_manager::redis_hub_lifetime_manager(shard_pool& shards,
       redis_(std::move(redis)),
       channels_(client_->options().channel_prefix, redis_.backplane_name) {
   if (redis_.server_name.empty()) redis_.server_name = make_server_name();
+  ack_suffix_ = "internal:ack:" + redis_.server_name;
+  return_suffix_ = "internal:return:" + redis_.server_name;
 }
 
 redis_hub_lifetime_manager::~redis_hub_lifetime_manager() = default;
@@ -142,8 +144,8 @@ void redis_hub_lifetime_manager::on_message(std::string_view channel, std::strin
   try {
     if (rest == "all") return on_invocation("all", {}, payload);
     if (rest == "internal:groups") return on_group_command(payload);
-    if (rest == "internal:ack:" + redis_.server_name) return on_ack(payload);
-    if (rest == "internal:return:" + redis_.server_name) return on_completion(payload);
+    if (rest == ack_suffix_) return on_ack(payload);
+    if (rest == return_suffix_) return on_completion(payload);
     for (std::string_view kind : {"connection", "group", "user"}) {
       if (rest.size() > kind.size() && rest.substr(0, kind.size()) == kind &&
           rest[kind.size()] == ':')
@@ -494,42 +496,36 @@ asio::awaitable<void> redis_hub_lifetime_manager::remote_group(group_action acti
                       std::to_string(redis_.ack_timeout.count() / 1000) + " s.");
 }
 
-asio::awaitable<void> redis_hub_lifetime_manager::add_to_group(std::string connection_id,
+asio::awaitable<void> redis_hub_lifetime_manager::change_group(group_action action,
+                                                               std::string connection_id,
                                                                std::string group) {
-  if (local_.is_local(connection_id)) {
-    auto self = shared_from_this();
-    auto op =
-        run_on<bool>(client_->executor(), [self, connection_id, group]() -> asio::awaitable<bool> {
-          auto a = self->apply_group(group_action::add, connection_id, group);
-          co_await std::move(a);
-          co_return true;
-        });
-    try {
-      co_await std::move(op);
-    } catch (const redis_unavailable& e) {
-      throw hub_exception(std::string("The Redis backplane is unavailable: ") + e.what());
-    }
+  if (!local_.is_local(connection_id)) {  // its owner makes the change and acknowledges it
+    auto op = remote_group(action, std::move(connection_id), std::move(group));
+    co_await std::move(op);
     co_return;
   }
-  auto op = remote_group(group_action::add, std::move(connection_id), std::move(group));
-  co_await std::move(op);
+  auto self = shared_from_this();
+  auto op = run_on<bool>(client_->executor(),
+                         [self, action, connection_id, group]() -> asio::awaitable<bool> {
+                           auto a = self->apply_group(action, connection_id, group);
+                           co_await std::move(a);
+                           co_return true;
+                         });
+  try {
+    co_await std::move(op);
+  } catch (const redis_unavailable& e) {
+    throw hub_exception(std::string("The Redis backplane is unavailable: ") + e.what());
+  }
+}
+
+asio::awaitable<void> redis_hub_lifetime_manager::add_to_group(std::string connection_id,
+                                                               std::string group) {
+  return change_group(group_action::add, std::move(connection_id), std::move(group));
 }
 
 asio::awaitable<void> redis_hub_lifetime_manager::remove_from_group(std::string connection_id,
                                                                     std::string group) {
-  if (local_.is_local(connection_id)) {
-    auto self = shared_from_this();
-    auto op =
-        run_on<bool>(client_->executor(), [self, connection_id, group]() -> asio::awaitable<bool> {
-          auto a = self->apply_group(group_action::remove, connection_id, group);
-          co_await std::move(a);
-          co_return true;
-        });
-    co_await std::move(op);
-    co_return;
-  }
-  auto op = remote_group(group_action::remove, std::move(connection_id), std::move(group));
-  co_await std::move(op);
+  return change_group(group_action::remove, std::move(connection_id), std::move(group));
 }
 
 // --- client results ------------------------------------------------------------------------

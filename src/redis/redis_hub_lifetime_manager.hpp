@@ -92,10 +92,13 @@ class redis_hub_lifetime_manager final
   std::string invocation_payload(const lifetime::outgoing& m,
                                  const std::vector<std::string>& excluded = {},
                                  const std::optional<std::string>& invocation_id = std::nullopt);
-  // Group membership and its subscription, on the client's executor; true when it changed.
+  // Group membership and its subscription, on the client's executor.
   boost::asio::awaitable<void> apply_group(group_action action, std::string connection_id,
                                            std::string group);
   boost::asio::awaitable<void> remote_group(group_action action, std::string connection_id,
+                                            std::string group);
+  // AddToGroup / RemoveFromGroup: here for a local connection, else a command to its owner.
+  boost::asio::awaitable<void> change_group(group_action action, std::string connection_id,
                                             std::string group);
   void on_invocation(std::string_view kind, std::string_view rest, std::string_view payload);
   void on_group_command(std::string_view payload);
@@ -110,6 +113,7 @@ class redis_hub_lifetime_manager final
   std::shared_ptr<redis_client> client_;
   redis_hub_options redis_;
   redis_channels channels_;
+  std::string ack_suffix_, return_suffix_;  // this server's channels after "<prefix>:"
   backplane_counters counters_;
 
   // On the client's executor: local members per group, local connections per user.
