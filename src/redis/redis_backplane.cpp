@@ -1,5 +1,8 @@
 #include "redis/redis_backplane.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
 #include "core/shards.hpp"
 
 namespace hubcast::redis {
@@ -28,11 +31,38 @@ std::shared_ptr<redis_hub_lifetime_manager> redis_backplane::make_lifetime_manag
   return m;
 }
 
+namespace {
+void subscribe_in_background(const std::shared_ptr<redis_client>& client, std::string channel) {
+  boost::asio::co_spawn(
+      client->executor(),
+      [client, channel = std::move(channel)]() -> boost::asio::awaitable<void> {
+        try {
+          co_await client->subscribe(channel);
+        } catch (const std::exception&) {
+          // Down now: the reconnect subscribes it.
+        }
+      },
+      boost::asio::detached);
+}
+}  // namespace
+
+void redis_backplane::subscribe(std::string channel, redis_client::message_handler handler) {
+  bool now;
+  {
+    std::lock_guard lock(mutex_);
+    app_channels_[channel] = std::move(handler);
+    now = started_;
+  }
+  if (now) subscribe_in_background(client_, std::move(channel));
+}
+
 void redis_backplane::start() {
   {
     std::lock_guard lock(mutex_);
+    started_ = true;
     for (auto& w : hubs_)
       if (auto m = w.lock()) m->start();
+    for (auto& [channel, handler] : app_channels_) subscribe_in_background(client_, channel);
   }
   client_->start();
 }
@@ -44,8 +74,10 @@ void redis_backplane::stop() {
 void redis_backplane::route(std::string_view channel, std::string_view payload) {
   // The hub whose name is the longest prefix of the channel followed by ':'.
   std::shared_ptr<redis_hub_lifetime_manager> best;
+  redis_client::message_handler app_handler;
   {
     std::lock_guard lock(mutex_);
+    if (auto it = app_channels_.find(channel); it != app_channels_.end()) app_handler = it->second;
     for (auto& w : hubs_) {
       auto m = w.lock();
       if (!m) continue;
@@ -55,7 +87,10 @@ void redis_backplane::route(std::string_view channel, std::string_view payload) 
         best = m;
     }
   }
-  if (best) best->on_message(channel, payload);
+  if (app_handler)
+    app_handler(channel, payload);
+  else if (best)
+    best->on_message(channel, payload);
 }
 
 }  // namespace hubcast::redis

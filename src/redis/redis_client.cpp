@@ -127,9 +127,9 @@ asio::awaitable<void> redis_client::wait_connected(std::chrono::milliseconds tim
 }
 
 void redis_client::queue(bool on_subscriber, std::vector<std::string> argv,
-                         std::function<void(outcome)> done) {
+                         std::function<void(outcome)> done, bool keep_value) {
   asio::dispatch(ex_, [self = shared_from_this(), on_subscriber, argv = std::move(argv),
-                       done = std::move(done)]() mutable {
+                       done = std::move(done), keep_value]() mutable {
     if (on_subscriber && argv.size() == 2) {
       if (argv[0] == "SUBSCRIBE") self->wanted_.insert(argv[1]);
       if (argv[0] == "UNSUBSCRIBE") self->wanted_.erase(argv[1]);
@@ -138,30 +138,37 @@ void redis_client::queue(bool on_subscriber, std::vector<std::string> argv,
     // The subscriber takes commands as soon as it is open (they follow the renewal of the
     // wanted channels on a reconnect); publishes wait for both connections.
     if (!c || !c->is_open() || (!on_subscriber && !self->connected_)) {
-      done(outcome{false, 0, "Redis at " + self->options_.endpoint() + " is not connected"});
+      done(outcome::failed("Redis at " + self->options_.endpoint() + " is not connected"));
       return;
     }
     std::vector<std::string_view> views(argv.begin(), argv.end());
-    c->command(views, [done = std::move(done),
-                       endpoint = self->options_.endpoint()](const redis_value* r) {
-      if (!r)
-        done(outcome{false, 0, "the connection to Redis at " + endpoint + " was lost"});
-      else if (r->is_error())
-        done(outcome{false, 0, "Redis: " + r->str.substr(0, 200)});
-      else
-        done(outcome{true, r->integer, {}});
+    c->command(views, [done = std::move(done), endpoint = self->options_.endpoint(),
+                       keep_value](const redis_value* r) {
+      if (!r) {
+        done(outcome::failed("the connection to Redis at " + endpoint + " was lost"));
+      } else if (r->is_error()) {
+        done(outcome::failed("Redis: " + r->str.substr(0, 200), true));
+      } else {
+        outcome o;
+        o.ok = true;
+        o.integer = r->integer;
+        if (keep_value) o.value = std::make_shared<redis_value>(*r);
+        done(std::move(o));
+      }
     });
   });
 }
 
 asio::awaitable<redis_client::outcome> redis_client::send(bool on_subscriber,
-                                                          std::vector<std::string> argv) {
+                                                          std::vector<std::string> argv,
+                                                          bool keep_value) {
   using channel = asio::experimental::concurrent_channel<void(boost::system::error_code, outcome)>;
   auto ch = std::make_shared<channel>(co_await asio::this_coro::executor, 1);
-  queue(on_subscriber, std::move(argv),
-        [ch](outcome o) { ch->try_send(boost::system::error_code{}, std::move(o)); });
+  queue(
+      on_subscriber, std::move(argv),
+      [ch](outcome o) { ch->try_send(boost::system::error_code{}, std::move(o)); }, keep_value);
   auto [ec, o] = co_await ch->async_receive(asio::as_tuple(asio::use_awaitable));
-  if (ec) o = outcome{false, 0, "cancelled"};
+  if (ec) o = outcome::failed("cancelled");
   co_return o;
 }
 
@@ -180,6 +187,32 @@ asio::awaitable<void> redis_client::subscribe(std::string channel) {
   auto op = send(true, {"SUBSCRIBE", std::move(channel)});
   auto o = co_await std::move(op);
   if (!o.ok) throw redis_unavailable(o.error);
+}
+
+asio::awaitable<redis_value> redis_client::execute(std::vector<std::string> argv) {
+  auto op = send(false, std::move(argv), true);
+  auto o = co_await std::move(op);
+  if (o.error_reply) throw redis_error(o.error);
+  if (!o.ok || !o.value) throw redis_unavailable(o.error.empty() ? "cancelled" : o.error);
+  co_return std::move(*o.value);
+}
+
+void redis_client::execute_detached(std::vector<std::string> argv,
+                                    std::function<void(const redis_value*)> done) {
+  queue(
+      false, std::move(argv),
+      [done = std::move(done)](outcome o) {
+        if (done) done(o.value.get());
+      },
+      static_cast<bool>(done));
+}
+
+void redis_client::publish_detached(std::string channel, std::string payload) {
+  queue(false, {"PUBLISH", std::move(channel), std::move(payload)},
+        [self = shared_from_this()](outcome o) {
+          (o.ok ? self->counters_.publishes : self->counters_.publish_errors)
+              .fetch_add(1, std::memory_order_relaxed);
+        });
 }
 
 asio::awaitable<void> redis_client::unsubscribe(std::string channel) {

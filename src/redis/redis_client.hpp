@@ -23,6 +23,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "redis/redis_options.hpp"
+#include "redis/redis_value.hpp"
 
 namespace hubcast::redis {
 
@@ -30,6 +31,12 @@ class redis_connection;
 
 // Redis cannot be reached (or the connection was lost before it answered).
 class redis_unavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Redis answered a command with an error reply (the text, cut to 200 bytes).
+class redis_error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
@@ -61,9 +68,9 @@ class redis_client : public std::enable_shared_from_this<redis_client> {
   // Completes when connected, or throws redis_unavailable after `timeout`.
   boost::asio::awaitable<void> wait_connected(std::chrono::milliseconds timeout);
 
-  // PUBLISH; returns how many subscribers received it. Throws redis_unavailable. Publishes from
-  // one thread are sent in call order, even unawaited ones: the command is queued before the
-  // awaitable is returned.
+  // PUBLISH; returns how many subscribers received it. Throws redis_unavailable. The command is
+  // queued when the awaitable is first awaited (co_spawn on the client's executor runs that far
+  // at once).
   boost::asio::awaitable<long long> publish(std::string channel, std::string payload);
 
   // SUBSCRIBE / UNSUBSCRIBE: the channel is wanted (renewed on every reconnect) from the call;
@@ -71,6 +78,18 @@ class redis_client : public std::enable_shared_from_this<redis_client> {
   // channel stays wanted and is subscribed when Redis is back).
   boost::asio::awaitable<void> subscribe(std::string channel);
   boost::asio::awaitable<void> unsubscribe(std::string channel);
+
+  // Any other command, on the publisher connection (pipelined with the publishes, answered in
+  // order). Throws redis_unavailable when Redis is down, redis_error on an error reply. Not for
+  // SUBSCRIBE, MULTI, or anything else that changes the connection's state for later commands.
+  boost::asio::awaitable<redis_value> execute(std::vector<std::string> argv);
+  // The same without waiting: queued before it returns when called on the client's executor
+  // (so calls made there are sent in call order), posted there otherwise. `done` (optional)
+  // gets the reply, or nullptr when Redis is down or answered with an error.
+  void execute_detached(std::vector<std::string> argv,
+                        std::function<void(const redis_value*)> done = {});
+  // PUBLISH without waiting, ordered as execute_detached; a failure is counted.
+  void publish_detached(std::string channel, std::string payload);
 
   const redis_counters& counters() const { return counters_; }
   const redis_options& options() const { return options_; }
@@ -84,9 +103,20 @@ class redis_client : public std::enable_shared_from_this<redis_client> {
     bool ok = false;
     long long integer = 0;
     std::string error;
+    std::shared_ptr<redis_value> value;  // with keep_value
+    bool error_reply = false;
+
+    static outcome failed(std::string why, bool error_reply = false) {
+      outcome o;
+      o.error = std::move(why);
+      o.error_reply = error_reply;
+      return o;
+    }
   };
-  void queue(bool on_subscriber, std::vector<std::string> argv, std::function<void(outcome)> done);
-  boost::asio::awaitable<outcome> send(bool on_subscriber, std::vector<std::string> argv);
+  void queue(bool on_subscriber, std::vector<std::string> argv, std::function<void(outcome)> done,
+             bool keep_value = false);
+  boost::asio::awaitable<outcome> send(bool on_subscriber, std::vector<std::string> argv,
+                                       bool keep_value = false);
 
   boost::asio::any_io_executor ex_;
   redis_options options_;

@@ -156,6 +156,14 @@ void app::begin_shutdown() {
       shards_->executor(0),
       [this, wake]() -> asio::awaitable<void> {
         auto deadline = std::chrono::steady_clock::now() + options_.shutdown_timeout;
+        for (auto& f : on_stopping_) {
+          try {
+            auto op = f();
+            co_await std::move(op);
+          } catch (const std::exception& e) {
+            spdlog::warn("A stopping handler failed: {}", e.what());
+          }
+        }
         for (;;) {
           std::size_t live = connections_->active();
           for (auto& l : lifetimes_) live += l->connection_count();

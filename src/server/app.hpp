@@ -107,6 +107,7 @@ class app {
   // std::invalid_argument when it is wrong. Redis is connected in the background from start().
   void use_redis(std::string_view configuration);
   const redis::redis_backplane* backplane() const { return backplane_.get(); }
+  redis::redis_backplane* backplane() { return backplane_.get(); }
 
   // A raw connection endpoint (bytes in, bytes out, no hub protocol).
   void map_connection_handler(std::string path, std::shared_ptr<transport::connection_handler> h,
@@ -124,6 +125,12 @@ class app {
   // Called once with the bound URLs (real ports) before the first request is served.
   void on_listening(std::function<void(const std::vector<std::string>&)> f) {
     on_listening_.push_back(std::move(f));
+  }
+  // Called when shutdown begins (SIGINT/SIGTERM or stop()), in order, each awaited, while the
+  // shards and the backplane still run (ASP.NET's ApplicationStopping): give leases up, leave
+  // registries. Each should bound its own time.
+  void on_stopping(std::function<boost::asio::awaitable<void>()> f) {
+    on_stopping_.push_back(std::move(f));
   }
   // Graceful stop: refuse new connections, close hub connections with a Close message.
   void stop();
@@ -144,6 +151,7 @@ class app {
   std::shared_ptr<const auth::bearer_authenticator> bearer_;
   auth::policy_registry policies_;
   std::vector<std::function<void(const std::vector<std::string>&)>> on_listening_;
+  std::vector<std::function<boost::asio::awaitable<void>()>> on_stopping_;
   bool started_ = false;
   bool stopping_ = false;
 
