@@ -130,4 +130,8 @@ put('redis_payload', 'completion', Buffer.concat([Buffer.from([3, 0x92]), fixstr
 // RESP as a subscriber connection reads it (first byte: piece size).
 put('resp', 'subscriber', '\x05+OK\r\n*3\r\n$9\r\nsubscribe\r\n$7\r\nHub:all\r\n:1\r\n*3\r\n$7\r\nmessage\r\n$7\r\nHub:all\r\n$3\r\n\x92\x90\x80\r\n');
 put('resp', 'replies', '\x1f:1\r\n-ERR unknown command\r\n$-1\r\n*-1\r\n*2\r\n*1\r\n:2\r\n$0\r\n\r\n');
+// stockhub's ticks between nodes, as a leader publishes them.
+put('stockhub_tick', 'tick', JSON.stringify({ node: 'host_0123456789abcdef0123456789abcdef', term: 3, prices: [
+  { s: 'MSFT', id: 1231, c: 41237, t: 1764705600123456 }, { s: 'AAPL', id: 1232, c: 19001, t: 1764705600123456 }] }));
+put('stockhub_tick', 'edges', '{"node":"n","term":9223372036854775807,"prices":[{"s":"A","id":18446744073709551615,"c":1,"t":-62135596800000000}],"x":null}');
 console.log(`seeds written under ${root}`);

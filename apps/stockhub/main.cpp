@@ -20,6 +20,7 @@
 #include "dev_certs.hpp"
 #include "http/cors.hpp"
 #include "http/static_files.hpp"
+#include "market_cluster.hpp"
 #include "server/app.hpp"
 #include "stock_hub.hpp"
 #include "user_store.hpp"
@@ -262,6 +263,16 @@ int main(int argc, char** argv) {
   }
 
   hubcast::app app(app_opts);
+  // Scale-out: every node on one Redis serves one market (docs/scale-out.md).
+  const std::string redis_configuration = cfg.get_or("Redis:Configuration", "");
+  if (!redis_configuration.empty()) {
+    try {
+      app.use_redis(redis_configuration);
+    } catch (const std::invalid_argument& e) {
+      std::cerr << "stockhub: configuration error: Redis:Configuration: " << e.what() << "\n";
+      return 1;
+    }
+  }
   app.on_listening([cors](const std::vector<std::string>& urls) { cors->set_server_urls(urls); });
   auto signing_key = auth::jwt_key::symmetric(key);
   std::string issuer = cfg.get_or("Auth:Issuer", "stockhub");
@@ -304,7 +315,16 @@ int main(int argc, char** argv) {
   auto services = std::make_shared<hub_services>();
   services->prices = prices;
   services->shards = &app.shards();
-  services->users = std::make_shared<user_tracker>();
+  std::shared_ptr<market_cluster> cluster;
+  if (auto* backplane = app.backplane()) {
+    cluster = std::make_shared<market_cluster>(prices, *backplane);
+    services->presence = std::make_shared<cluster_presence>(*backplane);
+    cluster->start();
+    services->presence->start();
+    app.on_stopping([cluster] { return cluster->shutdown(); });
+    app.on_stopping([presence = services->presence] { return presence->shutdown(); });
+  }
+  services->users = std::make_shared<user_tracker>(services->presence);
 
   hubcast::hub_options hub_opts;
   hub_opts.maximum_receive_message_size =

@@ -51,22 +51,53 @@ void market::stop() {
   asio::dispatch(shards_.executor(0), [self = shared_from_this()] { self->timer_->cancel(); });
 }
 
+void market::set_simulating(bool on) {
+  asio::dispatch(shards_.executor(0), [self = shared_from_this(), on] { self->simulating_ = on; });
+}
+
 void market::on_tick() {
+  if (!simulating_) return;
   // Geometric random walk: ~0.2 % volatility per tick, prices in cents, never below one cent.
   std::normal_distribution<double> step(0.0, 0.002);
   auto now =
       std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
-  auto tick = std::make_shared<std::vector<std::shared_ptr<const priced>>>();
-  tick->reserve(symbols_.size());
+  market_tick tick;
+  tick.prices.reserve(symbols_.size());
   for (std::size_t i = 0; i < symbols_.size(); ++i) {
     prices_[i] = std::max(0.01, std::round(prices_[i] * std::exp(step(rng_)) * 100) / 100);
-    stock_price_event e{std::to_string(++next_id_), symbols_[i],
-                        hubcast::decimal::from_double(prices_[i], 2), now};
+    tick.prices.push_back(tick_price{symbols_[i], ++last_id_, std::llround(prices_[i] * 100),
+                                     now.time_since_epoch().count()});
+  }
+  if (on_simulated_) on_simulated_(tick);
+  deliver(tick);
+}
+
+void market::ingest(market_tick tick) {
+  asio::dispatch(shards_.executor(0), [self = shared_from_this(),
+                                       tick = std::move(tick)]() mutable {
+    auto& prices = tick.prices;
+    std::erase_if(prices, [&](const tick_price& p) {
+      auto it = std::find(self->symbols_.begin(), self->symbols_.end(), p.symbol);
+      if (it == self->symbols_.end()) return true;
+      self->prices_[static_cast<std::size_t>(it - self->symbols_.begin())] = double(p.cents) / 100;
+      self->last_id_ = std::max(self->last_id_, p.id);
+      return false;
+    });
+    if (!prices.empty()) self->deliver(tick);
+  });
+}
+
+void market::deliver(const market_tick& t) {
+  auto tick = std::make_shared<std::vector<std::shared_ptr<const priced>>>();
+  tick->reserve(t.prices.size());
+  for (const auto& p : t.prices) {
+    stock_price_event e{std::to_string(p.id), p.symbol, hubcast::decimal{p.cents, 2},
+                        hubcast::date_time(std::chrono::microseconds(p.timestamp_us))};
     // Encoded once per protocol here; every stream splices the same bytes.
     auto encoded = hubcast::protocol::payload::preserialize(e, encoding_);
     tick->push_back(std::make_shared<const priced>(priced{std::move(e), std::move(encoded)}));
   }
-  ++ticks_;
+  ticks_.fetch_add(1, std::memory_order_relaxed);
   // Once per shard, not once per connection.
   for (std::size_t s = 0; s < by_shard_.size(); ++s) {
     asio::dispatch(shards_.executor(s), [self = shared_from_this(), s, tick] {

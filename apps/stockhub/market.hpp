@@ -1,9 +1,15 @@
 // The shared market simulator: a random walk per symbol, one tick per interval, fanned out once
 // per shard to the stock streams running there. Each stream keeps only the latest price per
 // symbol until it can write (conflation): a slow client never delays others nor grows memory.
+//
+// In a cluster (market_cluster.hpp) only the leader simulates; the other nodes ingest() the
+// leader's ticks and stream them alike, and the walk goes on from the last ingested prices
+// when leadership moves.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,6 +25,7 @@
 #include "core/shards.hpp"
 #include "protocol/payload.hpp"
 #include "protocol/value_codec.hpp"
+#include "tick_codec.hpp"
 
 namespace stockhub {
 
@@ -52,6 +59,15 @@ class market : public std::enable_shared_from_this<market> {
   const std::vector<std::string>& symbols() const { return symbols_; }
   bool has(const std::string& symbol) const;
 
+  // Whether the timer simulates ticks (on by default; a cluster's followers turn it off).
+  // Thread-safe.
+  void set_simulating(bool on);
+  // Called on shard 0 with each tick simulated here, before it is streamed (set before start()).
+  void on_simulated(std::function<void(const market_tick&)> h) { on_simulated_ = std::move(h); }
+  // A tick simulated on another node: streamed here as if simulated, and the walk continues
+  // from its prices. Symbols this node does not serve are ignored. Thread-safe.
+  void ingest(market_tick tick);
+
   // One stream's view of the market, on the calling shard.
   class listener {
    public:
@@ -76,7 +92,7 @@ class market : public std::enable_shared_from_this<market> {
                                       boost::asio::any_io_executor ex);
   void unsubscribe(const std::shared_ptr<listener>& l, std::size_t shard);
 
-  std::uint64_t ticks() const { return ticks_; }
+  std::uint64_t ticks() const { return ticks_.load(std::memory_order_relaxed); }
 
  private:
   hubcast::shard_pool& shards_;
@@ -87,10 +103,14 @@ class market : public std::enable_shared_from_this<market> {
   std::mt19937_64 rng_;
   std::unique_ptr<boost::asio::steady_timer> timer_;
   std::vector<std::vector<std::shared_ptr<listener>>> by_shard_;  // touched on its shard only
-  std::uint64_t ticks_ = 0;
-  std::uint64_t next_id_ = 0;
+  std::function<void(const market_tick&)> on_simulated_;
+  bool simulating_ = true;  // on shard 0, as everything below
+  std::atomic<std::uint64_t> ticks_{0};
+  std::uint64_t last_id_ = 0;
 
   void on_tick();
+  // Streams one tick (already applied to prices_) to every listener.
+  void deliver(const market_tick& tick);
 };
 
 }  // namespace stockhub

@@ -1,6 +1,8 @@
 #include "stock_hub.hpp"
 
 #include "core/log.hpp"
+#include "hubs/errors.hpp"
+#include "redis/redis_client.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -14,13 +16,16 @@ namespace stockhub {
 
 void user_tracker::add(const std::string& u) {
   std::lock_guard lock(mutex_);
-  connections_[u]++;
+  if (connections_[u]++ == 0 && presence_) presence_->added(u);
 }
 
 void user_tracker::remove(const std::string& u) {
   std::lock_guard lock(mutex_);
   auto it = connections_.find(u);
-  if (it != connections_.end() && --it->second <= 0) connections_.erase(it);
+  if (it != connections_.end() && --it->second <= 0) {
+    connections_.erase(it);
+    if (presence_) presence_->removed(u);
+  }
 }
 
 std::size_t user_tracker::count() const {
@@ -131,8 +136,16 @@ void stock_hub::broadcast_message(std::string message) {
   clients().all().send("SystemMessage", message);
 }
 
-int stock_hub::get_connected_users_count() {
-  return static_cast<int>(services_->users->count());
+boost::asio::awaitable<int> stock_hub::get_connected_users_count() {
+  if (!services_->presence) co_return static_cast<int>(services_->users->count());
+  try {
+    auto op = services_->presence->count();
+    co_return static_cast<int>(co_await std::move(op));
+  } catch (const hubcast::redis::redis_unavailable&) {
+  } catch (const hubcast::redis::redis_error&) {
+  }
+  // Outside the catch blocks (no co_await there with g++ 12).
+  throw hubcast::hub_exception("The cluster's user count is unavailable: Redis cannot be reached");
 }
 
 }  // namespace stockhub

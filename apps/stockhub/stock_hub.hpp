@@ -7,15 +7,19 @@
 #include <string>
 #include <vector>
 
+#include "cluster_presence.hpp"
 #include "hubs/hub.hpp"
 #include "hubs/method_table.hpp"
 #include "market.hpp"
 
 namespace stockhub {
 
-// Distinct connected users (GetConnectedUsersCount), across shards.
+// Distinct connected users of this node (GetConnectedUsersCount), across shards; in a
+// cluster it tells cluster_presence of each user's arrival and departure, in order.
 class user_tracker {
  public:
+  explicit user_tracker(std::shared_ptr<cluster_presence> presence = nullptr)
+      : presence_(std::move(presence)) {}
   void add(const std::string& user);
   void remove(const std::string& user);
   std::size_t count() const;
@@ -23,12 +27,14 @@ class user_tracker {
  private:
   mutable std::mutex mutex_;
   std::map<std::string, int> connections_;
+  std::shared_ptr<cluster_presence> presence_;
 };
 
 struct hub_services {
   std::shared_ptr<market> prices;
   hubcast::shard_pool* shards = nullptr;
   std::shared_ptr<user_tracker> users;
+  std::shared_ptr<cluster_presence> presence;  // with Redis: the cluster's count
 };
 
 class stock_hub : public hubcast::hub {
@@ -44,7 +50,7 @@ class stock_hub : public hubcast::hub {
   void unsubscribe(std::string symbol);
   hubcast::async_stream<stock_price_event> stream_stock_prices();
   void broadcast_message(std::string message);
-  int get_connected_users_count();
+  boost::asio::awaitable<int> get_connected_users_count();
 
  private:
   std::shared_ptr<hub_services> services_;

@@ -1,0 +1,206 @@
+// stockhub as a cluster: nodes on one real Redis (redis-server started here on a free port)
+// serve one market. Exactly one node simulates; every node streams the same ticks; a
+// BroadcastMessage reaches every node's clients; GetConnectedUsersCount counts distinct users
+// of the cluster; when the leader is killed another node takes over within 5 s and the prices
+// go on from where they were; a node stopping cleanly hands over at once.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
+import { connect, delay, once, redisServerPath, startRedis, startStockhub, stopCleanly } from './helpers.mjs';
+
+const haveRedis = redisServerPath() !== null;
+const key = 'cluster-test-signing-key-0123456789abcdef';
+let redis;
+const nodes = {};
+const open = [];
+
+const leads = /now runs the market simulator \(lease term (\d+)\)/;
+
+async function startNode(name) {
+  nodes[name] = await startStockhub([`--Auth:Key=${key}`, `--Redis:Configuration=${redis.config}`,
+    '--Stocks:TickInterval=00:00:00.100'], `stockhub-${name}-`);
+  return nodes[name];
+}
+
+async function waitFor(predicate, ms, what) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await predicate()) return;
+    await delay(50);
+  }
+  assert.fail(`timed out after ${ms} ms: ${what}`);
+}
+
+// Tokens from node a: every node shares the signing key, so one login serves the cluster.
+async function token(email, node = nodes.a) {
+  const res = await fetch(`${node.url}/api/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email, password: node.users[email] }),
+  });
+  assert.equal(res.status, 200);
+  return (await res.json()).token;
+}
+
+async function hub(node, jwt, msgpack = false) {
+  const c = connect(`${node.url}/hubs/stocks`, { accessTokenFactory: () => jwt }, (b) =>
+    msgpack ? b.withHubProtocol(new MessagePackHubProtocol()) : b);
+  await c.start();
+  open.push(c);
+  return c;
+}
+
+// Every price as { id, symbol, cents, ms } whatever the protocol (MessagePack: PascalCase keys,
+// decimal as a string, timestamp as a Date).
+function collect(c) {
+  const got = [];
+  c.stream('StreamStockPrices').subscribe({
+    next: (e) => got.push({
+      id: String(e.id ?? e.Id),
+      symbol: e.symbol ?? e.Symbol,
+      cents: Math.round(Number(e.price ?? e.Price) * 100),
+      ms: new Date(e.timestamp ?? e.Timestamp).getTime(),
+      at: Date.now(),
+    }),
+    error() {},
+    complete() {},
+  });
+  return got;
+}
+
+before(async () => {
+  if (!haveRedis) return;
+  redis = await startRedis();
+  await startNode('a');
+  await waitFor(() => leads.test(nodes.a.output), 10000, 'node a leads');
+  await startNode('b');
+});
+
+after(async () => {
+  for (const c of open) await c.stop().catch(() => {});
+  for (const n of Object.values(nodes)) await n.stop();
+  if (redis) await redis.close();
+});
+
+describe('stockhub cluster on Redis', { skip: !haveRedis && 'redis-server is not installed (Debian package redis-server)' }, () => {
+  it('streams the same ticks on every node; only the leader simulates', async () => {
+    const jwt = await token('trader@stockhub.local');
+    const onA = collect(await hub(nodes.a, jwt));
+    const onB = collect(await hub(nodes.b, jwt, true));
+    await waitFor(() => onA.length >= 60 && onB.length >= 60, 10000, 'ticks on both nodes');
+    assert.doesNotMatch(nodes.b.output, leads, 'node b does not simulate');
+    const byId = new Map(onA.map((e) => [e.id, e]));
+    const common = onB.filter((e) => byId.has(e.id));
+    assert.ok(common.length >= 50, `the same ticks on both nodes (${common.length} in common)`);
+    for (const e of common) {
+      const a = byId.get(e.id);
+      assert.deepEqual([e.symbol, e.cents, e.ms], [a.symbol, a.cents, a.ms], `tick ${e.id}`);
+    }
+    // In the same order too.
+    const both = new Set(common.map((e) => e.id));
+    const order = (list) => list.filter((e) => both.has(e.id)).map((e) => e.id);
+    assert.deepEqual(order(onB), order(onA));
+  });
+
+  it('BroadcastMessage reaches the clients of every node', async () => {
+    const admin = await hub(nodes.b, await token('admin@stockhub.local'));
+    const trader = await hub(nodes.a, await token('trader@stockhub.local'), true);
+    const got = once(trader, 'SystemMessage');
+    await admin.invoke('BroadcastMessage', 'across the cluster');
+    assert.deepEqual(await got, ['across the cluster']);
+  });
+
+  it('GetConnectedUsersCount counts distinct users of the cluster', async () => {
+    for (const c of open.splice(0)) await c.stop();
+    const admin = await hub(nodes.a, await token('admin@stockhub.local'));
+    const count = () => admin.invoke('GetConnectedUsersCount');
+    await waitFor(async () => (await count()) === 1, 5000, 'only the admin');
+    const jwt = await token('trader@stockhub.local');
+    const traderOnB = await hub(nodes.b, jwt);
+    const traderOnA = await hub(nodes.a, jwt, true);
+    assert.equal(await count(), 2, 'the same user on two nodes counts once');
+    const adminOnB = await hub(nodes.b, await token('admin@stockhub.local'));
+    assert.equal(await adminOnB.invoke('GetConnectedUsersCount'), 2, 'and so from either node');
+    await traderOnB.stop();
+    await delay(200);
+    assert.equal(await count(), 2, 'still connected on a');
+    await traderOnA.stop();
+    await waitFor(async () => (await count()) === 1, 5000, 'the trader left');
+    await adminOnB.stop();
+  });
+
+  it('another node takes over within 5 s of the leader being killed; prices go on', async () => {
+    for (const c of open.splice(0)) await c.stop();
+    const admin = await hub(nodes.b, await token('admin@stockhub.local'));
+    await hub(nodes.a, await token('trader@stockhub.local'));
+    assert.equal(await admin.invoke('GetConnectedUsersCount'), 2);
+    const got = collect(admin);
+    await waitFor(() => got.length >= 12, 5000, 'ticks before');
+    nodes.a.proc.kill('SIGKILL');
+    const killedAt = Date.now();
+    await nodes.a.stop();
+    delete nodes.a;
+    const before = got.length;
+    await waitFor(() => got.length >= before + 12, 8000, 'ticks after the leader died');
+    await waitFor(() => leads.test(nodes.b.output), 1000, 'node b leads');
+    const resumed = got.slice(before).find((e) => e.at > killedAt + 150);
+    assert.ok(resumed, 'a tick after the kill');
+    const gap = resumed.at - killedAt;
+    console.log(`# takeover after SIGKILL: first tick ${gap} ms after the kill`);
+    assert.ok(gap < 5000, `took over within 5 s (${gap} ms)`);
+    // The walk continues from the last prices (~0.2 % per tick), with newer ids.
+    const last = new Map(got.slice(0, before).map((e) => [e.symbol, e]));
+    const next = got.slice(before).filter((e) => e.at >= resumed.at);
+    for (const [symbol, l] of last) {
+      const n = next.find((e) => e.symbol === symbol);
+      assert.ok(n, `${symbol} ticks again`);
+      assert.ok(Number(n.id) > Number(l.id), `${symbol}: ids go on (${l.id} → ${n.id})`);
+      assert.ok(Math.abs(n.cents - l.cents) / l.cents < 0.05, `${symbol}: ${l.cents} → ${n.cents}`);
+    }
+    // The killed node's users leave the count by themselves (its beat stops).
+    await waitFor(async () => (await admin.invoke('GetConnectedUsersCount')) === 1, 8000, 'a\'s users gone');
+  });
+
+  it('a leader that stops cleanly hands over at once', async () => {
+    for (const c of open.splice(0)) await c.stop();
+    await startNode('c');
+    const onC = collect(await hub(nodes.c, await token('trader@stockhub.local', nodes.c)));
+    await waitFor(() => onC.length >= 12, 5000, 'ticks on c');
+    const stoppedAt = Date.now();
+    await stopCleanly(nodes.b);
+    delete nodes.b;
+    const before = onC.length;
+    await waitFor(() => onC.length >= before + 12, 5000, 'ticks after b stopped');
+    const resumed = onC.slice(before).find((e) => e.at > stoppedAt + 150);
+    console.log(`# hand-over on SIGTERM: first tick ${resumed && resumed.at - stoppedAt} ms after`);
+    assert.ok(resumed && resumed.at - stoppedAt < 2500, `handed over within 2.5 s (${resumed && resumed.at - stoppedAt} ms)`);
+
+    assert.match(nodes.c.output, leads);
+  });
+
+  it('after a Redis restart the ticks and the count come back', async () => {
+    await startNode('d');
+    const admin = await hub(nodes.d, await token('admin@stockhub.local', nodes.d));
+    const got = collect(await hub(nodes.c, await token('trader@stockhub.local', nodes.c)));
+    const onD = collect(admin);
+    await waitFor(async () => (await admin.invoke('GetConnectedUsersCount')) === 2, 5000, 'two users');
+    await redis.restart();
+    const restartedAt = Date.now();
+    const [c0, d0] = [got.length, onD.length];
+    await waitFor(() => got.length > c0 + 6 && onD.length > d0 + 6, 10000, 'ticks on both nodes again');
+    // Redis lost every set: each node writes its own again on its next beat.
+    await waitFor(async () => (await admin.invoke('GetConnectedUsersCount').catch(() => -1)) === 2, 10000, 'the count again');
+    console.log(`# after a Redis restart: ticks and count back within ${Date.now() - restartedAt} ms`);
+    // Redis lost the lease and its term counter too: one leader again, whose ticks every node's
+    // fence accepts (terms never go back), once the leases of before have run out.
+    await delay(5000);
+    const since = Date.now() - 1500;
+    const recent = (list) => list.filter((e) => e.at >= since);
+    assert.ok(recent(got).length >= 6 && recent(onD).length >= 6, 'ticks keep coming on both nodes');
+    const onC = new Set(got.map((e) => e.id));
+    assert.ok(recent(onD).every((e) => onC.has(e.id)), 'the same ticks');
+    const leaders = [nodes.c, nodes.d].map((n) => [...n.output.matchAll(new RegExp(leads, 'g'))].map((m) => Number(m[1])));
+    const terms = leaders.flat();
+    assert.ok(Math.max(...terms) > 3, `a term above those of before (${terms})`);
+  });
+});
