@@ -60,7 +60,8 @@ enum class wire_mode { signalr, socketio, ws };
 
 struct config {
   std::string scenario;
-  std::string url;
+  std::string url;                // one or several, comma-separated (connections split)
+  std::vector<std::string> urls;  // parsed from url
   wire_mode mode = wire_mode::signalr;
   std::string mode_name = "signalr";
   std::string protocol = "json";
@@ -68,7 +69,7 @@ struct config {
   std::string token;
   bool token_in_query = false;
   bool skip_negotiation = false;
-  int server_pid = 0;
+  std::vector<int> server_pids;  // CPU and RSS summed over them (every node of a cluster)
   std::size_t payload_bytes = 64;
   // broadcast
   double start_rate = 10, growth = 1.5, max_rate = 1e6;
@@ -181,8 +182,8 @@ class bench final : public read_sink {
   }
 
   // --- connecting
-  std::string ws_url(const std::string& id) const {
-    boost::urls::url u(*boost::urls::parse_uri(c_.url));
+  std::string ws_url(const std::string& base, const std::string& id) const {
+    boost::urls::url u(*boost::urls::parse_uri(base));
     u.set_scheme(u.scheme() == "https" ? "wss" : "ws");
     if (c_.mode == wire_mode::socketio) {
       u.set_encoded_path("/socket.io/");
@@ -195,6 +196,8 @@ class bench final : public read_sink {
   }
 
   asio::awaitable<std::shared_ptr<connection>> open_connection() {
+    // Round robin over the servers: with several, the clients are split evenly across them.
+    const std::string base = c_.urls[next_url_++ % c_.urls.size()];
     auto ex = co_await asio::this_coro::executor;
     auto& ioc = static_cast<asio::io_context&>(ex.context());
     std::string id;
@@ -202,7 +205,7 @@ class bench final : public read_sink {
     if (!c_.token.empty() && !c_.token_in_query)
       headers.emplace_back("Authorization", "Bearer " + c_.token);
     if (c_.mode == wire_mode::signalr && !c_.skip_negotiation) {
-      boost::urls::url nu(*boost::urls::parse_uri(c_.url));
+      boost::urls::url nu(*boost::urls::parse_uri(base));
       nu.set_encoded_path(std::string(nu.encoded_path()) + "/negotiate");
       nu.params().set("negotiateVersion", "1");
       if (c_.token_in_query && !c_.token.empty()) nu.params().set("access_token", c_.token);
@@ -212,7 +215,7 @@ class bench final : public read_sink {
       auto v = boost::json::parse(res.body);
       id = std::string(v.at("connectionToken").as_string());
     }
-    auto url = ws_url(id);
+    auto url = ws_url(base, id);
     boost::urls::url u(*boost::urls::parse_uri(url));
     auto conn = std::make_shared<connection>(ioc);
     conn->owner = this;
@@ -356,7 +359,7 @@ class bench final : public read_sink {
   asio::awaitable<boost::json::object> broadcast_step(double rate, double seconds = 0) {
     if (seconds <= 0) seconds = c_.step_seconds;
     reset_step();
-    auto server0 = sample_process(c_.server_pid);
+    auto server0 = sample_processes(c_.server_pids);
     double self0 = self_cpu_seconds();
     auto start = clock_type::now();
     auto duration = std::chrono::duration<double>(seconds);
@@ -388,7 +391,7 @@ class bench final : public read_sink {
            clock_type::now() - sent_end < 3s)
       co_await sleep(5ms);
     auto elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
-    auto server1 = sample_process(c_.server_pid);
+    auto server1 = sample_processes(c_.server_pids);
     double self1 = self_cpu_seconds();
     boost::json::object o;
     o["rate"] = rate;
@@ -489,7 +492,7 @@ class bench final : public read_sink {
     echo_done_ = 0;
     reset_step();
     echoing_ = true;
-    auto server0 = sample_process(c_.server_pid);
+    auto server0 = sample_processes(c_.server_pids);
     auto start = clock_type::now();
     for (auto& c : conns_) send_echo(*c);
     co_await sleep(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -497,7 +500,7 @@ class bench final : public read_sink {
     echoing_ = false;
     auto elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
     auto done = echo_done_;
-    auto server1 = sample_process(c_.server_pid);
+    auto server1 = sample_processes(c_.server_pids);
     co_await sleep(200ms);
     boost::json::object o;
     o["round_trips"] = done;
@@ -512,7 +515,7 @@ class bench final : public read_sink {
   }
 
   asio::awaitable<boost::json::object> idle() {
-    auto base = sample_process(c_.server_pid);
+    auto base = sample_processes(c_.server_pids);
     boost::json::array levels;
     auto targets =
         c_.idle_levels.empty() ? std::vector<std::size_t>{c_.connections} : c_.idle_levels;
@@ -520,7 +523,7 @@ class bench final : public read_sink {
     for (auto n : targets) {
       co_await open_many(n);
       co_await sleep(1500ms);
-      auto s = sample_process(c_.server_pid);
+      auto s = sample_processes(c_.server_pids);
       boost::json::object o;
       o["connections"] = conns_.size();
       o["server_rss_mib"] = s.rss_mib;
@@ -538,11 +541,11 @@ class bench final : public read_sink {
   }
 
   asio::awaitable<boost::json::object> connect_rate() {
-    auto server0 = sample_process(c_.server_pid);
+    auto server0 = sample_processes(c_.server_pids);
     auto start = clock_type::now();
     co_await open_many(c_.connections);
     double elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
-    auto server1 = sample_process(c_.server_pid);
+    auto server1 = sample_processes(c_.server_pids);
     boost::json::object o;
     o["connections"] = conns_.size();
     o["seconds"] = elapsed;
@@ -577,6 +580,7 @@ class bench final : public read_sink {
   std::uint64_t echo_done_ = 0;
   std::size_t failures_ = 0;
   std::size_t closed_ = 0;
+  std::size_t next_url_ = 0;
 };
 
 std::string read_file(const std::string& path) {
@@ -596,7 +600,10 @@ int main(int argc, char** argv) {
   config c;
   std::string hs256_key, rs256_private, levels;
   cli.add_option("scenario", c.scenario, "broadcast | echo | idle | connect")->required();
-  cli.add_option("--url", c.url, "hub URL, e.g. http://127.0.0.1:5000/hubs/bench")->required();
+  cli.add_option("--url", c.url,
+                 "hub URL, e.g. http://127.0.0.1:5000/hubs/bench; several, comma-separated: "
+                 "connections split across them (the publisher is the first to connect)")
+      ->required();
   cli.add_option("--mode", c.mode_name, "signalr | socketio | ws")->capture_default_str();
   cli.add_option("--protocol", c.protocol, "json | messagepack (signalr)")->capture_default_str();
   cli.add_option("--connections", c.connections)->capture_default_str();
@@ -605,7 +612,8 @@ int main(int argc, char** argv) {
   cli.add_option("--rs256-private-key", rs256_private, "mint an RS256 token with this PEM key");
   cli.add_flag("--token-in-query", c.token_in_query, "access_token query parameter");
   cli.add_flag("--skip-negotiation", c.skip_negotiation);
-  cli.add_option("--server-pid", c.server_pid, "measure this process's CPU and RSS");
+  cli.add_option("--server-pid", c.server_pids,
+                 "measure this process's CPU and RSS (repeat: summed over several)");
   cli.add_option("--payload-bytes", c.payload_bytes)->capture_default_str();
   cli.add_option("--start-rate", c.start_rate)->capture_default_str();
   cli.add_option("--growth", c.growth)->capture_default_str();
@@ -625,6 +633,15 @@ int main(int argc, char** argv) {
   c.mode = c.mode_name == "socketio" ? wire_mode::socketio
            : c.mode_name == "ws"     ? wire_mode::ws
                                      : wire_mode::signalr;
+  {
+    std::stringstream us(c.url);
+    for (std::string x; std::getline(us, x, ',');)
+      if (!x.empty()) c.urls.push_back(x);
+    if (c.urls.empty()) {
+      std::cerr << "hubcast-bench: --url is empty\n";
+      return 2;
+    }
+  }
   std::stringstream ls(levels);
   for (std::string x; std::getline(ls, x, ',');)
     if (!x.empty()) c.idle_levels.push_back(std::stoul(x));

@@ -71,6 +71,16 @@ proc_sample sample_process(int pid) {
     if (line.rfind("VmRSS:", 0) == 0) s.rss_mib = std::stod(line.substr(6)) / 1024.0;
   return s;
 }
+proc_sample sample_processes(const std::vector<int>& pids) {
+  proc_sample sum;
+  for (int pid : pids) {
+    auto s = sample_process(pid);
+    sum.cpu_seconds += s.cpu_seconds;
+    sum.rss_mib += s.rss_mib;
+  }
+  return sum;
+}
+
 double self_cpu_seconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);

@@ -33,6 +33,8 @@ struct proc_sample {
 };
 // User + system CPU seconds and VmRSS of `pid` (zeros for pid <= 0).
 proc_sample sample_process(int pid);
+// The sums over several processes.
+proc_sample sample_processes(const std::vector<int>& pids);
 // This process's own CPU seconds.
 double self_cpu_seconds();
 

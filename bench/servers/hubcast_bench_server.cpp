@@ -1,7 +1,8 @@
 // hubcast-bench-server: hubcast's side of the benchmarks, the same surface as the ASP.NET Core
 // peer (bench/peers/aspnetcore): an [Authorize] hub at /hubs/bench with Broadcast (to all) and
 // Echo, JWT bearer (HS256 key and/or RS256 public key, issuer/audience "bench", token from the
-// header or from access_token on /hubs), JSON and MessagePack, WebSockets.
+// header or from access_token on /hubs), JSON and MessagePack, WebSockets; with --redis, on a
+// Redis backplane (the broadcast-redis scenario).
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -40,11 +41,12 @@ int main(int argc, char** argv) {
   CLI::App cli{"hubcast benchmark server"};
   std::string urls = "http://127.0.0.1:5000";
   std::size_t threads = 1;
-  std::string hs256_key, rs256_public;
+  std::string hs256_key, rs256_public, redis;
   cli.add_option("--urls", urls, "http://host:port (port 0: any)");
   cli.add_option("--threads", threads, "I/O threads (shards)")->capture_default_str();
   cli.add_option("--hs256-key", hs256_key, "HS256 signing key (at least 32 bytes)");
   cli.add_option("--rs256-public-key", rs256_public, "PEM file of the RS256 public key");
+  cli.add_option("--redis", redis, "Redis backplane (StackExchange.Redis configuration string)");
   CLI11_PARSE(cli, argc, argv);
   spdlog::set_level(spdlog::level::warn);
   if (hs256_key.size() < 32 && rs256_public.empty()) {
@@ -71,7 +73,9 @@ int main(int argc, char** argv) {
   jwt.valid_audiences = {"bench"};
   app.use_jwt_bearer(jwt, {"/hubs"});
 
+  if (!redis.empty()) app.use_redis(redis);
   hubcast::hub_options hub;
+  hub.backplane_name = "BenchHub";  // the ASP.NET Core peer's hub type
   hubcast::endpoint_options endpoint;
   endpoint.require_authenticated = true;
   app.map_hub<bench_hub>("/hubs/bench", hub, endpoint);

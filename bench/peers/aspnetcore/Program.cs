@@ -4,6 +4,7 @@
 // public key, token from the header or from access_token on /hubs), JSON and MessagePack.
 //
 //   dotnet BenchServer.dll --urls http://127.0.0.1:0 --hs256-key KEY [--rs256-public-key FILE]
+//     [--redis host:port]   (a Redis backplane: AddStackExchangeRedis)
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -51,7 +52,9 @@ builder.Services.AddAuthentication(options =>
     };
 });
 builder.Services.AddAuthorization();
-builder.Services.AddSignalR().AddMessagePackProtocol();
+var signalr = builder.Services.AddSignalR().AddMessagePackProtocol();
+if (builder.Configuration["redis"] is { Length: > 0 } redis)
+    signalr.AddStackExchangeRedis(redis);  // the broadcast-redis scenario
 builder.Services.AddSingleton<StockTicker>();
 
 var app = builder.Build();
