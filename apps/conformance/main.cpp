@@ -48,6 +48,7 @@ std::vector<std::string> split_urls(const std::string& s) {
 
 int main(int argc, char** argv) {
   CLI::App cli{"hubcast conformance server"};
+  cli.set_version_flag("--version", std::string("hubcast-conformance ") + HUBCAST_VERSION);
   std::string urls = "http://127.0.0.1:5000";
   std::size_t threads = 0;
   std::string log_level = "warn";

@@ -241,6 +241,7 @@ asio::awaitable<int> run(options_t o) {
 
 int main(int argc, char** argv) {
   CLI::App cli{"stockhub-cli: stream stock prices from a stockhub server"};
+  cli.set_version_flag("--version", std::string("stockhub-cli ") + HUBCAST_VERSION);
   options_t o;
   bool password_stdin = false;
   std::string symbols;

@@ -1,8 +1,5 @@
-// stockhub: the article's JWT-secured stock-price streaming service on hubcast.
-//
-//   stockhub [--config FILE] [--environment Development|Production] [--urls URLS]
-//   [--Section:Key=value]... stockhub users add EMAIL [--role ROLE]... [--password-stdin] stockhub
-//   users list | remove EMAIL | set-password EMAIL --password-stdin
+// stockhub: the article's JWT-secured stock-price streaming service on hubcast. `stockhub
+// --help` lists the commands, the options and every configuration key (settings.cpp).
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,13 +12,16 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "account_api.hpp"
+#include "commands.hpp"
 #include "config.hpp"
 #include "core/log.hpp"
 #include "dev_certs.hpp"
 #include "http/cors.hpp"
 #include "http/static_files.hpp"
 #include "market_cluster.hpp"
+#include "redis/redis_options.hpp"
 #include "server/app.hpp"
+#include "settings.hpp"
 #include "stock_hub.hpp"
 #include "user_store.hpp"
 
@@ -34,141 +34,76 @@ using namespace stockhub;
 
 namespace {
 
-struct options_t {
-  std::string config_file = "appsettings.json";
-  bool config_given = false;
-  std::string environment = "Production";
-  std::vector<std::pair<std::string, std::string>> overrides;
-  std::vector<std::string> positional;
-  std::vector<std::string> roles;
-  bool password_stdin = false;
-};
-
-std::string read_password_stdin() {
-  std::string p;
-  std::getline(std::cin, p);
-  if (!p.empty() && p.back() == '\r') p.pop_back();
-  return p;
-}
-
-int users_command(user_store& store, const options_t& o) {
-  const auto& a = o.positional;
-  if (a.size() < 2) {
-    std::cerr << "usage: stockhub users add|list|remove|set-password ...\n";
-    return 2;
-  }
-  try {
-    if (a[1] == "list") {
-      for (const auto& u : store.list()) {
-        std::cout << u.email;
-        for (std::size_t i = 0; i < u.roles.size(); ++i)
-          std::cout << (i ? "," : "\t") << u.roles[i];
-        std::cout << "\n";
-      }
-      return 0;
-    }
-    if (a.size() < 3) {
-      std::cerr << "usage: stockhub users " << a[1] << " EMAIL\n";
-      return 2;
-    }
-    if (a[1] == "add") {
-      std::string password = o.password_stdin ? read_password_stdin() : generate_password();
-      store.add(a[2], password, o.roles);
-      if (!o.password_stdin) std::cout << "password: " << password << "\n";
-      return 0;
-    }
-    if (a[1] == "remove") {
-      if (!store.remove(a[2])) {
-        std::cerr << "no user " << a[2] << "\n";
-        return 1;
-      }
-      return 0;
-    }
-    if (a[1] == "set-password") {
-      if (!o.password_stdin) {
-        std::cerr << "set-password reads the new password from --password-stdin\n";
-        return 2;
-      }
-      if (!store.set_password(a[2], read_password_stdin())) {
-        std::cerr << "no user " << a[2] << "\n";
-        return 1;
-      }
-      return 0;
-    }
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  }
-  std::cerr << "unknown users command '" << a[1] << "'\n";
-  return 2;
-}
-
-options_t parse_args(int argc, char** argv) {
-  options_t o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&](const std::string& name) -> std::string {
-      if (i + 1 >= argc) throw std::runtime_error(name + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--config") {
-      o.config_file = value(a);
-      o.config_given = true;
-    } else if (a == "--environment") {
-      o.environment = value(a);
-    } else if (a == "--urls") {
-      o.overrides.emplace_back("Urls", value(a));
-    } else if (a == "--role") {
-      o.roles.push_back(value(a));
-    } else if (a == "--password-stdin") {
-      o.password_stdin = true;
-    } else if (a.rfind("--", 0) == 0 && a.find(':') != std::string::npos) {
-      auto eq = a.find('=');
-      if (eq != std::string::npos)
-        o.overrides.emplace_back(a.substr(2, eq - 2), a.substr(eq + 1));
-      else
-        o.overrides.emplace_back(a.substr(2), value(a));
-    } else if (a.rfind("--", 0) == 0) {
-      throw std::runtime_error("unknown option " + a);
-    } else {
-      o.positional.push_back(a);
-    }
-  }
-  return o;
-}
+int run(const command_line& o, const std::string& environment, const configuration& cfg);
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  options_t o;
-  configuration cfg;
+  command_line cl;
   try {
-    o = parse_args(argc, argv);
-    if (auto env = std::getenv("STOCKHUB_ENVIRONMENT"); env && o.environment == "Production")
-      o.environment = env;
-    cfg.load_json_file(o.config_file, o.config_given);
-    auto dir = std::filesystem::path(o.config_file).parent_path();
-    cfg.load_json_file((dir / ("appsettings." + o.environment + ".json")).string(), false);
-    cfg.load_environment("STOCKHUB_", environ);
-    for (auto& [k, v] : o.overrides) cfg.set(k, v);
-  } catch (const std::exception& e) {
-    std::cerr << "stockhub: " << e.what() << "\n";
+    cl = parse_command_line(argc, argv);
+  } catch (const usage_error& e) {
+    std::cerr << "stockhub: " << e.what() << " (stockhub --help lists the options)\n";
     return 2;
   }
-  const bool development = o.environment == "Development";
+  if (cl.version) {
+    std::cout << "stockhub " << HUBCAST_VERSION << "\n";
+    return 0;
+  }
+  const bool users = !cl.positional.empty() && cl.positional[0] == "users";
+  if (cl.help) {
+    std::cout << (users ? std::string(users_help) : help_text(HUBCAST_VERSION));
+    return 0;
+  }
+  // No C++ exception text reaches the user unexplained: a wrong setting is one line that names
+  // the key, anything else one line too, and the exit code says which (1; 2 for usage).
   try {
+    auto environment = environment_name(cl);
+    auto cfg = load_configuration(cl, environment, environ);
+    for (const auto& w : unknown_key_warnings(cfg)) std::cerr << "stockhub: warning: " << w << "\n";
+    return run(cl, environment, cfg);
+  } catch (const configuration_error& e) {
+    std::cerr << "stockhub: configuration error: " << e.what() << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "stockhub: error: " << e.what() << "\n";
+  }
+  return 1;
+}
+
+namespace {
+
+int run(const command_line& o, const std::string& environment, const configuration& cfg) {
+  const bool development = is_environment(environment, "Development");
+  validate_settings(cfg);  // every wrong value stops the start here, before anything happens
+  const std::string redis_configuration = cfg.get_or("Redis:Configuration", "");
+  if (!redis_configuration.empty()) {
+    try {
+      (void)hubcast::redis::redis_options::parse(redis_configuration);
+    } catch (const std::invalid_argument& e) {
+      std::string why = e.what();
+      if (why.rfind("Redis configuration: ", 0) == 0) why.erase(0, 21);
+      throw configuration_error("Redis:Configuration: " + why);
+    }
+  }
+  {
     // Logging:LogLevel:Default and per category, e.g. "hubcast.http": "Warning" keeps request
     // lines (and so any URL) out of the logs; "Microsoft.AspNetCore.Hosting" is an alias for it.
+    auto level = [](const std::string& key, const std::string& text) {
+      try {
+        return hubcast::log::parse_level(text);
+      } catch (const std::exception&) {
+        throw configuration_error(key + ": '" + text +
+                                  "' is not a log level (Trace, Debug, Information, Warning, "
+                                  "Error, Critical or None)");
+      }
+    };
     spdlog::set_level(
-        hubcast::log::parse_level(cfg.get_or("Logging:LogLevel:Default", "Information")));
-    for (auto& [name, level] : cfg.section("Logging:LogLevel")) {
+        level("Logging:LogLevel:Default", cfg.get_or("Logging:LogLevel:Default", "Information")));
+    for (auto& [name, text] : cfg.section("Logging:LogLevel")) {
       if (name == "default") continue;
       auto category = name == "microsoft.aspnetcore.hosting" ? std::string("hubcast.http") : name;
-      hubcast::log::set_level(category, hubcast::log::parse_level(level));
+      hubcast::log::set_level(category, level("Logging:LogLevel:" + name, text));
     }
-  } catch (const std::exception& e) {
-    std::cerr << "stockhub: Logging: " << e.what() << "\n";
-    return 2;
   }
 
   std::string db_path =
@@ -177,8 +112,8 @@ int main(int argc, char** argv) {
   try {
     store = std::make_unique<user_store>(db_path);
   } catch (const std::exception& e) {
-    std::cerr << "stockhub: " << e.what() << "\n";
-    return 1;
+    throw configuration_error("Database:Path: '" + db_path +
+                              "' cannot be opened as the user store (" + e.what() + ")");
   }
   if (!o.positional.empty() && o.positional[0] == "users") return users_command(*store, o);
   if (!o.positional.empty() && o.positional[0] == "dev-certs") {
@@ -215,10 +150,15 @@ int main(int argc, char** argv) {
     }
   }
   if (key.size() < 32) {
-    std::cerr << "stockhub: Auth:Key must be at least 32 bytes in " << o.environment
+    std::cerr << "stockhub: Auth:Key must be at least 32 bytes in " << environment
               << " (set it in appsettings.json, STOCKHUB_Auth__Key or --Auth:Key=...)\n";
     return 1;
   }
+  if (!development && store->count() == 0)
+    spdlog::warn(
+        "The user store {} has no users: nobody can log in. Add one with `stockhub users add "
+        "EMAIL --role Admin` (with the same --config or --Database:Path)",
+        db_path);
   if (development && store->count() == 0) {
     for (auto [email, roles] : {std::pair<std::string, std::vector<std::string>>{
                                     "admin@stockhub.local", {"Admin", "Trader"}},
@@ -238,7 +178,16 @@ int main(int argc, char** argv) {
     if (end > start) app_opts.urls.push_back(urls.substr(start, end - start));
     start = end + 1;
   }
-  app_opts.threads = static_cast<std::size_t>(cfg.number("Server:Threads", 0));
+  if (!development)
+    for (const auto& u : app_opts.urls)
+      if (u.rfind("http://", 0) == 0 && u.find("://127.0.0.1") == std::string::npos &&
+          u.find("://localhost") == std::string::npos && u.find("://[::1]") == std::string::npos)
+        spdlog::warn(
+            "Listening on plain HTTP ({}) in {}: access tokens travel in the clear, in the "
+            "access_token query string of WebSocket and SSE requests too. Use https:// URLs "
+            "(Https:CertificatePath, Https:KeyPath) or a TLS proxy in front",
+            u, environment);
+  app_opts.threads = static_cast<std::size_t>(setting_number(cfg, "Server:Threads"));
   app_opts.http.tls_certificate_file = cfg.get_or("Https:CertificatePath", "");
   app_opts.http.tls_private_key_file = cfg.get_or("Https:KeyPath", "");
 
@@ -252,40 +201,26 @@ int main(int argc, char** argv) {
     cors->on_response(req, res);
   };
   {
-    long pending = cfg.number("SignalR:MaxPendingConnections",
-                              static_cast<long>(app_opts.max_pending_connections));
-    if (pending < 0) {
-      std::cerr << "stockhub: configuration error: SignalR:MaxPendingConnections: must be 0 (no "
-                   "cap) or more\n";
-      return 1;
-    }
+    long pending = setting_number(cfg, "SignalR:MaxPendingConnections");
     app_opts.max_pending_connections = static_cast<std::size_t>(pending);
   }
 
   hubcast::app app(app_opts);
   // Scale-out: every node on one Redis serves one market (docs/scale-out.md).
-  const std::string redis_configuration = cfg.get_or("Redis:Configuration", "");
-  if (!redis_configuration.empty()) {
-    try {
-      app.use_redis(redis_configuration);
-    } catch (const std::invalid_argument& e) {
-      std::cerr << "stockhub: configuration error: Redis:Configuration: " << e.what() << "\n";
-      return 1;
-    }
-  }
+  if (!redis_configuration.empty()) app.use_redis(redis_configuration);  // checked above
   app.on_listening([cors](const std::vector<std::string>& urls) { cors->set_server_urls(urls); });
   auto signing_key = auth::jwt_key::symmetric(key);
   std::string issuer = cfg.get_or("Auth:Issuer", "stockhub");
   std::string audience = cfg.get_or("Auth:Audience", "stockhub-clients");
-  auto access_lifetime = cfg.duration("Auth:AccessTokenLifetime", std::chrono::minutes(15));
-  auto refresh_lifetime = cfg.duration("Auth:RefreshTokenLifetime", std::chrono::hours(24 * 7));
+  auto access_lifetime = setting_duration(cfg, "Auth:AccessTokenLifetime");
+  auto refresh_lifetime = setting_duration(cfg, "Auth:RefreshTokenLifetime");
   auth::jwt_validation_options jwt;
   jwt.algorithms = {auth::jwt_alg::hs256};
   jwt.keys = {signing_key};
   jwt.valid_issuers = {issuer};
   jwt.valid_audiences = {audience};
-  jwt.clock_skew = std::chrono::duration_cast<std::chrono::seconds>(
-      cfg.duration("Auth:ClockSkew", std::chrono::seconds(30)));
+  jwt.clock_skew =
+      std::chrono::duration_cast<std::chrono::seconds>(setting_duration(cfg, "Auth:ClockSkew"));
   app.use_jwt_bearer(jwt, {"/hubs"});
   auth::authorization_policy admin;
   admin.require_role({"Admin"});
@@ -304,14 +239,12 @@ int main(int argc, char** argv) {
     if (keys == "camelCase") {
       encoding.msgpack_naming = hubcast::naming_policy::camel_case;
     } else if (keys != "PascalCase") {
-      std::cerr << "stockhub: SignalR:MessagePackKeys must be PascalCase or camelCase, not '"
-                << keys << "'\n";
-      return 2;
+      throw configuration_error("SignalR:MessagePackKeys: '" + keys +
+                                "' is not a naming (expected PascalCase or camelCase)");
     }
   }
-  auto prices = std::make_shared<market>(
-      app.shards(), symbols, cfg.duration("Stocks:TickInterval", std::chrono::milliseconds(500)),
-      encoding);
+  auto prices = std::make_shared<market>(app.shards(), symbols,
+                                         setting_duration(cfg, "Stocks:TickInterval"), encoding);
   auto services = std::make_shared<hub_services>();
   services->prices = prices;
   services->shards = &app.shards();
@@ -328,14 +261,12 @@ int main(int argc, char** argv) {
 
   hubcast::hub_options hub_opts;
   hub_opts.maximum_receive_message_size =
-      static_cast<std::size_t>(cfg.number("SignalR:MaximumReceiveMessageSize", 32 * 1024));
-  hub_opts.keep_alive_interval =
-      cfg.duration("SignalR:KeepAliveInterval", std::chrono::seconds(15));
-  hub_opts.client_timeout_interval =
-      cfg.duration("SignalR:ClientTimeoutInterval", std::chrono::seconds(30));
+      static_cast<std::size_t>(setting_number(cfg, "SignalR:MaximumReceiveMessageSize"));
+  hub_opts.keep_alive_interval = setting_duration(cfg, "SignalR:KeepAliveInterval");
+  hub_opts.client_timeout_interval = setting_duration(cfg, "SignalR:ClientTimeoutInterval");
   hub_opts.close_on_authentication_expiration =
-      cfg.flag("SignalR:CloseOnAuthenticationExpiration", true);
-  hub_opts.enable_detailed_errors = cfg.flag("SignalR:EnableDetailedErrors", false);
+      setting_flag(cfg, "SignalR:CloseOnAuthenticationExpiration");
+  hub_opts.enable_detailed_errors = setting_flag(cfg, "SignalR:EnableDetailedErrors");
   hub_opts.encoding = encoding;
   hubcast::endpoint_options ep;
   ep.require_authenticated = true;
@@ -373,3 +304,5 @@ int main(int argc, char** argv) {
   workers.join();
   return rc;
 }
+
+}  // namespace

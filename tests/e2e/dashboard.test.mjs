@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import { stockhubDir } from './helpers.mjs';
 
 const chromiumPath = '/usr/bin/chromium';
 const binDir = process.env.HUBCAST_BIN ?? path.resolve('build/bin');
@@ -17,7 +18,7 @@ const users = {};
 
 before(async () => {
   if (skip) return;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stockhub-ui-'));
+  const dir = stockhubDir('stockhub-ui-');
   proc = spawn(
     path.join(binDir, 'stockhub'),
     ['--environment', 'Development', '--urls', 'http://127.0.0.1:0', `--Database:Path=${dir}/users.db`,

@@ -114,11 +114,19 @@ export async function startProxy(targetUrl) {
   };
 }
 
+// A fresh temporary folder to run stockhub in, with an empty appsettings.json of its own (so the
+// one beside the executable, with the build's database, is not read).
+export function stockhubDir(prefix = 'stockhub-') {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.writeFileSync(path.join(dir, 'appsettings.json'), '{}\n');
+  return dir;
+}
+
 // Starts build/bin/stockhub in Development on a free port with a fresh database; collects the
 // printed demo users and everything the server logs.
 export async function startStockhub(extraArgs = [], prefix = 'stockhub-') {
   const binDir = path.resolve(process.env.HUBCAST_BIN ?? 'build/bin');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = stockhubDir(prefix);
   const proc = spawn(
     path.join(binDir, 'stockhub'),
     ['--environment', 'Development', '--urls', 'http://127.0.0.1:0', `--Database:Path=${dir}/users.db`,

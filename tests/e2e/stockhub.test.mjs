@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
-import { connect, delay, once, signalR, startStockhub, stopCleanly } from './helpers.mjs';
+import { connect, delay, once, signalR, startStockhub, stopCleanly, stockhubDir } from './helpers.mjs';
 
 const binDir = process.env.HUBCAST_BIN ?? path.resolve('build/bin');
 let sh;
@@ -280,7 +280,7 @@ describe('command line', () => {
 
 describe('token expiry', () => {
   it('closes connections whose token expires; the client refreshes and reconnects; expired tokens are refused', { timeout: 60000 }, async () => {
-    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'stockhub-exp-'));
+    const d = stockhubDir('stockhub-exp-');
     const p = spawn(path.join(binDir, 'stockhub'), [
       '--environment', 'Development', '--urls', 'http://127.0.0.1:0', `--Database:Path=${d}/u.db`,
       '--Auth:AccessTokenLifetime=00:00:02', '--Auth:ClockSkew=0',

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
+import { stockhubDir } from './helpers.mjs';
 
 const binDir = process.env.HUBCAST_BIN ?? path.resolve('build/bin');
 let proc;
@@ -16,7 +17,7 @@ let dir;
 const users = {};
 
 before(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stockhub-tls-'));
+  dir = stockhubDir('stockhub-tls-');
   const db = `--Database:Path=${dir}/u.db`;
   execFileSync(path.join(binDir, 'stockhub'), ['dev-certs', db]);
   proc = spawn(path.join(binDir, 'stockhub'), [
