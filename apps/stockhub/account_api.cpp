@@ -46,7 +46,7 @@ constexpr std::size_t max_api_body = 4096;
 // sends that type cross-site only after a CORS preflight, so no form on another site can log
 // a victim in as the attacker (login CSRF) or post their refresh token.
 std::optional<http::response> refuse_post(const http::request& req) {
-  if (req.method != "POST") return http::response(405);
+  if (req.method != "POST") return http::response(405).set("Allow", "POST");
   if (req.body.size() > max_api_body) return http::response(413);
   auto type = req.header("Content-Type");
   if (req.header_count("Content-Type") != 1 || !is_json_content_type(*type))
@@ -118,8 +118,11 @@ void map_account_api(hubcast::app& app, user_store& store, asio::thread_pool& wo
         auto e = body->email;
         std::string account = "account:" + e;
         std::string address = "address:" + req.remote_address;
-        if (limiter->blocked(account) || limiter->blocked(address)) {
-          co_await ex.async_respond(http::response(429));
+        if (auto wait = std::max(limiter->blocked_for(account), limiter->blocked_for(address));
+            wait.count() > 0) {
+          auto busy = json_error(429, "too many failed logins; try again later");
+          busy.set("Retry-After", std::to_string(wait.count()));
+          co_await ex.async_respond(std::move(busy));
           co_return;
         }
         auto p = body->password;
@@ -200,7 +203,11 @@ void map_account_api(hubcast::app& app, user_store& store, asio::thread_pool& wo
     // The bearer reads query tokens under /hubs only: /api/me takes the header alone.
     auto who = bearer->authenticate(ex.req());
     if (!who.authenticated) {
-      co_await ex.async_respond(http::response(401));
+      // As ASP.NET Core's JwtBearer challenge: the scheme, and why when a token was given.
+      http::response challenge(401);
+      challenge.set("WWW-Authenticate",
+                    who.token_present ? "Bearer error=\"invalid_token\"" : "Bearer");
+      co_await ex.async_respond(std::move(challenge));
       co_return;
     }
     boost::json::array roles;

@@ -1,5 +1,7 @@
 #include "login_throttle.hpp"
 
+#include <algorithm>
+
 namespace stockhub {
 
 login_throttle::login_throttle() : login_throttle(options{}) {}
@@ -30,15 +32,18 @@ void login_throttle::evict_one() {
   if (!victims.empty()) erase(entries_.find(victims.front()));
 }
 
-bool login_throttle::blocked(const std::string& key) {
+std::chrono::seconds login_throttle::blocked_for(const std::string& key) {
   std::lock_guard lock(mutex_);
   auto it = entries_.find(key);
-  if (it == entries_.end()) return false;
-  if (options_.now() - it->second.first > options_.window) {
+  if (it == entries_.end()) return std::chrono::seconds(0);
+  auto now = options_.now();
+  if (now - it->second.first > options_.window) {
     erase(it);
-    return false;
+    return std::chrono::seconds(0);
   }
-  return it->second.failures >= limit_for(key);
+  if (it->second.failures < limit_for(key)) return std::chrono::seconds(0);
+  auto left = std::chrono::ceil<std::chrono::seconds>(it->second.first + options_.window - now);
+  return std::max(left, std::chrono::seconds(1));
 }
 
 void login_throttle::fail(const std::string& key) {

@@ -28,7 +28,9 @@ class login_throttle {
   login_throttle();
   explicit login_throttle(options o);
 
-  bool blocked(const std::string& key);
+  bool blocked(const std::string& key) { return blocked_for(key).count() > 0; }
+  // How long `key` stays locked (0: not locked), rounded up to a whole second (Retry-After).
+  std::chrono::seconds blocked_for(const std::string& key);
   void fail(const std::string& key);
   void reset(const std::string& key);
   std::size_t size();

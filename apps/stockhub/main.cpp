@@ -16,6 +16,7 @@
 #include "config.hpp"
 #include "core/log.hpp"
 #include "dev_certs.hpp"
+#include "health.hpp"
 #include "http/cors.hpp"
 #include "http/static_files.hpp"
 #include "market_cluster.hpp"
@@ -293,9 +294,7 @@ int run(const command_line& o, const std::string& environment, const configurati
   }
   app.map_prefix("/", http::static_files(www, "/"));
 
-  app.map("/healthz", [](http::exchange& ex) -> asio::awaitable<void> {
-    co_await ex.async_respond(http::response(200, "Healthy", "text/plain"));
-  });
+  map_health(app, *store, workers);
 
   prices->start();
   if (development) spdlog::info("Development: log in at POST /api/login with a user printed above");

@@ -137,8 +137,7 @@ std::vector<std::string> app::start() {
 }
 
 void app::begin_shutdown() {
-  if (stopping_) return;
-  stopping_ = true;
+  if (stopping_.exchange(true)) return;
   spdlog::info("Application is shutting down...");
   if (server_) server_->stop_accepting();
   for (auto& l : lifetimes_) l->close_all(std::nullopt, true);

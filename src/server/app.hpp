@@ -6,6 +6,7 @@
 //   return app.run();
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -134,6 +135,8 @@ class app {
   }
   // Graceful stop: refuse new connections, close hub connections with a Close message.
   void stop();
+  // True from the moment shutdown begins (readiness probes answer 503 from then on).
+  bool stopping() const { return stopping_.load(std::memory_order_acquire); }
 
   shard_pool& shards() { return *shards_; }
   const app_options& options() const { return options_; }
@@ -153,7 +156,7 @@ class app {
   std::vector<std::function<void(const std::vector<std::string>&)>> on_listening_;
   std::vector<std::function<boost::asio::awaitable<void>()>> on_stopping_;
   bool started_ = false;
-  bool stopping_ = false;
+  std::atomic<bool> stopping_{false};
 
   void begin_shutdown();
   void apply_auth(endpoint_options& endpoint);

@@ -59,9 +59,34 @@ describe('HTTP API', () => {
     assert.equal(res.status, 413);
   });
 
-  it('throttles repeated failures for one account', async () => {
+  it('throttles repeated failures for one account, saying when to come back', async () => {
     for (let i = 0; i < 5; i++) await login('throttle@stockhub.local', 'bad-password');
-    assert.equal((await login('throttle@stockhub.local', 'bad-password')).status, 429);
+    const res = await login('throttle@stockhub.local', 'bad-password');
+    assert.equal(res.status, 429);
+    const after = Number(res.headers.get('retry-after'));
+    assert.ok(after >= 1 && after <= 300, `Retry-After: ${res.headers.get('retry-after')}`);
+  });
+
+  it('is alive and ready', async () => {
+    let res = await fetch(`${url}/healthz`);
+    assert.equal(await res.text(), 'Healthy');
+    res = await fetch(`${url}/readyz`);
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'Healthy');
+  });
+
+  it('answers as ASP.NET Core does: a Bearer challenge, 415 and 405 with Allow', async () => {
+    let res = await fetch(`${url}/api/me`);
+    assert.equal(res.status, 401);
+    assert.equal(res.headers.get('www-authenticate'), 'Bearer');
+    res = await fetch(`${url}/api/me`, { headers: { Authorization: 'Bearer not.a.token' } });
+    assert.equal(res.status, 401);
+    assert.equal(res.headers.get('www-authenticate'), 'Bearer error="invalid_token"');
+    res = await fetch(`${url}/api/login`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: '{}' });
+    assert.equal(res.status, 415);
+    res = await fetch(`${url}/api/login`);
+    assert.equal(res.status, 405);
+    assert.equal(res.headers.get('allow'), 'POST');
   });
 
   it('rotates refresh tokens and revokes a family on reuse', async () => {

@@ -87,3 +87,17 @@ TEST(LoginThrottle, ExpiredKeysAreEvictedFirst) {
   t.reset("account:new");
   EXPECT_FALSE(t.blocked("account:new"));
 }
+
+TEST(LoginThrottle, SaysHowLongALockLasts) {
+  fake_clock c;
+  login_throttle::options o;
+  o.now = c.fn();
+  login_throttle t(o);
+  EXPECT_EQ(t.blocked_for("account:a@x").count(), 0);
+  for (int i = 0; i < 5; ++i) t.fail("account:a@x");
+  EXPECT_EQ(t.blocked_for("account:a@x").count(), 300);
+  c.t += std::chrono::milliseconds(100500);
+  EXPECT_EQ(t.blocked_for("account:a@x").count(), 200) << "rounded up";
+  c.t += std::chrono::milliseconds(199400);
+  EXPECT_EQ(t.blocked_for("account:a@x").count(), 1) << "never 0 while locked";
+}
