@@ -92,16 +92,7 @@ void market_cluster::start() {
     t.term = self->term_;
     // Queued now, in tick order (we are on the client's executor); a failure is counted by
     // the client and the tick still reaches this node's clients.
-    asio::co_spawn(
-        self->client_->executor(),
-        [client = self->client_, ch = self->ticks_channel_,
-         payload = encode_tick(t)]() mutable -> asio::awaitable<void> {
-          try {
-            co_await client->publish(std::move(ch), std::move(payload));
-          } catch (const std::exception&) {
-          }
-        },
-        asio::detached);
+    self->client_->publish_detached(self->ticks_channel_, encode_tick(t));
   });
   backplane_.subscribe(ticks_channel_, [weak](std::string_view, std::string_view payload) {
     if (auto self = weak.lock()) self->received(payload);

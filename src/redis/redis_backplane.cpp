@@ -1,8 +1,5 @@
 #include "redis/redis_backplane.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-
 #include "core/shards.hpp"
 
 namespace hubcast::redis {
@@ -31,21 +28,6 @@ std::shared_ptr<redis_hub_lifetime_manager> redis_backplane::make_lifetime_manag
   return m;
 }
 
-namespace {
-void subscribe_in_background(const std::shared_ptr<redis_client>& client, std::string channel) {
-  boost::asio::co_spawn(
-      client->executor(),
-      [client, channel = std::move(channel)]() -> boost::asio::awaitable<void> {
-        try {
-          co_await client->subscribe(channel);
-        } catch (const std::exception&) {
-          // Down now: the reconnect subscribes it.
-        }
-      },
-      boost::asio::detached);
-}
-}  // namespace
-
 void redis_backplane::subscribe(std::string channel, redis_client::message_handler handler) {
   bool now;
   {
@@ -53,7 +35,7 @@ void redis_backplane::subscribe(std::string channel, redis_client::message_handl
     app_channels_[channel] = std::move(handler);
     now = started_;
   }
-  if (now) subscribe_in_background(client_, std::move(channel));
+  if (now) client_->subscribe_detached(std::move(channel));
 }
 
 void redis_backplane::start() {
@@ -62,7 +44,7 @@ void redis_backplane::start() {
     started_ = true;
     for (auto& w : hubs_)
       if (auto m = w.lock()) m->start();
-    for (auto& [channel, handler] : app_channels_) subscribe_in_background(client_, channel);
+    for (auto& [channel, handler] : app_channels_) client_->subscribe_detached(channel);
   }
   client_->start();
 }

@@ -207,6 +207,11 @@ void redis_client::execute_detached(std::vector<std::string> argv,
       static_cast<bool>(done));
 }
 
+void redis_client::subscribe_detached(std::string channel) {
+  // queue() marks it wanted before it knows whether Redis is up.
+  queue(true, {"SUBSCRIBE", std::move(channel)}, [](outcome) {});
+}
+
 void redis_client::publish_detached(std::string channel, std::string payload) {
   queue(false, {"PUBLISH", std::move(channel), std::move(payload)},
         [self = shared_from_this()](outcome o) {

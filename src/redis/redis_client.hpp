@@ -78,6 +78,9 @@ class redis_client : public std::enable_shared_from_this<redis_client> {
   // channel stays wanted and is subscribed when Redis is back).
   boost::asio::awaitable<void> subscribe(std::string channel);
   boost::asio::awaitable<void> unsubscribe(std::string channel);
+  // SUBSCRIBE without waiting: wanted from now on, subscribed when Redis answers (and again
+  // after every reconnect).
+  void subscribe_detached(std::string channel);
 
   // Any other command, on the publisher connection (pipelined with the publishes, answered in
   // order). Throws redis_unavailable when Redis is down, redis_error on an error reply. Not for

@@ -112,18 +112,8 @@ redis_hub_lifetime_manager::~redis_hub_lifetime_manager() = default;
 void redis_hub_lifetime_manager::start() {
   // Wanted from now on, subscribed when Redis answers (and again after every reconnect).
   for (auto ch : {channels_.all(), channels_.group_management(), channels_.ack(redis_.server_name),
-                  channels_.return_results(redis_.server_name)}) {
-    asio::co_spawn(
-        client_->executor(),
-        [client = client_, ch]() -> asio::awaitable<void> {
-          try {
-            co_await client->subscribe(ch);
-          } catch (const std::exception&) {
-            // Down now: the reconnect subscribes it.
-          }
-        },
-        asio::detached);
-  }
+                  channels_.return_results(redis_.server_name)})
+    client_->subscribe_detached(ch);
 }
 
 void redis_hub_lifetime_manager::invalid(std::string_view channel, const std::string& why) {
