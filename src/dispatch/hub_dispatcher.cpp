@@ -31,6 +31,10 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+std::string unauthorized_text(const std::string& target) {
+  return "Failed to invoke '" + target + "' because user is unauthorized";
+}
+
 constexpr std::size_t stream_backpressure_bytes = 256 * 1024;
 
 // Server-to-client stream bound to one invocation id.
@@ -79,7 +83,8 @@ class stream_sink_impl final : public detail::stream_sink {
 struct hub_dispatcher::connection_state {
   struct pending_call {
     std::optional<std::string> id;
-    std::string target;
+    std::string target;  // as the client spelled it
+    const detail::method_descriptor* method = nullptr;
     detail::bound_call call;
     std::vector<std::string> upload_ids;
   };
@@ -255,7 +260,9 @@ asio::awaitable<bool> hub_dispatcher::connect(std::shared_ptr<connection_state> 
   // OnConnectedAsync (§10: failure closes without reconnect).
   try {
     auto h = make_hub(*st);
-    co_await h->on_connected();
+    hub_lifetime_context ctx(*h, def_.name);
+    auto op = filters_.connected(ctx);
+    co_await std::move(op);
   } catch (const std::exception& e) {
     spdlog::debug("connection {}: on_connected failed: {}", st->conn->id(), log::escape(e.what()));
     hc.close(error_text("Connection closed with an error.", e), false);
@@ -329,7 +336,9 @@ asio::awaitable<void> hub_dispatcher::disconnect(std::shared_ptr<connection_stat
     }
     try {
       auto h = make_hub(*st);
-      co_await h->on_disconnected(st->close_error);
+      hub_lifetime_context ctx(*h, def_.name);
+      auto op = filters_.disconnected(ctx, st->close_error);
+      co_await std::move(op);
     } catch (const std::exception& e) {
       spdlog::warn("connection {}: on_disconnected failed: {}", st->conn->id(),
                    log::escape(e.what()));
@@ -408,11 +417,6 @@ void hub_dispatcher::handle_invocation(std::shared_ptr<connection_state> st,
     reply_error(text);
     return;
   }
-  if (def_.authorize && !method->policies.empty() &&
-      !def_.authorize(*method, hc.user ? *hc.user : auth::claims_principal{})) {
-    reply_error("Failed to invoke '" + m.target + "' because user is unauthorized");
-    return;
-  }
   if (!m.streaming && method->streaming) {
     reply_error("The client attempted to invoke the streaming '" + m.target +
                 "' method with a non-streaming invocation.");
@@ -455,20 +459,33 @@ void hub_dispatcher::handle_invocation(std::shared_ptr<connection_state> st,
     st->streams[*m.invocation_id] = sink;
     asio::co_spawn(
         st->ex,
-        [this, st, id = *m.invocation_id, target = m.target, call = std::move(call)]() mutable {
-          return run_stream(st, std::move(id), std::move(target), std::move(call));
+        [this, st, id = *m.invocation_id, target = m.target, method,
+         call = std::move(call)]() mutable {
+          return run_stream(st, std::move(id), std::move(target), method, std::move(call));
         },
         asio::detached);
     return;
   }
   // MaximumParallelInvocationsPerClient = 1: one non-streaming invocation at a time, in order,
   // while the reader keeps reading (pings, cancels, client results, upload items).
-  st->queue.push_back({m.invocation_id, m.target, std::move(call), m.stream_ids});
+  st->queue.push_back({m.invocation_id, m.target, method, std::move(call), m.stream_ids});
   if (!st->worker_running) {
     st->worker_running = true;
     asio::co_spawn(
         st->ex, [this, st] { return run_invocations(st); }, asio::detached);
   }
+}
+
+asio::awaitable<detail::invocation_outcome> hub_dispatcher::invoke(
+    hub& h, const detail::method_descriptor& m, const detail::bound_call& call) {
+  if (filters_.empty()) return call(h);
+  // The context lives in this frame while the filters run.
+  return [](const detail::hub_filter_pipeline& filters, hub& h, std::string_view name,
+            const detail::method_descriptor& m,
+            const detail::bound_call& call) -> asio::awaitable<detail::invocation_outcome> {
+    hub_invocation_context ctx(h, name, m);
+    co_return co_await filters.invoke(ctx, call);
+  }(filters_, h, def_.name, m, call);
 }
 
 asio::awaitable<void> hub_dispatcher::run_invocations(std::shared_ptr<connection_state> st) {
@@ -478,13 +495,16 @@ asio::awaitable<void> hub_dispatcher::run_invocations(std::shared_ptr<connection
     st->queue.pop_front();
     try {
       auto h = make_hub(*st);
-      auto out = co_await p.call(*h);
+      auto op = invoke(*h, *p.method, p.call);
+      auto out = co_await std::move(op);
       if (p.id) {
         if (out.k == detail::invocation_outcome::kind::value)
           hc.send_completion_result(*p.id, out.value);
         else  // void methods answer `result: null` (§6.1)
           hc.send_completion_result(*p.id, protocol::payload::of(nullptr));
       }
+    } catch (const unauthorized_invocation&) {
+      if (p.id) hc.send_completion_error(*p.id, unauthorized_text(p.target));
     } catch (const std::exception& e) {
       if (p.id)
         hc.send_completion_error(*p.id, error_text("An unexpected error occurred invoking '" +
@@ -505,6 +525,7 @@ asio::awaitable<void> hub_dispatcher::run_invocations(std::shared_ptr<connection
 
 asio::awaitable<void> hub_dispatcher::run_stream(std::shared_ptr<connection_state> st,
                                                  std::string id, std::string target,
+                                                 const detail::method_descriptor* method,
                                                  detail::bound_call call) {
   auto& hc = *st->hc;
   auto sink = st->streams[id];
@@ -514,8 +535,11 @@ asio::awaitable<void> hub_dispatcher::run_stream(std::shared_ptr<connection_stat
   bool started = false;
   try {
     h = make_hub(*st);
-    out = co_await call(*h);
+    auto op = invoke(*h, *method, call);
+    out = co_await std::move(op);
     started = true;
+  } catch (const unauthorized_invocation&) {
+    error = unauthorized_text(target);
   } catch (const std::exception& e) {
     error = error_text("An unexpected error occurred invoking '" + target + "' on the server.", e);
   }

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "hubs/hub_filter.hpp"
 #include "hubs/method_table.hpp"
 #include "lifetime/hub_lifetime_manager.hpp"
 #include "protocol/hub_message.hpp"
@@ -18,10 +19,10 @@
 namespace hubcast::dispatch {
 
 struct hub_definition {
+  // What filters and logs call the hub (the path it is mapped at).
+  std::string name;
   std::function<std::unique_ptr<hub>()> factory;
   std::vector<detail::method_descriptor> methods;
-  // Checks a method's policies for the caller; false = "because user is unauthorized".
-  std::function<bool(const detail::method_descriptor&, const auth::claims_principal&)> authorize;
 };
 
 class hub_dispatcher final : public transport::connection_handler {
@@ -33,6 +34,12 @@ class hub_dispatcher final : public transport::connection_handler {
   boost::asio::awaitable<void> on_connected(std::shared_ptr<transport::connection> conn) override;
 
   lifetime::hub_lifetime_manager& lifetime() { return *lifetime_; }
+  // The filters every invocation, on_connected and on_disconnected pass, in order (set before
+  // the first connection).
+  void set_filters(std::vector<std::shared_ptr<hub_filter>> filters) {
+    filters_ = detail::hub_filter_pipeline(std::move(filters));
+  }
+  const hub_definition& definition() const { return def_; }
   // The keep-alive / client-timeout clock of this hub's connections.
   void start() { heartbeat_.start(); }
   void stop() { heartbeat_.stop(); }
@@ -44,6 +51,7 @@ class hub_dispatcher final : public transport::connection_handler {
   const hub_options& options_;
   std::shared_ptr<lifetime::hub_lifetime_manager> lifetime_;
   session::heartbeat heartbeat_;
+  detail::hub_filter_pipeline filters_;
   std::unordered_map<std::string, const detail::method_descriptor*> by_name_;  // lower-cased
 
   const detail::method_descriptor* find(std::string_view name) const;
@@ -59,7 +67,13 @@ class hub_dispatcher final : public transport::connection_handler {
   void handle_invocation(std::shared_ptr<connection_state> st, protocol::invocation_message& m);
   boost::asio::awaitable<void> run_invocations(std::shared_ptr<connection_state> st);
   boost::asio::awaitable<void> run_stream(std::shared_ptr<connection_state> st, std::string id,
-                                          std::string target, detail::bound_call call);
+                                          std::string target,
+                                          const detail::method_descriptor* method,
+                                          detail::bound_call call);
+  // The method through the filters.
+  boost::asio::awaitable<detail::invocation_outcome> invoke(hub& h,
+                                                            const detail::method_descriptor& m,
+                                                            const detail::bound_call& call);
   std::unique_ptr<hub> make_hub(connection_state& st);
 };
 

@@ -15,6 +15,7 @@
 #include "core/log.hpp"
 #include "lifetime/default_hub_lifetime_manager.hpp"
 #include "redis/redis_backplane.hpp"
+#include "server/authorization_filter.hpp"
 
 namespace hubcast {
 
@@ -84,11 +85,7 @@ void app::apply_auth(endpoint_options& endpoint) {
 hub_context app::map_hub_definition(std::string path, dispatch::hub_definition def,
                                     hub_options options, endpoint_options endpoint) {
   apply_auth(endpoint);
-  if (!def.authorize) {
-    def.authorize = [this](const detail::method_descriptor& m, const auth::claims_principal& u) {
-      return evaluate_policies(m.policies, u);
-    };
-  }
+  if (def.name.empty()) def.name = path;
   hub_options_.push_back(std::move(options));
   const hub_options& opts = hub_options_.back();
   std::shared_ptr<lifetime::hub_lifetime_manager> lm;
@@ -102,6 +99,12 @@ hub_context app::map_hub_definition(std::string path, dispatch::hub_definition d
   dispatchers_.push_back(d);
   transport::map_endpoint(router_, path, d, endpoint, connections_);
   return hub_context(lm);
+}
+
+void app::add_hub_filter(std::shared_ptr<hub_filter> filter) {
+  if (started_) throw std::logic_error("add_hub_filter must be called before start()");
+  if (!filter) throw std::invalid_argument("add_hub_filter: null filter");
+  hub_filters_.push_back(std::move(filter));
 }
 
 void app::use_redis(std::string_view configuration) {
@@ -129,6 +132,19 @@ std::vector<std::string> app::start() {
   server_ = std::make_unique<http::server>(*shards_, router_, options_.http);
   auto urls = server_->listen(options_.urls);
   for (auto& f : on_listening_) f(urls);
+  // Each hub's pipeline: method authorization, the global filters, the hub's own.
+  for (std::size_t i = 0; i < dispatchers_.size(); ++i) {
+    std::vector<std::shared_ptr<hub_filter>> filters;
+    if (authorization_filter::guards_any(dispatchers_[i]->definition().methods))
+      filters.push_back(std::make_shared<authorization_filter>(
+          [this](const std::vector<std::string>& names, const auth::claims_principal& u) {
+            return evaluate_policies(names, u);
+          }));
+    filters.insert(filters.end(), hub_filters_.begin(), hub_filters_.end());
+    const auto& own = hub_options_[i].filters;
+    filters.insert(filters.end(), own.begin(), own.end());
+    dispatchers_[i]->set_filters(std::move(filters));
+  }
   for (auto& d : dispatchers_) d->start();
   if (backplane_) backplane_->start();
   connections_->start_scan(shards_->executor(0));

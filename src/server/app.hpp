@@ -23,6 +23,7 @@
 #include "dispatch/hub_dispatcher.hpp"
 #include "http/server.hpp"
 #include "hubs/clients.hpp"
+#include "hubs/hub_filter.hpp"
 #include "hubs/method_table.hpp"
 #include "session/hub_options.hpp"
 #include "transport/http_dispatcher.hpp"
@@ -101,6 +102,10 @@ class app {
   void add_policy(std::string name, auth::authorization_policy policy);
   bool evaluate_policies(const std::vector<std::string>& names,
                          const auth::claims_principal& user) const;
+  // A filter every hub's invocations and connections pass (AddSignalR(o => o.AddFilter(…))),
+  // after method authorization and before the hub's own filters (hub_options::filters); in the
+  // order added. Before start().
+  void add_hub_filter(std::shared_ptr<hub_filter> filter);
 
   // Scale-out (AddStackExchangeRedis): every hub mapped after this call is served through a
   // Redis backplane, wire-compatible with ASP.NET Core's. `configuration` is in
@@ -153,6 +158,7 @@ class app {
   std::vector<std::shared_ptr<dispatch::hub_dispatcher>> dispatchers_;
   std::shared_ptr<const auth::bearer_authenticator> bearer_;
   auth::policy_registry policies_;
+  std::vector<std::shared_ptr<hub_filter>> hub_filters_;
   std::vector<std::function<void(const std::vector<std::string>&)>> on_listening_;
   std::vector<std::function<boost::asio::awaitable<void>()>> on_stopping_;
   bool started_ = false;

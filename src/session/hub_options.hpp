@@ -5,13 +5,17 @@
 #include <cstddef>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "auth/claims_principal.hpp"
 #include "protocol/value_codec.hpp"
 
 namespace hubcast {
+
+class hub_filter;
 
 struct hub_options {
   std::chrono::milliseconds keep_alive_interval{15000};
@@ -37,6 +41,8 @@ struct hub_options {
   // same. ASP.NET Core uses the hub's full .NET type name (e.g. "Hubcast.Conformance.ClusterHub"):
   // set that name to share a hub with ASP.NET Core servers. Empty: the hub's path.
   std::string backplane_name;
+  // This hub's filters (hubs/hub_filter.hpp), run after the app's global ones, in this order.
+  std::vector<std::shared_ptr<hub_filter>> filters;
 };
 
 }  // namespace hubcast
