@@ -1,5 +1,7 @@
 #include "account_api.hpp"
 
+#include "metrics/metrics.hpp"
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -27,6 +29,15 @@ asio::awaitable<T> offload(asio::thread_pool& pool, F f) {
 
 http::response json_response(int status, const boost::json::value& v) {
   return http::response(status, boost::json::serialize(v), "application/json");
+}
+
+// stockhub_logins_total{outcome}: success, invalid_credentials, throttled, invalid_request.
+void count_login(const char* outcome) {
+  static auto& family = prometheus::BuildCounter()
+                            .Name("stockhub_logins_total")
+                            .Help("POST /api/login answers, by outcome.")
+                            .Register(hubcast::metrics::registry());
+  family.Add({{"outcome", outcome}}).Increment();
 }
 
 http::response json_error(int status, std::string message) {
@@ -109,6 +120,7 @@ void map_account_api(hubcast::app& app, user_store& store, asio::thread_pool& wo
         }
         auto body = parse_login_body(req.body);
         if (!body) {
+          count_login("invalid_request");
           auto bad = json_error(400, "expected {\"email\", \"password\"}");
           co_await ex.async_respond(std::move(bad));
           co_return;
@@ -120,6 +132,7 @@ void map_account_api(hubcast::app& app, user_store& store, asio::thread_pool& wo
         std::string address = "address:" + req.remote_address;
         if (auto wait = std::max(limiter->blocked_for(account), limiter->blocked_for(address));
             wait.count() > 0) {
+          count_login("throttled");
           auto busy = json_error(429, "too many failed logins; try again later");
           busy.set("Retry-After", std::to_string(wait.count()));
           co_await ex.async_respond(std::move(busy));
@@ -132,12 +145,14 @@ void map_account_api(hubcast::app& app, user_store& store, asio::thread_pool& wo
         auto verifying = offload<std::optional<user>>(*pool, std::move(verify));
         auto verified = co_await std::move(verifying);
         if (!verified) {
+          count_login("invalid_credentials");
           limiter->fail(account);
           limiter->fail(address);
           co_await ex.async_respond(http::response(401));
           co_return;
         }
         limiter->reset(account);
+        count_login("success");
         auto [token, expires] = issue(*verified);
         auto u = *verified;
         auto make_refresh = [users, u, refresh_lifetime] {

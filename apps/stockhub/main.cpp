@@ -73,6 +73,17 @@ int main(int argc, char** argv) {
 
 namespace {
 
+std::vector<std::string> split_urls(const std::string& urls) {
+  std::vector<std::string> out;
+  for (std::size_t start = 0; start <= urls.size();) {
+    auto end = urls.find(';', start);
+    if (end == std::string::npos) end = urls.size();
+    if (end > start) out.push_back(urls.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
 int run(const command_line& o, const std::string& environment, const configuration& cfg) {
   const bool development = is_environment(environment, "Development");
   validate_settings(cfg);  // every wrong value stops the start here, before anything happens
@@ -171,14 +182,7 @@ int run(const command_line& o, const std::string& environment, const configurati
   }
 
   hubcast::app_options app_opts;
-  std::string urls = cfg.get_or("Urls", "http://127.0.0.1:5000");
-  app_opts.urls.clear();
-  for (std::size_t start = 0; start <= urls.size();) {
-    auto end = urls.find(';', start);
-    if (end == std::string::npos) end = urls.size();
-    if (end > start) app_opts.urls.push_back(urls.substr(start, end - start));
-    start = end + 1;
-  }
+  app_opts.urls = split_urls(cfg.get_or("Urls", "http://127.0.0.1:5000"));
   if (!development)
     for (const auto& u : app_opts.urls)
       if (u.rfind("http://", 0) == 0 && u.find("://127.0.0.1") == std::string::npos &&
@@ -207,6 +211,16 @@ int run(const command_line& o, const std::string& environment, const configurati
   }
 
   hubcast::app app(app_opts);
+  if (setting_flag(cfg, "Metrics:Enabled")) {
+    hubcast::metrics_options metrics;
+    metrics.path = cfg.get_or("Metrics:Path", "/metrics");
+    if (metrics.path.empty() || metrics.path.front() != '/')
+      throw configuration_error("Metrics:Path: '" + metrics.path + "' must start with '/'");
+    metrics.urls = split_urls(cfg.get_or("Metrics:Urls", ""));
+    metrics.http.tls_certificate_file = app_opts.http.tls_certificate_file;
+    metrics.http.tls_private_key_file = app_opts.http.tls_private_key_file;
+    app.use_metrics(std::move(metrics));
+  }
   // Scale-out: every node on one Redis serves one market (docs/scale-out.md).
   if (!redis_configuration.empty()) app.use_redis(redis_configuration);  // checked above
   app.on_listening([cors](const std::vector<std::string>& urls) { cors->set_server_urls(urls); });

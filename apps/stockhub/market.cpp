@@ -1,5 +1,7 @@
 #include "market.hpp"
 
+#include "metrics/hot_metrics.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -13,6 +15,19 @@ namespace stockhub {
 
 namespace asio = boost::asio;
 
+namespace {
+
+// stockhub_ticks_conflated_total: prices a slow subscriber never saw because a newer one of the
+// same symbol replaced them before its stream took them.
+const hubcast::metrics::hot_counter& conflated() {
+  static const auto c = hubcast::metrics::hot_counter::get(
+      "stockhub_ticks_conflated_total",
+      "Prices replaced by a newer one of the same symbol before a subscriber's stream sent them.");
+  return c;
+}
+
+}  // namespace
+
 market::market(hubcast::shard_pool& shards, std::vector<std::string> symbols,
                std::chrono::milliseconds tick, hubcast::encode_options encoding)
     : shards_(shards),
@@ -20,6 +35,7 @@ market::market(hubcast::shard_pool& shards, std::vector<std::string> symbols,
       tick_(tick),
       encoding_(encoding),
       rng_(std::random_device{}()) {
+  (void)conflated();  // on /metrics from the start, at 0
   std::uniform_real_distribution<double> start(50, 500);
   for (std::size_t i = 0; i < symbols_.size(); ++i)
     prices_.push_back(std::round(start(rng_) * 100) / 100);
@@ -118,6 +134,7 @@ void market::unsubscribe(const std::shared_ptr<listener>& l, std::size_t shard) 
   v.erase(std::remove(v.begin(), v.end(), l), v.end());
 }
 
+
 market::listener::listener(std::shared_ptr<subscriptions> subs, asio::any_io_executor ex)
     : subs_(std::move(subs)), signal_(ex, asio::steady_timer::time_point::max()) {}
 
@@ -126,7 +143,9 @@ void market::listener::offer(const std::vector<std::shared_ptr<const priced>>& t
   bool any = false;
   for (const auto& p : tick) {
     if (all || subs_->symbols.count(p->event.symbol)) {
-      pending_[p->event.symbol] = p;  // conflation: the latest price per symbol wins
+      auto& slot = pending_[p->event.symbol];
+      if (slot) conflated().add();  // conflation: the latest price per symbol wins
+      slot = p;
       any = true;
     }
   }

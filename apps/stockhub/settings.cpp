@@ -71,6 +71,9 @@ const std::vector<setting>& known_settings() {
       {"Redis:Configuration", "",
        "Redis backplane, StackExchange.Redis form (host:port,password=...,channelPrefix=...)"},
       {"Dashboard:Root", "<executable dir>/wwwroot", "folder served at /"},
+      {"Metrics:Enabled", "true", "serve Prometheus metrics (docs/metrics.md)", k::flag},
+      {"Metrics:Path", "/metrics", "where the metrics are served"},
+      {"Metrics:Urls", "", "a listener of its own for the metrics, ';'-separated (empty: Urls)"},
       {"Logging:LogLevel:*", "Information",
        "Default, or a category (e.g. hubcast.http): Trace|Debug|Information|Warning|Error"},
   };

@@ -1,5 +1,7 @@
 #include "auth/bearer.hpp"
 
+#include "metrics/server_metrics.hpp"
+
 namespace hubcast::auth {
 
 bearer_authenticator::bearer_authenticator(std::shared_ptr<const jwt_validator> validator,
@@ -47,6 +49,7 @@ authentication_result bearer_authenticator::authenticate(const http::request& re
   r.token_present = true;
   auto v = validator_->validate(token);
   if (!v.valid) {
+    metrics::jwt_rejected(v.reason);
     r.error = std::move(v.error);
     return r;
   }

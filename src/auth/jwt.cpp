@@ -185,8 +185,9 @@ std::optional<double> number_claim(const bj::object& o, std::string_view name, b
   return v;
 }
 
-jwt_validation_result fail(std::string e) {
+jwt_validation_result fail(const char* reason, std::string e) {
   jwt_validation_result r;
+  r.reason = reason;
   r.error = std::move(e);
   return r;
 }
@@ -361,29 +362,31 @@ jwt_validator::jwt_validator(jwt_validation_options options) : options_(std::mov
 
 jwt_validation_result jwt_validator::validate(std::string_view token,
                                               system_clock::time_point now) const {
-  if (token.size() > options_.max_token_bytes) return fail("token too large");
+  if (token.size() > options_.max_token_bytes) return fail("too_large", "token too large");
   auto d1 = token.find('.');
   auto d2 = d1 == std::string_view::npos ? d1 : token.find('.', d1 + 1);
   if (d2 == std::string_view::npos || token.find('.', d2 + 1) != std::string_view::npos)
-    return fail("malformed token: expected three segments");
+    return fail("malformed", "malformed token: expected three segments");
   auto header_b64 = token.substr(0, d1);
   auto payload_b64 = token.substr(d1 + 1, d2 - d1 - 1);
   auto sig_b64 = token.substr(d2 + 1);
   auto header_json = base64url_decode(header_b64);
   auto payload_json = base64url_decode(payload_b64);
   auto sig = base64url_decode(sig_b64);
-  if (!header_json || !payload_json || !sig) return fail("malformed token: bad base64url");
-  if (sig->empty()) return fail("unsigned token");
+  if (!header_json || !payload_json || !sig)
+    return fail("malformed", "malformed token: bad base64url");
+  if (sig->empty()) return fail("unsigned", "unsigned token");
   boost::system::error_code ec;
   auto header = bj::parse(*header_json, ec);
-  if (ec || !header.is_object()) return fail("malformed token: header is not a JSON object");
+  if (ec || !header.is_object())
+    return fail("malformed", "malformed token: header is not a JSON object");
   auto alg_v = header.as_object().if_contains("alg");
-  if (!alg_v || !alg_v->is_string()) return fail("malformed token: no alg");
+  if (!alg_v || !alg_v->is_string()) return fail("malformed", "malformed token: no alg");
   auto alg = parse_jwt_alg(alg_v->get_string());
-  if (!alg) return fail("algorithm not allowed");
+  if (!alg) return fail("algorithm", "algorithm not allowed");
   bool allowed = false;
   for (auto a : options_.algorithms) allowed = allowed || a == *alg;
-  if (!allowed) return fail("algorithm not allowed");
+  if (!allowed) return fail("algorithm", "algorithm not allowed");
   std::optional<std::string> kid;
   if (auto k = header.as_object().if_contains("kid"); k && k->is_string())
     kid = std::string(k->get_string());
@@ -402,28 +405,30 @@ jwt_validation_result jwt_validator::validate(std::string_view token,
     }
   }
   if (!candidate)
-    return fail(kid ? "no key matches the token's kid and algorithm" : "no key for the algorithm");
-  if (!verified) return fail("invalid signature");
+    return fail("no_key",
+                kid ? "no key matches the token's kid and algorithm" : "no key for the algorithm");
+  if (!verified) return fail("signature", "invalid signature");
 
   auto payload = bj::parse(*payload_json, ec);
-  if (ec || !payload.is_object()) return fail("malformed token: payload is not a JSON object");
+  if (ec || !payload.is_object())
+    return fail("malformed", "malformed token: payload is not a JSON object");
   auto& claims = payload.as_object();
   bool bad = false;
   auto exp = number_claim(claims, "exp", bad);
   auto nbf = number_claim(claims, "nbf", bad);
   number_claim(claims, "iat", bad);
-  if (bad) return fail("malformed exp, nbf or iat");
+  if (bad) return fail("malformed", "malformed exp, nbf or iat");
   double t = std::chrono::duration<double>(now.time_since_epoch()).count();
   double skew = double(options_.clock_skew.count());
-  if (!exp && options_.require_expiration) return fail("token has no expiration");
-  if (exp && t > *exp + skew) return fail("token expired");
-  if (nbf && t + skew < *nbf) return fail("token not yet valid");
+  if (!exp && options_.require_expiration) return fail("no_expiration", "token has no expiration");
+  if (exp && t > *exp + skew) return fail("expired", "token expired");
+  if (nbf && t + skew < *nbf) return fail("not_yet_valid", "token not yet valid");
   if (!options_.valid_issuers.empty()) {
     auto iss = claims.if_contains("iss");
     bool ok = false;
     if (iss && iss->is_string())
       for (const auto& v : options_.valid_issuers) ok = ok || iss->get_string() == v;
-    if (!ok) return fail("invalid issuer");
+    if (!ok) return fail("issuer", "invalid issuer");
   }
   if (!options_.valid_audiences.empty()) {
     auto aud = claims.if_contains("aud");
@@ -436,7 +441,7 @@ jwt_validation_result jwt_validator::validate(std::string_view token,
       for (const auto& v : aud->as_array()) check(v);
     else if (aud)
       check(*aud);
-    if (!ok) return fail("invalid audience");
+    if (!ok) return fail("audience", "invalid audience");
   }
   jwt_validation_result r;
   r.valid = true;

@@ -61,6 +61,9 @@ struct jwt_validation_options {
 struct jwt_validation_result {
   bool valid = false;
   std::string error;  // why not (for logs; never contains the token)
+  // Why not, as a metric label: too_large, malformed, unsigned, algorithm, no_key, signature,
+  // no_expiration, expired, not_yet_valid, issuer, audience.
+  const char* reason = "";
   claims_principal principal;
   std::optional<std::chrono::system_clock::time_point> expires_at;
   boost::json::object payload;

@@ -105,7 +105,8 @@ hub_dispatcher::hub_dispatcher(hub_definition def, const hub_options& options,
     : def_(std::move(def)),
       options_(options),
       lifetime_(std::move(lifetime)),
-      heartbeat_(lifetime_->shards()) {
+      heartbeat_(lifetime_->shards()),
+      counters_(&metrics::hub_counters::of(def_.name)) {
   for (const auto& m : def_.methods) by_name_[lower(m.name)] = &m;
 }
 
@@ -222,6 +223,7 @@ asio::awaitable<void> hub_dispatcher::on_connected(std::shared_ptr<transport::co
   st->conn = conn;
   st->ex = conn->get_executor();
   st->hc = std::make_shared<hub_connection>(conn, options_);
+  st->hc->set_counters(counters_);
   st->hc->user = conn->user();
   if (st->hc->user) {
     if (options_.user_id_provider) {
@@ -245,6 +247,7 @@ asio::awaitable<void> hub_dispatcher::on_connected(std::shared_ptr<transport::co
     if (hc.closing()) inbuf.clear();
     if (inbuf.empty()) std::string().swap(inbuf);  // no buffer held while idle
     if (!co_await conn->async_read(chunk, binary)) break;
+    counters_->bytes_received.add(chunk.size());
     hc.on_received(false);
     if (hc.closing()) continue;
     if (inbuf.empty())
@@ -298,6 +301,7 @@ asio::awaitable<void> hub_dispatcher::process(std::shared_ptr<connection_state> 
   while (!hc.closing()) {
     auto step = proto->parse_next(view, max);
     if (step.kind == protocol::parse_step::need_more) break;
+    counters_->messages_received.add();
     if (step.kind == protocol::parse_step::ignored) continue;
     if (step.kind == protocol::parse_step::too_large ||
         step.kind == protocol::parse_step::invalid) {

@@ -11,6 +11,7 @@
 #include "hubs/hub_filter.hpp"
 #include "hubs/method_table.hpp"
 #include "lifetime/hub_lifetime_manager.hpp"
+#include "metrics/hub_metrics.hpp"
 #include "protocol/hub_message.hpp"
 #include "session/heartbeat.hpp"
 #include "session/hub_options.hpp"
@@ -52,6 +53,7 @@ class hub_dispatcher final : public transport::connection_handler {
   std::shared_ptr<lifetime::hub_lifetime_manager> lifetime_;
   session::heartbeat heartbeat_;
   detail::hub_filter_pipeline filters_;
+  const metrics::hub_counters* counters_;
   std::unordered_map<std::string, const detail::method_descriptor*> by_name_;  // lower-cased
 
   const detail::method_descriptor* find(std::string_view name) const;

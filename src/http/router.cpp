@@ -10,22 +10,30 @@ std::string_view trim_slash(std::string_view p) {
 }  // namespace
 
 void router::add_exact(std::string path, handler h) {
-  routes_.push_back({std::string(trim_slash(path)), false, std::move(h)});
+  std::string p(trim_slash(path));
+  std::string pattern = p;
+  routes_.push_back({std::move(p), false, std::move(h), std::move(pattern)});
 }
 
 void router::add_prefix(std::string prefix, handler h) {
-  routes_.push_back({std::move(prefix), true, std::move(h)});
+  std::string pattern = prefix + (!prefix.empty() && prefix.back() == '/' ? "" : "/") + "{**path}";
+  routes_.push_back({std::move(prefix), true, std::move(h), std::move(pattern)});
 }
 
-const handler* router::match(std::string_view path) const {
+const handler* router::match(std::string_view path, std::string_view* pattern) const {
   path = trim_slash(path);
+  const route* found = nullptr;
   for (const auto& r : routes_)
-    if (!r.prefix && iequals(r.path, path)) return &r.h;
-  const route* best = nullptr;
-  for (const auto& r : routes_)
-    if (r.prefix && istarts_with(path, r.path) && (!best || r.path.size() > best->path.size()))
-      best = &r;
-  return best ? &best->h : nullptr;
+    if (!r.prefix && iequals(r.path, path)) {
+      found = &r;
+      break;
+    }
+  if (!found)
+    for (const auto& r : routes_)
+      if (r.prefix && istarts_with(path, r.path) && (!found || r.path.size() > found->path.size()))
+        found = &r;
+  if (pattern) *pattern = found ? std::string_view(found->pattern) : std::string_view();
+  return found ? &found->h : nullptr;
 }
 
 }  // namespace hubcast::http

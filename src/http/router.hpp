@@ -18,14 +18,16 @@ class router {
  public:
   void add_exact(std::string path, handler h);
   void add_prefix(std::string prefix, handler h);
-  // nullptr when nothing matches.
-  const handler* match(std::string_view path) const;
+  // nullptr when nothing matches. `pattern`, when given, is set to the route that matched (an
+  // exact route's path; a prefix route's prefix followed by "{**path}"), empty when none did.
+  const handler* match(std::string_view path, std::string_view* pattern = nullptr) const;
 
  private:
   struct route {
     std::string path;
     bool prefix;
     handler h;
+    std::string pattern;
   };
   std::vector<route> routes_;
 };

@@ -20,6 +20,7 @@
 #include "core/log.hpp"
 #include "http/detail_websocket_factory.hpp"
 #include "http/request_head.hpp"
+#include "metrics/server_metrics.hpp"
 
 namespace hubcast::http {
 
@@ -305,9 +306,11 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
         co_await refuse(400);
         co_return false;
       }
+      const auto started = std::chrono::steady_clock::now();
       session_exchange<Stream> ex(stream, raw, std::move(parsed), shard, options);
       beast::get_lowest_layer(stream).expires_never();
-      const handler* h = routes.match(ex.req().path);
+      std::string_view route;
+      const handler* h = routes.match(ex.req().path, &route);
       std::optional<response> early;
       if (!https_port.empty()) {
         // Plain HTTP beside HTTPS: everything moves to HTTPS (UseHttpsRedirection, 307).
@@ -339,6 +342,8 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
         else if (failed && !ex.upgraded())
           co_return false;
       }
+      metrics::http_request(ex.req().method, h && !early ? route : std::string_view(), ex.status(),
+                            std::chrono::steady_clock::now() - started);
       // Request lines go to the `hubcast.http` category at Information, tokens redacted (the
       // article's advice: raise this category to Warning to keep URLs out of logs entirely).
       if (options.log_requests) {

@@ -1,6 +1,7 @@
 #include "lifetime/default_hub_lifetime_manager.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <mutex>
 
 #include "core/shards.hpp"
@@ -110,13 +111,19 @@ message_ptr default_hub_lifetime_manager::serialize(const outgoing& m, bool all_
 void default_hub_lifetime_manager::deliver_all(message_ptr msg, std::vector<std::string> excluded) {
   if (excluded.empty()) {
     for_each_shard([msg](shard_state& s) {
+      const auto start = std::chrono::steady_clock::now();
       for (std::size_t k = 0; k < s.all.size(); ++k) s.all[k]->send(*msg);
+      metrics::fanout_duration().observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     });
   } else {
     auto ex = std::make_shared<const std::vector<std::string>>(std::move(excluded));
     for_each_shard([msg, ex](shard_state& s) {
+      const auto start = std::chrono::steady_clock::now();
       for (std::size_t k = 0; k < s.all.size(); ++k)
         if (!contains(*ex, s.all[k]->connection_id())) s.all[k]->send(*msg);
+      metrics::fanout_duration().observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     });
   }
 }
@@ -140,8 +147,11 @@ void default_hub_lifetime_manager::deliver_group(const std::string& group, messa
   for_each_shard([msg, ex, group](shard_state& s) {
     auto it = s.groups.find(group);
     if (it == s.groups.end()) return;
+    const auto start = std::chrono::steady_clock::now();
     for (auto* c : it->second)
       if (ex->empty() || !contains(*ex, c->connection_id())) c->send(*msg);
+    metrics::fanout_duration().observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   });
 }
 

@@ -1,5 +1,7 @@
 #include "redis/redis_client.hpp"
 
+#include "metrics/hot_metrics.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -15,6 +17,29 @@
 
 namespace hubcast::redis {
 
+namespace {
+
+// The counters as /metrics shows them (summed over every client of the process).
+struct exported_counters {
+  metrics::hot_counter publishes = metrics::hot_counter::get("hubcast_backplane_publishes_total",
+                                                             "Messages published to Redis.");
+  metrics::hot_counter publish_errors = metrics::hot_counter::get(
+      "hubcast_backplane_publish_errors_total", "Publishes Redis refused or could not take.");
+  metrics::hot_counter received = metrics::hot_counter::get(
+      "hubcast_backplane_messages_received_total", "Messages received from Redis subscriptions.");
+  metrics::hot_counter reconnects = metrics::hot_counter::get(
+      "hubcast_backplane_reconnects_total", "Connections to Redis made again after a loss.");
+  metrics::hot_counter connection_errors = metrics::hot_counter::get(
+      "hubcast_backplane_connection_errors_total", "Failed or lost connections to Redis.");
+};
+
+const exported_counters& exported() {
+  static const exported_counters c;
+  return c;
+}
+
+}  // namespace
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
@@ -25,7 +50,9 @@ auto logger() {
 }  // namespace
 
 redis_client::redis_client(asio::any_io_executor ex, redis_options options)
-    : ex_(ex), options_(std::move(options)), wake_(std::make_unique<asio::steady_timer>(ex)) {}
+    : ex_(ex), options_(std::move(options)), wake_(std::make_unique<asio::steady_timer>(ex)) {
+  (void)exported();  // on /metrics from the start, at 0
+}
 
 redis_client::~redis_client() = default;
 
@@ -59,6 +86,7 @@ asio::awaitable<void> redis_client::connect_both() {
   co_await std::move(op2);
   sub->set_push_handler([this](std::string_view channel, std::string_view payload) {
     counters_.messages_received.fetch_add(1, std::memory_order_relaxed);
+    exported().received.add();
     if (on_message_) on_message_(channel, payload);
   });
   pub->set_closed_handler(lost);
@@ -85,6 +113,7 @@ asio::awaitable<void> redis_client::run() {
       backoff = 100ms;
       if (ever_connected_) {
         counters_.reconnects.fetch_add(1, std::memory_order_relaxed);
+        exported().reconnects.add();
         logger()->info("Reconnected to Redis at {}; {} channels subscribed again",
                        options_.endpoint(), wanted_.size());
         if (on_reconnected_) on_reconnected_();
@@ -98,6 +127,7 @@ asio::awaitable<void> redis_client::run() {
       }
     } catch (const std::exception& e) {
       counters_.connection_errors.fetch_add(1, std::memory_order_relaxed);
+      exported().connection_errors.add();
       if (auto skipped = failures.ready())
         logger()->warn("Cannot reach Redis at {} ({}); retrying{}", options_.endpoint(),
                        log::escape(e.what()),
@@ -177,9 +207,11 @@ asio::awaitable<long long> redis_client::publish(std::string channel, std::strin
   auto o = co_await std::move(op);
   if (!o.ok) {
     counters_.publish_errors.fetch_add(1, std::memory_order_relaxed);
+    exported().publish_errors.add();
     throw redis_unavailable(o.error);
   }
   counters_.publishes.fetch_add(1, std::memory_order_relaxed);
+  exported().publishes.add();
   co_return o.integer;
 }
 
@@ -217,6 +249,7 @@ void redis_client::publish_detached(std::string channel, std::string payload) {
         [self = shared_from_this()](outcome o) {
           (o.ok ? self->counters_.publishes : self->counters_.publish_errors)
               .fetch_add(1, std::memory_order_relaxed);
+          (o.ok ? exported().publishes : exported().publish_errors).add();
         });
 }
 

@@ -14,8 +14,11 @@
 
 #include "core/log.hpp"
 #include "lifetime/default_hub_lifetime_manager.hpp"
+#include "metrics/metrics.hpp"
+#include "metrics/server_metrics.hpp"
 #include "redis/redis_backplane.hpp"
 #include "server/authorization_filter.hpp"
+#include "server/metrics_filter.hpp"
 
 namespace hubcast {
 
@@ -35,6 +38,7 @@ app::app(app_options options) : options_(std::move(options)) {
 
 app::~app() {
   if (server_) server_->stop_accepting();
+  if (metrics_server_) metrics_server_->stop_accepting();
   for (auto& d : dispatchers_) d->stop();
   if (backplane_) backplane_->stop();
   connections_->stop_scan();
@@ -107,6 +111,29 @@ void app::add_hub_filter(std::shared_ptr<hub_filter> filter) {
   hub_filters_.push_back(std::move(filter));
 }
 
+void app::use_metrics(metrics_options options) {
+  if (started_) throw std::logic_error("use_metrics must be called before start()");
+  if (options.path.empty() || options.path.front() != '/')
+    throw std::invalid_argument("the metrics path must start with '/': '" + options.path + "'");
+  metrics::register_server_instruments();
+  auto handler = [](http::exchange& ex) -> asio::awaitable<void> {
+    if (ex.req().method != "GET" && ex.req().method != "HEAD") {
+      http::response r(405);
+      r.set("Allow", "GET, HEAD");
+      co_await ex.async_respond(std::move(r));
+      co_return;
+    }
+    http::response r(200, metrics::scrape(), metrics::content_type);
+    r.set("Cache-Control", "no-store");
+    co_await ex.async_respond(std::move(r));
+  };
+  if (options.urls.empty())
+    router_.add_exact(options.path, handler);
+  else
+    metrics_router_.add_exact(options.path, handler);
+  metrics_ = std::move(options);
+}
+
 void app::use_redis(std::string_view configuration) {
   if (started_) throw std::logic_error("use_redis must be called before start()");
   if (!dispatchers_.empty())
@@ -131,10 +158,16 @@ void app::map_prefix(std::string prefix, http::handler h) {
 std::vector<std::string> app::start() {
   server_ = std::make_unique<http::server>(*shards_, router_, options_.http);
   auto urls = server_->listen(options_.urls);
+  if (metrics_ && !metrics_->urls.empty()) {
+    metrics_server_ = std::make_unique<http::server>(*shards_, metrics_router_, metrics_->http);
+    metrics_urls_ = metrics_server_->listen(metrics_->urls);
+  }
   for (auto& f : on_listening_) f(urls);
   // Each hub's pipeline: method authorization, the global filters, the hub's own.
   for (std::size_t i = 0; i < dispatchers_.size(); ++i) {
     std::vector<std::shared_ptr<hub_filter>> filters;
+    const auto& def = dispatchers_[i]->definition();
+    if (metrics_) filters.push_back(std::make_shared<metrics_filter>(def.name, def.methods));
     if (authorization_filter::guards_any(dispatchers_[i]->definition().methods))
       filters.push_back(std::make_shared<authorization_filter>(
           [this](const std::vector<std::string>& names, const auth::claims_principal& u) {
@@ -156,6 +189,8 @@ void app::begin_shutdown() {
   if (stopping_.exchange(true)) return;
   spdlog::info("Application is shutting down...");
   if (server_) server_->stop_accepting();
+  if (metrics_server_) metrics_server_->stop_accepting();
+  connections_->set_shutting_down();
   for (auto& l : lifetimes_) l->close_all(std::nullopt, true);
   // Raw connections have no Close message: end their output.
   for (auto& c : connections_->all()) {
@@ -210,6 +245,7 @@ int app::run() {
     return 1;
   }
   for (const auto& u : urls) std::printf("Now listening on: %s\n", u.c_str());
+  for (const auto& u : metrics_urls_) std::printf("Metrics listening on: %s\n", u.c_str());
   std::fflush(stdout);
   asio::signal_set signals(shards_->context(0), SIGINT, SIGTERM);
   signals.async_wait([this](boost::system::error_code ec, int) {

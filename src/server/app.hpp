@@ -11,6 +11,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -47,6 +48,17 @@ struct app_options {
 };
 
 using endpoint_options = transport::endpoint_options;
+
+// The Prometheus endpoint (app::use_metrics; docs/metrics.md).
+struct metrics_options {
+  // Where the exposition is served.
+  std::string path = "/metrics";
+  // Empty: on the app's own listeners. Otherwise a listener of its own on these URLs (kept off
+  // the public port), printed as "Metrics listening on: <url>".
+  std::vector<std::string> urls;
+  // The HTTP options of that listener (TLS among them).
+  http::server_options http{};
+};
 
 // Sends to a hub's clients from outside a hub method (IHubContext): background services,
 // HTTP handlers.
@@ -115,6 +127,12 @@ class app {
   const redis::redis_backplane* backplane() const { return backplane_.get(); }
   redis::redis_backplane* backplane() { return backplane_.get(); }
 
+  // Serves every counter in the Prometheus text format and counts each hub method's
+  // invocations (a filter first in every hub's pipeline). Before start().
+  void use_metrics(metrics_options options = {});
+  // The bound URLs of the metrics listener (after start(); empty when it shares the app's).
+  const std::vector<std::string>& metrics_urls() const { return metrics_urls_; }
+
   // A raw connection endpoint (bytes in, bytes out, no hub protocol).
   void map_connection_handler(std::string path, std::shared_ptr<transport::connection_handler> h,
                               endpoint_options endpoint = {});
@@ -151,6 +169,10 @@ class app {
   std::unique_ptr<shard_pool> shards_;
   http::router router_;
   std::unique_ptr<http::server> server_;
+  std::optional<metrics_options> metrics_;
+  http::router metrics_router_;
+  std::unique_ptr<http::server> metrics_server_;
+  std::vector<std::string> metrics_urls_;
   std::shared_ptr<transport::connection_manager> connections_;
   std::unique_ptr<redis::redis_backplane> backplane_;
   std::deque<hub_options> hub_options_;  // stable addresses: connections refer to them

@@ -18,8 +18,15 @@ void hub_connection::set_protocol(const protocol::hub_protocol* p) {
 }
 
 bool hub_connection::send_bytes(protocol::shared_bytes b) {
-  if (closing_) return false;
-  if (conn_->try_send(std::move(b)) != transport::send_result::ok) return false;
+  const std::size_t size = b->size();
+  if (closing_ || conn_->try_send(std::move(b)) != transport::send_result::ok) {
+    if (counters_) counters_->messages_dropped.add();
+    return false;
+  }
+  if (counters_) {
+    counters_->messages_sent.add();
+    counters_->bytes_sent.add(size);
+  }
   // No clock read per delivery: the heartbeat (1 s) stamps the time of the last write.
   wrote_since_tick_ = true;
   return true;

@@ -15,6 +15,7 @@
 
 #include "auth/claims_principal.hpp"
 #include "core/fifo.hpp"
+#include "metrics/hub_metrics.hpp"
 #include "protocol/hub_protocol.hpp"
 #include "session/hub_options.hpp"
 #include "transport/connection.hpp"
@@ -42,6 +43,9 @@ class hub_connection {
   std::size_t shard() const { return conn_->shard(); }
 
   const protocol::hub_protocol* protocol() const { return protocol_; }
+  // Where its messages are counted (its hub's counters); none until set.
+  void set_counters(const metrics::hub_counters* c) { counters_ = c; }
+  const metrics::hub_counters* counters() const { return counters_; }
   void set_protocol(const protocol::hub_protocol* p);
 
   // Identity.
@@ -99,6 +103,7 @@ class hub_connection {
   std::shared_ptr<transport::connection> conn_;
   const hub_options& options_;
   const protocol::hub_protocol* protocol_ = nullptr;
+  const metrics::hub_counters* counters_ = nullptr;
   clock::time_point last_write_;  // to the heartbeat's resolution (wrote_since_tick_)
   bool wrote_since_tick_ = false;
   clock::time_point last_read_;

@@ -1,5 +1,8 @@
 #include "transport/connection.hpp"
 
+#include "metrics/hub_metrics.hpp"
+#include "metrics/server_metrics.hpp"
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
@@ -47,6 +50,31 @@ void connection::attach(transport_type t, http::request req, std::size_t shard,
   signal_ = std::make_unique<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
   input_signal_ = std::make_unique<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
   transport_active_ = true;
+  int none = 0;
+  if (metrics_state_.compare_exchange_strong(none, 1)) {
+    metrics_started_at_ = std::chrono::steady_clock::now();
+    metrics::connection_started(metrics_transport_name(t));
+  }
+}
+
+std::string_view metrics_transport_name(transport_type t) {
+  switch (t) {
+    case transport_type::websockets:
+      return "web_sockets";
+    case transport_type::server_sent_events:
+      return "server_sent_events";
+    case transport_type::long_polling:
+      return "long_polling";
+    default:
+      return "none";
+  }
+}
+
+void connection::record_end(std::string_view status) {
+  int started = 1;
+  if (metrics_state_.compare_exchange_strong(started, 2))
+    metrics::connection_ended(metrics_transport_name(transport_), status,
+                              std::chrono::steady_clock::now() - metrics_started_at_);
 }
 
 void connection::push_input(std::string data, bool binary) {
@@ -117,6 +145,7 @@ send_result connection::try_send(shared_bytes bytes) {
   if (!queue_.push(std::move(bytes))) {
     spdlog::warn("connection {}: outbound queue full ({} messages, {} bytes); closing it", id_,
                  queue_.size(), queue_.bytes());
+    metrics::queue_overflows().add();
     abort();
     return send_result::overflow;
   }

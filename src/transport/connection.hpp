@@ -26,6 +26,8 @@ namespace hubcast::transport {
 
 enum class transport_type { none, websockets, server_sent_events, long_polling };
 std::string_view transport_name(transport_type t);
+// The `signalr_transport` label: web_sockets, server_sent_events, long_polling.
+std::string_view metrics_transport_name(transport_type t);
 
 enum class send_result { ok, closed, overflow };
 
@@ -157,6 +159,9 @@ class connection : public std::enable_shared_from_this<connection> {
   // A transport request arrived. try_start() is true for the one call that started it.
   bool is_started() const { return started_.load(); }
   bool try_start();
+  // The connection is gone (removed from its manager): its duration is recorded once, with
+  // `status` normal_closure | timeout | app_shutdown, if a transport ever started.
+  void record_end(std::string_view status);
   // Negotiated connections not yet started are counted against the manager's cap: the counter
   // is given back exactly once (started, or removed unused).
   void count_as_pending(std::shared_ptr<std::atomic<std::size_t>> counter);
@@ -212,6 +217,8 @@ class connection : public std::enable_shared_from_this<connection> {
   bool aborted_ = false;
   bool transport_active_ = false;
   std::chrono::steady_clock::time_point created_at_;
+  std::atomic<int> metrics_state_{0};  // 0 no transport yet, 1 counted active, 2 ended
+  std::chrono::steady_clock::time_point metrics_started_at_;
   std::atomic<bool> started_{false};
   std::shared_ptr<std::atomic<std::size_t>> pending_counter_;
   std::atomic<bool> pending_released_{false};

@@ -55,6 +55,7 @@ void connection_manager::remove(const std::string& token) {
     notify = on_removed_;
   }
   gone->release_pending();
+  gone->record_end(shutting_down_.load() ? "app_shutdown" : "normal_closure");
   if (notify) (*notify)();
 }
 
@@ -113,6 +114,7 @@ void connection_manager::scan_once(std::chrono::steady_clock::time_point now) {
   }
   for (auto& c : disposed) {
     c->release_pending();
+    c->record_end(shutting_down_.load() ? "app_shutdown" : "timeout");
     if (!c->transport_active()) continue;
     asio::post(c->get_executor(), [c] {
       c->end_input();

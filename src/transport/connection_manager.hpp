@@ -48,9 +48,12 @@ class connection_manager {
   // Called (on the removing thread, outside the lock) after every remove(): what a graceful
   // shutdown waits on instead of polling the count.
   void set_on_removed(std::function<void()> f);
+  // From now on, connections that end are recorded as closed by the app's shutdown.
+  void set_shutting_down() { shutting_down_ = true; }
 
  private:
   std::chrono::milliseconds disconnect_timeout_;
+  std::atomic<bool> shutting_down_{false};
   std::size_t max_pending_;
   std::shared_ptr<std::atomic<std::size_t>> pending_ =
       std::make_shared<std::atomic<std::size_t>>(0);
