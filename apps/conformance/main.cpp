@@ -52,7 +52,13 @@ int main(int argc, char** argv) {
   std::string urls = "http://127.0.0.1:5000";
   std::size_t threads = 0;
   std::string log_level = "warn";
-  cli.add_option("--urls", urls, "Semicolon-separated http://host:port list (port 0: any)");
+  cli.add_option("--urls", urls,
+                 "Semicolon-separated http:// or https://host:port list (port 0: any)");
+  std::string https_cert, https_key;
+  cli.add_option("--https-cert", https_cert, "PEM certificate chain for https:// URLs")
+      ->check(CLI::ExistingFile);
+  cli.add_option("--https-key", https_key, "PEM private key for https:// URLs")
+      ->check(CLI::ExistingFile);
   cli.add_option("--threads", threads, "I/O threads (shards); 0 = hardware threads");
   cli.add_option("--log-level", log_level, "trace|debug|info|warn|error|critical|off");
   hubcast::hub_options hub_opts;
@@ -82,6 +88,16 @@ int main(int argc, char** argv) {
   options.threads = threads;
   options.disconnect_timeout = std::chrono::milliseconds(disconnect_timeout_ms);
   options.max_pending_connections = max_pending;
+  const bool wants_tls = urls.find("https://") != std::string::npos;
+  if (wants_tls && (https_cert.empty() || https_key.empty())) {
+    std::cerr << "hubcast-conformance: https:// URLs need --https-cert FILE and --https-key FILE\n";
+    return 1;
+  }
+  options.http.tls_certificate_file = https_cert;
+  options.http.tls_private_key_file = https_key;
+  // The client suites use both schemes side by side (ENDPOINT_BASE_URL and
+  // ENDPOINT_BASE_HTTPS_URL): plain HTTP is served, not redirected.
+  options.http.redirect_http_to_https = false;
   // Negotiate responses set the cookies the client suites check; CORS reflects the origin.
   options.http.on_response = [](const http::request& req, http::response& res) {
     if (req.path.find("/negotiate") != std::string::npos) {
