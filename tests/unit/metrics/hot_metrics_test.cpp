@@ -34,6 +34,7 @@ TEST(HotMetrics, HistogramBucketsAreCumulativeAndTheSumIsInSeconds) {
   h.observe(0.005);
   h.observe(0.005);
   h.observe(5);
+  hot_counter::get("test_hot_total", "A test counter.", {{"case", "scrape"}}).add(2);
   auto s = h.read();
   EXPECT_EQ(s.cumulative, (std::vector<std::uint64_t>{1, 3, 3, 4}));
   EXPECT_EQ(s.count, 4u);
@@ -44,4 +45,5 @@ TEST(HotMetrics, HistogramBucketsAreCumulativeAndTheSumIsInSeconds) {
   EXPECT_NE(text.find("test_hot_seconds_bucket{le=\"+Inf\"} 4"), std::string::npos);
   EXPECT_NE(text.find("test_hot_seconds_count 4"), std::string::npos);
   EXPECT_NE(text.find("# TYPE test_hot_total counter"), std::string::npos);
+  EXPECT_NE(text.find("test_hot_total{case=\"scrape\"} 2"), std::string::npos);
 }
