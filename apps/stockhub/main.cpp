@@ -193,6 +193,7 @@ int run(const command_line& o, const std::string& environment, const configurati
             "(Https:CertificatePath, Https:KeyPath) or a TLS proxy in front",
             u, environment);
   app_opts.threads = static_cast<std::size_t>(setting_number(cfg, "Server:Threads"));
+  app_opts.shutdown_timeout = setting_duration(cfg, "Server:ShutdownTimeout");
   app_opts.http.tls_certificate_file = cfg.get_or("Https:CertificatePath", "");
   app_opts.http.tls_private_key_file = cfg.get_or("Https:KeyPath", "");
 

@@ -134,7 +134,6 @@ void market::unsubscribe(const std::shared_ptr<listener>& l, std::size_t shard) 
   v.erase(std::remove(v.begin(), v.end(), l), v.end());
 }
 
-
 market::listener::listener(std::shared_ptr<subscriptions> subs, asio::any_io_executor ex)
     : subs_(std::move(subs)), signal_(ex, asio::steady_timer::time_point::max()) {}
 

@@ -473,6 +473,7 @@ void hub_dispatcher::handle_invocation(std::shared_ptr<connection_state> st,
   // MaximumParallelInvocationsPerClient = 1: one non-streaming invocation at a time, in order,
   // while the reader keeps reading (pings, cancels, client results, upload items).
   st->queue.push_back({m.invocation_id, m.target, method, std::move(call), m.stream_ids});
+  hc.invocation_started();
   if (!st->worker_running) {
     st->worker_running = true;
     asio::co_spawn(
@@ -523,6 +524,7 @@ asio::awaitable<void> hub_dispatcher::run_invocations(std::shared_ptr<connection
         st->uploads.erase(it);
       }
     }
+    hc.invocation_finished();  // a shutdown waiting for this answer closes now
   }
   st->worker_running = false;
 }

@@ -354,6 +354,9 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       }
       if (ex.upgraded()) co_return true;
       if (ex.streaming() || ex.write_failed() || !ex.req().keep_alive) co_return false;
+      // Shutting down: no next request on this connection (a proxy opens a new one, to a node
+      // that accepts).
+      if (stopping) co_return false;
     }
   }
 };

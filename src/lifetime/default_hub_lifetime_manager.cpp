@@ -288,7 +288,7 @@ void default_hub_lifetime_manager::close_all(std::optional<std::string> error,
                                              bool allow_reconnect) {
   for_each_shard([error, allow_reconnect](shard_state& s) {
     auto all = s.all;
-    for (auto* c : all) c->close(error, allow_reconnect);
+    for (auto* c : all) c->close_when_idle(error, allow_reconnect);
   });
 }
 

@@ -70,7 +70,8 @@ class hub_lifetime_manager {
       std::string connection_id, std::string target, protocol::payload args,
       std::chrono::milliseconds timeout) = 0;
 
-  // Ends every local connection with a Close message (graceful shutdown).
+  // Ends every local connection with a Close message (graceful shutdown), each once the
+  // invocations it has in flight have answered.
   virtual void close_all(std::optional<std::string> error, bool allow_reconnect) = 0;
 
   // Local connections of the hub.

@@ -139,6 +139,24 @@ void hub_connection::close(std::optional<std::string> error, bool allow_reconnec
   conn_->complete();
 }
 
+void hub_connection::close_when_idle(std::optional<std::string> error, bool allow_reconnect) {
+  if (closing_) return;
+  if (in_flight_ == 0) {
+    close(std::move(error), allow_reconnect);
+    return;
+  }
+  close_when_idle_ = pending_close{std::move(error), allow_reconnect};
+}
+
+void hub_connection::invocation_finished() {
+  if (in_flight_ > 0) --in_flight_;
+  if (in_flight_ == 0 && close_when_idle_) {
+    auto c = std::move(*close_when_idle_);
+    close_when_idle_.reset();
+    close(std::move(c.error), c.allow_reconnect);
+  }
+}
+
 void hub_connection::on_received(bool is_ping) {
   last_read_ = clock::now();
   // The client-timeout clock starts with the first Ping (old clients never ping).

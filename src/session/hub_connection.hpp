@@ -71,6 +71,11 @@ class hub_connection {
   // Writes a Close message (best effort) and ends the transport after it is flushed.
   void close(std::optional<std::string> error, bool allow_reconnect);
   bool closing() const { return closing_; }
+  // Graceful shutdown: closes now, or as soon as the invocations in flight have answered.
+  void close_when_idle(std::optional<std::string> error, bool allow_reconnect);
+  // The dispatcher brackets each non-streaming invocation (queued or running) with these.
+  void invocation_started() { ++in_flight_; }
+  void invocation_finished();
 
   // --- clocks (signalr-protocol.md §9) ---
   void on_received(bool is_ping);
@@ -109,6 +114,12 @@ class hub_connection {
   clock::time_point last_read_;
   bool client_clock_started_ = false;
   bool closing_ = false;
+  std::size_t in_flight_ = 0;
+  struct pending_close {
+    std::optional<std::string> error;
+    bool allow_reconnect;
+  };
+  std::optional<pending_close> close_when_idle_;
   std::uint64_t next_result_id_ = 0;
   std::unordered_map<std::string, result_handler> pending_results_;
 

@@ -50,6 +50,7 @@ class connection_manager {
   void set_on_removed(std::function<void()> f);
   // From now on, connections that end are recorded as closed by the app's shutdown.
   void set_shutting_down() { shutting_down_ = true; }
+  bool shutting_down() const { return shutting_down_.load(); }
 
  private:
   std::chrono::milliseconds disconnect_timeout_;

@@ -28,6 +28,14 @@ http::response text(int status, std::string body) {
   return http::response(status, std::move(body), "text/plain");
 }
 
+// A node that is draining takes no new connection: the client (or the proxy in front, with
+// `proxy_next_upstream http_503`) goes to another node.
+http::response shutting_down() {
+  http::response r(503, "The server is shutting down.", "text/plain");
+  r.set("Retry-After", "1");
+  return r;
+}
+
 http::response negotiate_error(std::string message) {
   boost::json::object o;
   o["error"] = message;
@@ -72,6 +80,10 @@ struct endpoint {
     }
     auth::authentication_result who;
     if (!co_await admit(ex, who)) co_return;
+    if (manager->shutting_down()) {
+      co_await ex.async_respond(shutting_down());
+      co_return;
+    }
     // §2.2: version selection.
     int version = 0;
     if (auto v = req.query_param("negotiateVersion")) {
@@ -454,6 +466,10 @@ struct endpoint {
       }
     } else {
       // Skip negotiation (§2.7): a brand-new connection.
+      if (manager->shutting_down()) {
+        co_await ex.async_respond(shutting_down());
+        co_return;
+      }
       c = manager->create(1, options.limits, false);
       c->try_start();
       c->set_owner(user_id_of(who));

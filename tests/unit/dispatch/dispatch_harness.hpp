@@ -73,7 +73,14 @@ class harness {
     return out;
   }
 
+  // Runs only what is ready now (a timer a hub method waits on stays pending).
+  void poll() {
+    shards_.context(0).restart();
+    shards_.context(0).poll();
+  }
+
   hub_options& options() { return options_; }
+  lifetime::hub_lifetime_manager& lifetime() { return *lifetime_; }
 
  private:
   shard_pool shards_;

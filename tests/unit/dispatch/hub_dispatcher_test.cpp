@@ -156,3 +156,27 @@ TEST(HubDispatcher, ClientCloseGetsAPlainClose) {
   EXPECT_EQ(h.exchange(*c, rec(R"({"type":7})")), rec(R"({"type":7})"));
   EXPECT_TRUE(c->is_completed());
 }
+
+TEST(HubDispatcher, ShutdownClosesOnceTheInvocationsInFlightHaveAnswered) {
+  harness h;
+  auto c = h.connect();
+  h.exchange(*c, hs);
+  // "Later" waits on a timer: in flight when the shutdown's close_all comes.
+  c->push_input(rec(R"({"type":1,"invocationId":"1","target":"Later","arguments":[]})"), false);
+  h.poll();
+  h.lifetime().close_all(std::nullopt, true);
+  h.pump();
+  std::string out;
+  for (auto& b : c->take_output()) out += *b;
+  EXPECT_EQ(out, rec(R"({"type":3,"invocationId":"1","result":7})") +
+                     rec(R"({"type":7,"allowReconnect":true})"));
+  EXPECT_TRUE(c->is_completed());
+  // An idle connection closes at once.
+  auto idle = h.connect();
+  h.exchange(*idle, hs);
+  h.lifetime().close_all(std::nullopt, true);
+  h.pump();
+  out.clear();
+  for (auto& b : idle->take_output()) out += *b;
+  EXPECT_EQ(out, rec(R"({"type":7,"allowReconnect":true})"));
+}
