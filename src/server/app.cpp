@@ -237,6 +237,12 @@ void app::stop() {
 }
 
 int app::run() {
+  // The handlers exist before the first "Now listening" line: a supervisor that signals as soon
+  // as it reads it gets a drain, never the default action (an abrupt exit).
+  asio::signal_set signals(shards_->context(0), SIGINT, SIGTERM);
+  signals.async_wait([this](boost::system::error_code ec, int) {
+    if (!ec) begin_shutdown();
+  });
   std::vector<std::string> urls;
   try {
     urls = start();
@@ -247,10 +253,6 @@ int app::run() {
   for (const auto& u : urls) std::printf("Now listening on: %s\n", u.c_str());
   for (const auto& u : metrics_urls_) std::printf("Metrics listening on: %s\n", u.c_str());
   std::fflush(stdout);
-  asio::signal_set signals(shards_->context(0), SIGINT, SIGTERM);
-  signals.async_wait([this](boost::system::error_code ec, int) {
-    if (!ec) begin_shutdown();
-  });
   shards_->run();
   return 0;
 }
