@@ -20,6 +20,7 @@
 #include "http/cors.hpp"
 #include "http/static_files.hpp"
 #include "market_cluster.hpp"
+#include "redis/redis_backplane.hpp"
 #include "redis/redis_options.hpp"
 #include "server/app.hpp"
 #include "settings.hpp"
@@ -268,6 +269,7 @@ int run(const command_line& o, const std::string& environment, const configurati
   if (auto* backplane = app.backplane()) {
     cluster = std::make_shared<market_cluster>(prices, *backplane);
     services->presence = std::make_shared<cluster_presence>(*backplane);
+    services->node = backplane->server_name();
     cluster->start();
     services->presence->start();
     app.on_stopping([cluster] { return cluster->shutdown(); });

@@ -40,6 +40,20 @@ market::market(hubcast::shard_pool& shards, std::vector<std::string> symbols,
   for (std::size_t i = 0; i < symbols_.size(); ++i)
     prices_.push_back(std::round(start(rng_) * 100) / 100);
   by_shard_.resize(shards.size());
+  sessions_.resize(symbols_.size());
+}
+
+std::vector<symbol_snapshot> market::snapshot() const {
+  std::vector<symbol_snapshot> out;
+  std::lock_guard lock(sessions_mutex_);
+  for (std::size_t i = 0; i < symbols_.size(); ++i) {
+    const auto& s = sessions_[i];
+    if (!s.seen) continue;
+    out.push_back({symbols_[i], hubcast::decimal{s.open, 2}, hubcast::decimal{s.high, 2},
+                   hubcast::decimal{s.low, 2}, hubcast::decimal{s.last, 2},
+                   hubcast::date_time(std::chrono::microseconds(s.timestamp_us))});
+  }
+  return out;
 }
 
 bool market::has(const std::string& s) const {
@@ -112,6 +126,19 @@ void market::deliver(const market_tick& t) {
     // Encoded once per protocol here; every stream splices the same bytes.
     auto encoded = hubcast::protocol::payload::preserialize(e, encoding_);
     tick->push_back(std::make_shared<const priced>(priced{std::move(e), std::move(encoded)}));
+  }
+  {
+    std::lock_guard lock(sessions_mutex_);
+    for (const auto& p : t.prices) {
+      auto it = std::find(symbols_.begin(), symbols_.end(), p.symbol);
+      if (it == symbols_.end()) continue;
+      auto& s = sessions_[static_cast<std::size_t>(it - symbols_.begin())];
+      if (!s.seen) s = session{true, p.cents, p.cents, p.cents, p.cents, p.timestamp_us};
+      s.high = std::max(s.high, p.cents);
+      s.low = std::min(s.low, p.cents);
+      s.last = p.cents;
+      s.timestamp_us = p.timestamp_us;
+    }
   }
   ticks_.fetch_add(1, std::memory_order_relaxed);
   // Once per shard, not once per connection.

@@ -37,6 +37,18 @@ struct stock_price_event {
 };
 BOOST_DESCRIBE_STRUCT(stock_price_event, (), (id, symbol, price, timestamp))
 
+// The session so far of one symbol (GetMarketSnapshot): a new subscriber's table is full before
+// the first tick. `open` is the first price this node streamed.
+struct symbol_snapshot {
+  std::string symbol;
+  hubcast::decimal open;
+  hubcast::decimal high;
+  hubcast::decimal low;
+  hubcast::decimal last;
+  hubcast::date_time timestamp;  // of `last`
+};
+BOOST_DESCRIBE_STRUCT(symbol_snapshot, (), (symbol, open, high, low, last, timestamp))
+
 // One price of one tick, encoded once for each protocol.
 struct priced {
   stock_price_event event;
@@ -93,6 +105,8 @@ class market : public std::enable_shared_from_this<market> {
   void unsubscribe(const std::shared_ptr<listener>& l, std::size_t shard);
 
   std::uint64_t ticks() const { return ticks_.load(std::memory_order_relaxed); }
+  // Every symbol that has streamed a price, in symbol order. Thread-safe.
+  std::vector<symbol_snapshot> snapshot() const;
 
  private:
   hubcast::shard_pool& shards_;
@@ -107,6 +121,13 @@ class market : public std::enable_shared_from_this<market> {
   bool simulating_ = true;  // on shard 0, as everything below
   std::atomic<std::uint64_t> ticks_{0};
   std::uint64_t last_id_ = 0;
+  struct session {
+    bool seen = false;
+    std::int64_t open = 0, high = 0, low = 0, last = 0;  // cents
+    std::int64_t timestamp_us = 0;
+  };
+  mutable std::mutex sessions_mutex_;
+  std::vector<session> sessions_;  // by symbol index
 
   void on_tick();
   // Streams one tick (already applied to prices_) to every listener.

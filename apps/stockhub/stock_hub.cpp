@@ -2,6 +2,7 @@
 
 #include "core/log.hpp"
 #include "hubs/errors.hpp"
+#include "metrics/hub_metrics.hpp"
 #include "redis/redis_client.hpp"
 
 #include <algorithm>
@@ -41,6 +42,11 @@ void stock_hub::configure(hubcast::hub_methods<stock_hub>& m) {
       .add("BroadcastMessage", &stock_hub::broadcast_message)
       .require("Admin")
       .add("GetConnectedUsersCount", &stock_hub::get_connected_users_count)
+      .require("Admin")
+      .add("GetMarketSnapshot", &stock_hub::get_market_snapshot)
+      .add("GetServerStatistics", &stock_hub::get_server_statistics)
+      .require("Admin")
+      .add("GetConnectedUsers", &stock_hub::get_connected_users)
       .require("Admin");
 }
 
@@ -60,6 +66,15 @@ std::shared_ptr<subscriptions> stock_hub::subs() {
 boost::asio::awaitable<void> stock_hub::on_connected() {
   subs();
   if (auto id = context().user_identifier()) services_->users->add(*id);
+  connection_registry::entry e;
+  e.email = who();
+  for (const auto& c : context().user().claims())
+    if (c.type == "role") e.roles.push_back(c.value);
+  e.transport = std::string(context().transport_name());
+  e.protocol = std::string(context().protocol_name());
+  e.since =
+      std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+  services_->connections->add(context().connection_id(), std::move(e));
   // Never the connection id's secret token, never the access token.
   spdlog::info("User '{}' connected", hubcast::log::escape(who()));
   co_return;
@@ -67,6 +82,7 @@ boost::asio::awaitable<void> stock_hub::on_connected() {
 
 boost::asio::awaitable<void> stock_hub::on_disconnected(std::optional<std::string> error) {
   if (auto id = context().user_identifier()) services_->users->remove(*id);
+  services_->connections->remove(context().connection_id());
   spdlog::info("User '{}' disconnected{}", hubcast::log::escape(who()),
                error ? " with an error" : "");
   co_return;
@@ -146,6 +162,41 @@ boost::asio::awaitable<int> stock_hub::get_connected_users_count() {
   }
   // Outside the catch blocks (no co_await there with g++ 12).
   throw hubcast::hub_exception("The cluster's user count is unavailable: Redis cannot be reached");
+}
+
+std::vector<symbol_snapshot> stock_hub::get_market_snapshot() {
+  auto all = services_->prices->snapshot();
+  const auto& mine = subs()->symbols;
+  if (mine.empty()) return all;
+  std::erase_if(all, [&](const symbol_snapshot& s) { return !mine.count(s.symbol); });
+  return all;
+}
+
+boost::asio::awaitable<server_statistics> stock_hub::get_server_statistics() {
+  server_statistics out;
+  out.node = services_->node;
+  services_->connections->count(out);
+  static const auto& counters = hubcast::metrics::hub_counters::of("/hubs/stocks");
+  auto [messages, ticks] =
+      services_->rates->sample(counters.messages_sent.value(), services_->prices->ticks());
+  out.messages_per_second = messages;
+  out.ticks_per_second = ticks;
+  if (services_->presence) {
+    bool known = true;
+    std::size_t n = 0;
+    try {
+      auto op = services_->presence->count();
+      n = co_await std::move(op);
+    } catch (const std::exception&) {
+      known = false;  // Redis unreachable: the node's own figures still answer
+    }
+    if (known) out.cluster_users = static_cast<int>(n);
+  }
+  co_return out;
+}
+
+std::vector<connected_user> stock_hub::get_connected_users() {
+  return services_->connections->users();
 }
 
 }  // namespace stockhub

@@ -11,6 +11,7 @@
 #include "hubs/hub.hpp"
 #include "hubs/method_table.hpp"
 #include "market.hpp"
+#include "statistics.hpp"
 
 namespace stockhub {
 
@@ -35,6 +36,9 @@ struct hub_services {
   hubcast::shard_pool* shards = nullptr;
   std::shared_ptr<user_tracker> users;
   std::shared_ptr<cluster_presence> presence;  // with Redis: the cluster's count
+  std::shared_ptr<connection_registry> connections = std::make_shared<connection_registry>();
+  std::shared_ptr<rate_meter> rates = std::make_shared<rate_meter>();
+  std::string node = "local";  // the backplane's server name with Redis
 };
 
 class stock_hub : public hubcast::hub {
@@ -51,6 +55,12 @@ class stock_hub : public hubcast::hub {
   hubcast::async_stream<stock_price_event> stream_stock_prices();
   void broadcast_message(std::string message);
   boost::asio::awaitable<int> get_connected_users_count();
+  // The session so far (open, high, low, last) of the caller's symbols (every symbol when it has
+  // none), for a table that is full before the first tick.
+  std::vector<symbol_snapshot> get_market_snapshot();
+  // Admin: the operator console's figures and user list (this node's; statistics.hpp).
+  boost::asio::awaitable<server_statistics> get_server_statistics();
+  std::vector<connected_user> get_connected_users();
 
  private:
   std::shared_ptr<hub_services> services_;

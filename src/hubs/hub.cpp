@@ -29,6 +29,10 @@ std::string_view hub_caller_context::transport_name() const {
   return transport::transport_name(c_->transport().transport());
 }
 
+std::string_view hub_caller_context::protocol_name() const {
+  return c_->protocol() ? c_->protocol()->name() : std::string_view();
+}
+
 std::unordered_map<std::string, std::any>& hub_caller_context::items() const {
   return c_->items;
 }

@@ -38,6 +38,8 @@ class hub_caller_context {
   std::optional<std::string> cookie(std::string_view name) const { return request().cookie(name); }
   // "WebSockets", "ServerSentEvents" or "LongPolling".
   std::string_view transport_name() const;
+  // The hub protocol in use: "json" or "messagepack" (empty before the handshake).
+  std::string_view protocol_name() const;
   // Per-connection state that lives as long as the connection.
   std::unordered_map<std::string, std::any>& items() const;
   // Ends the connection (a Close message without error).

@@ -1,0 +1,76 @@
+#include "statistics.hpp"
+
+#include <algorithm>
+
+namespace stockhub {
+
+void connection_registry::add(const std::string& connection_id, entry e) {
+  std::lock_guard lock(mutex_);
+  by_id_[connection_id] = std::move(e);
+}
+
+void connection_registry::remove(const std::string& connection_id) {
+  std::lock_guard lock(mutex_);
+  by_id_.erase(connection_id);
+}
+
+std::vector<connected_user> connection_registry::users() const {
+  std::map<std::string, connected_user> by_email;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, e] : by_id_) {
+      auto& u = by_email[e.email];
+      if (u.connections == 0) {
+        u.email = e.email;
+        u.roles = e.roles;
+        u.connected_since = e.since;
+      }
+      ++u.connections;
+      if (std::find(u.transports.begin(), u.transports.end(), e.transport) == u.transports.end())
+        u.transports.push_back(e.transport);
+      if (e.since < u.connected_since) u.connected_since = e.since;
+    }
+  }
+  std::vector<connected_user> out;
+  for (auto& [email, u] : by_email) {
+    std::sort(u.transports.begin(), u.transports.end());
+    out.push_back(std::move(u));
+  }
+  return out;
+}
+
+void connection_registry::count(server_statistics& out) const {
+  std::lock_guard lock(mutex_);
+  std::map<std::string, int> users;
+  out.connections = static_cast<int>(by_id_.size());
+  for (const auto& [id, e] : by_id_) {
+    ++out.connections_by_transport[e.transport];
+    ++out.connections_by_protocol[e.protocol];
+    ++users[e.email];
+  }
+  out.connected_users = static_cast<int>(users.size());
+}
+
+std::pair<double, double> rate_meter::sample(std::uint64_t messages, std::uint64_t ticks,
+                                             std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  if (!started_) {
+    started_ = true;
+    at_ = now;
+    messages_ = messages;
+    ticks_ = ticks;
+    return {0, 0};
+  }
+  auto elapsed = now - at_;
+  if (elapsed >= window_) {
+    double seconds = std::chrono::duration<double>(elapsed).count();
+    message_rate_ = static_cast<double>(messages - messages_) / seconds;
+    tick_rate_ = static_cast<double>(ticks - ticks_) / seconds;
+    at_ = now;
+    messages_ = messages;
+    ticks_ = ticks;
+  }
+  return {message_rate_, tick_rate_};
+}
+
+}  // namespace stockhub
