@@ -18,6 +18,7 @@
 #include "dev_certs.hpp"
 #include "health.hpp"
 #include "http/cors.hpp"
+#include "http/forwarded_headers.hpp"
 #include "http/static_files.hpp"
 #include "market_cluster.hpp"
 #include "redis/redis_backplane.hpp"
@@ -195,6 +196,12 @@ int run(const command_line& o, const std::string& environment, const configurati
             u, environment);
   app_opts.threads = static_cast<std::size_t>(setting_number(cfg, "Server:Threads"));
   app_opts.shutdown_timeout = setting_duration(cfg, "Server:ShutdownTimeout");
+  app_opts.http.known_proxies = cfg.list("Server:KnownProxies");
+  try {
+    http::forwarded_headers check(app_opts.http.known_proxies);
+  } catch (const std::invalid_argument& e) {
+    throw configuration_error(std::string("Server:KnownProxies: ") + e.what());
+  }
   app_opts.http.tls_certificate_file = cfg.get_or("Https:CertificatePath", "");
   app_opts.http.tls_private_key_file = cfg.get_or("Https:KeyPath", "");
 

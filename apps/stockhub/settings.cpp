@@ -43,6 +43,8 @@ const std::vector<setting>& known_settings() {
   static const std::vector<setting> all = {
       {"Urls", "http://127.0.0.1:5000", "where to listen, ';'-separated (https:// with Https:*)"},
       {"Server:Threads", "0", "I/O threads (shards); 0: one per core", k::number, 0, 256},
+      {"Server:KnownProxies:*", "",
+       "reverse proxies (IP addresses, a list) whose X-Forwarded-For names the client"},
       {"Server:ShutdownTimeout", "00:00:30",
        "on SIGTERM/SIGINT: how long to wait for invocations and connections to finish", k::duration,
        0, day},

@@ -19,6 +19,7 @@
 
 #include "core/log.hpp"
 #include "http/detail_websocket_factory.hpp"
+#include "http/forwarded_headers.hpp"
 #include "http/request_head.hpp"
 #include "metrics/server_metrics.hpp"
 
@@ -181,7 +182,10 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   std::shared_ptr<asio::ssl::context> tls_context;
   log::rate_limit accept_warnings;  // EMFILE: one warning per second
 
-  impl(shard_pool& s, const router& r, server_options o) : shards(s), routes(r), options(o) {}
+  forwarded_headers forwarded;  // from options.known_proxies
+
+  impl(shard_pool& s, const router& r, server_options o)
+      : shards(s), routes(r), options(o), forwarded(options.known_proxies) {}
 
   asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor, bool tls,
                                     std::string https_port) {
@@ -300,6 +304,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       }
       auto& raw = parser.get();
       auto parsed = to_request(raw, remote, std::move(header_fields));
+      if (!forwarded.empty()) parsed.remote_address = forwarded.client_address(parsed, remote);
       // An encoded NUL or other control character in the path (`/index.html%00.js`): Kestrel
       // refuses the request target.
       if (has_control_characters(parsed.path)) {

@@ -25,6 +25,9 @@ struct server_options {
   std::string tls_private_key_file;
   // With both http:// and https:// bound, plain HTTP answers 307 to the HTTPS URL.
   bool redirect_http_to_https = true;
+  // Reverse proxies (IP addresses) whose X-Forwarded-For names the client
+  // (ForwardedHeadersOptions.KnownProxies): request::remote_address is then the client's.
+  std::vector<std::string> known_proxies;
   // Middleware: may answer a request before routing (e.g. CORS preflight).
   std::function<std::optional<response>(const request&)> before_route;
   // Middleware: may decorate every response (headers, cookies).

@@ -51,7 +51,7 @@ describe('nginx in front of two nodes', { skip: skipCluster }, () => {
     redis = await startRedis();
     for (const name of ['a', 'b'])
       nodes.push(await startStockhub([`--Auth:Key=${key}`, `--Redis:Configuration=${redis.config}`,
-        '--Stocks:TickInterval=00:00:00.100'], `stockhub-nginx-${name}-`));
+        '--Stocks:TickInterval=00:00:00.100', '--Server:KnownProxies:0=127.0.0.1'], `stockhub-nginx-${name}-`));
     nginxDir = fs.mkdtempSync(path.join(nodes[0].dir, 'nginx-'));
     const port = await freePort();
     const ports = nodes.map((n) => new URL(n.url).port);
