@@ -1,5 +1,6 @@
 #include "server/app.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <thread>
 
@@ -219,8 +220,11 @@ void app::begin_shutdown() {
           for (auto& l : lifetimes_) live += l->connection_count();
           if (live == 0 || std::chrono::steady_clock::now() >= deadline) break;
           // No suspension between the count and the wait: a removal's wake-up (posted to this
-          // shard) cannot slip in between and be lost.
-          wake->expires_at(deadline);
+          // shard) cannot slip in between and be lost. A hub connection that leaves its
+          // lifetime manager after its transport was removed wakes nobody: look again every
+          // 100 ms as well.
+          wake->expires_at(std::min(
+              deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(100)));
           co_await wake->async_wait(asio::as_tuple(asio::use_awaitable));
         }
         connections_->set_on_removed(nullptr);

@@ -4,6 +4,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <boost/asio/as_tuple.hpp>
@@ -89,6 +90,13 @@ void connection_manager::scan_once(std::chrono::steady_clock::time_point now) {
   auto now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
   std::vector<std::shared_ptr<connection>> disposed;
+  std::shared_ptr<const std::function<void()>> notify;
+  // Draining: a client that is not polling now, or a dropped stateful WebSocket, will not come
+  // back to this node (its listeners are closed); waiting the whole disconnect timeout for it
+  // would hold the shutdown. A live long-polling client polls again within a round trip.
+  const bool draining = shutting_down_.load();
+  const long long client_gone_ms = draining ? std::min<long long>(disconnect_timeout_.count(), 1000)
+                                            : disconnect_timeout_.count();
   {
     std::lock_guard lock(mutex_);
     for (auto it = by_token_.begin(); it != by_token_.end();) {
@@ -99,10 +107,10 @@ void connection_manager::scan_once(std::chrono::steady_clock::time_point now) {
         expired = now - c->created_at() > disconnect_timeout_;
       } else if (c->is_lost()) {
         // A stateful WebSocket that dropped: the client has the disconnect timeout to return.
-        expired = now_ms - c->lost_since_ms() > disconnect_timeout_.count();
+        expired = draining || now_ms - c->lost_since_ms() > disconnect_timeout_.count();
       } else if (c->transport() == transport_type::long_polling && !c->poll_active()) {
         // Long polling between polls: the client is gone if no poll comes in time.
-        expired = now_ms - c->last_activity_ms() > disconnect_timeout_.count();
+        expired = now_ms - c->last_activity_ms() > client_gone_ms;
       }
       if (expired) {
         disposed.push_back(c);
@@ -111,6 +119,7 @@ void connection_manager::scan_once(std::chrono::steady_clock::time_point now) {
         ++it;
       }
     }
+    if (!disposed.empty()) notify = on_removed_;
   }
   for (auto& c : disposed) {
     c->release_pending();
@@ -121,6 +130,8 @@ void connection_manager::scan_once(std::chrono::steady_clock::time_point now) {
       c->abort();
     });
   }
+  // A drain waits on removals: expired connections are removals too.
+  if (notify) (*notify)();
 }
 
 void connection_manager::start_scan(asio::any_io_executor ex) {
