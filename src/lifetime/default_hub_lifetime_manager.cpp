@@ -22,6 +22,15 @@ namespace asio = boost::asio;
 using session::hub_connection;
 
 namespace {
+// One shard's delivery of one message, timed into hubcast_fanout_duration_seconds.
+template <class Deliver>
+void timed_fanout(Deliver&& deliver) {
+  const auto start = std::chrono::steady_clock::now();
+  deliver();
+  metrics::fanout_duration().observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+}
+
 bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
@@ -111,19 +120,17 @@ message_ptr default_hub_lifetime_manager::serialize(const outgoing& m, bool all_
 void default_hub_lifetime_manager::deliver_all(message_ptr msg, std::vector<std::string> excluded) {
   if (excluded.empty()) {
     for_each_shard([msg](shard_state& s) {
-      const auto start = std::chrono::steady_clock::now();
-      for (std::size_t k = 0; k < s.all.size(); ++k) s.all[k]->send(*msg);
-      metrics::fanout_duration().observe(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      timed_fanout([&] {
+        for (std::size_t k = 0; k < s.all.size(); ++k) s.all[k]->send(*msg);
+      });
     });
   } else {
     auto ex = std::make_shared<const std::vector<std::string>>(std::move(excluded));
     for_each_shard([msg, ex](shard_state& s) {
-      const auto start = std::chrono::steady_clock::now();
-      for (std::size_t k = 0; k < s.all.size(); ++k)
-        if (!contains(*ex, s.all[k]->connection_id())) s.all[k]->send(*msg);
-      metrics::fanout_duration().observe(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      timed_fanout([&] {
+        for (std::size_t k = 0; k < s.all.size(); ++k)
+          if (!contains(*ex, s.all[k]->connection_id())) s.all[k]->send(*msg);
+      });
     });
   }
 }
@@ -147,11 +154,10 @@ void default_hub_lifetime_manager::deliver_group(const std::string& group, messa
   for_each_shard([msg, ex, group](shard_state& s) {
     auto it = s.groups.find(group);
     if (it == s.groups.end()) return;
-    const auto start = std::chrono::steady_clock::now();
-    for (auto* c : it->second)
-      if (ex->empty() || !contains(*ex, c->connection_id())) c->send(*msg);
-    metrics::fanout_duration().observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    timed_fanout([&] {
+      for (auto* c : it->second)
+        if (ex->empty() || !contains(*ex, c->connection_id())) c->send(*msg);
+    });
   });
 }
 

@@ -85,6 +85,19 @@ std::uint32_t allocate_slots(std::size_t n) {
   return first;
 }
 
+histogram_snapshot read_histogram(std::uint32_t slot, const std::vector<double>& bounds) {
+  histogram_snapshot out;
+  std::uint64_t running = 0;
+  for (std::size_t i = 0; i <= bounds.size(); ++i) {
+    running += sum_slot(slot + static_cast<std::uint32_t>(i));
+    out.cumulative.push_back(running);
+  }
+  out.count = running;
+  out.sum =
+      static_cast<double>(sum_slot(slot + static_cast<std::uint32_t>(bounds.size() + 1))) / 1e9;
+  return out;
+}
+
 }  // namespace detail
 
 hot_counter hot_counter::get(const std::string& family, const std::string& help,
@@ -109,21 +122,6 @@ void hot_histogram::observe(double seconds) const {
   double ns = seconds > 0 ? seconds * 1e9 : 0;
   detail::add_slot(slot_ + static_cast<std::uint32_t>(b.size() + 1),
                    static_cast<std::uint64_t>(ns));
-}
-
-hot_histogram::snapshot hot_histogram::read() const {
-  snapshot out;
-  if (!bounds_) return out;
-  std::uint64_t running = 0;
-  for (std::size_t i = 0; i <= bounds_->size(); ++i) {
-    running += detail::sum_slot(slot_ + static_cast<std::uint32_t>(i));
-    out.cumulative.push_back(running);
-  }
-  out.count = running;
-  out.sum = static_cast<double>(
-                detail::sum_slot(slot_ + static_cast<std::uint32_t>(bounds_->size() + 1))) /
-            1e9;
-  return out;
 }
 
 }  // namespace hubcast::metrics

@@ -45,6 +45,18 @@ std::uint64_t sum_slot(std::uint32_t slot);
 
 }  // namespace detail
 
+// Cumulative bucket counts (one per bound, then +Inf), count and sum in seconds.
+struct histogram_snapshot {
+  std::vector<std::uint64_t> cumulative;
+  std::uint64_t count = 0;
+  double sum = 0;
+};
+
+namespace detail {
+// A histogram's slots (one per bound, +Inf, the sum in nanoseconds) summed over every thread.
+histogram_snapshot read_histogram(std::uint32_t slot, const std::vector<double>& bounds);
+}  // namespace detail
+
 class hot_counter {
  public:
   // The counter of this family and labels (the same one for the same arguments).
@@ -69,13 +81,8 @@ class hot_histogram {
                            const label_set& labels, const std::vector<double>& upper_bounds);
   hot_histogram() = default;
   void observe(double seconds) const;
-  // Cumulative bucket counts (one per bound, then +Inf), count and sum.
-  struct snapshot {
-    std::vector<std::uint64_t> cumulative;
-    std::uint64_t count = 0;
-    double sum = 0;
-  };
-  snapshot read() const;
+  using snapshot = histogram_snapshot;
+  snapshot read() const { return bounds_ ? detail::read_histogram(slot_, *bounds_) : snapshot{}; }
 
  private:
   hot_histogram(std::uint32_t slot, const std::vector<double>* bounds)

@@ -48,16 +48,12 @@ std::vector<prometheus::MetricFamily> collect_hot() {
       m.counter.value = static_cast<double>(detail::sum_slot(s->slot));
     } else {
       const auto& b = *s->bounds;
-      std::uint64_t running = 0;
-      for (std::size_t i = 0; i <= b.size(); ++i) {
-        running += detail::sum_slot(s->slot + static_cast<std::uint32_t>(i));
-        if (i < b.size()) m.histogram.bucket.push_back({running, b[i]});
-      }
-      m.histogram.bucket.push_back({running, std::numeric_limits<double>::infinity()});
-      m.histogram.sample_count = running;
-      m.histogram.sample_sum = static_cast<double>(detail::sum_slot(
-                                   s->slot + static_cast<std::uint32_t>(b.size() + 1))) /
-                               1e9;
+      auto h = detail::read_histogram(s->slot, b);
+      for (std::size_t i = 0; i < b.size(); ++i)
+        m.histogram.bucket.push_back({h.cumulative[i], b[i]});
+      m.histogram.bucket.push_back({h.count, std::numeric_limits<double>::infinity()});
+      m.histogram.sample_count = h.count;
+      m.histogram.sample_sum = h.sum;
     }
     f.metric.push_back(std::move(m));
   }
