@@ -118,9 +118,11 @@ describe('stockhub cluster on Redis', { skip: !haveRedis && 'redis-server is not
     const jwt = await token('trader@stockhub.local');
     const traderOnB = await hub(nodes.b, jwt);
     const traderOnA = await hub(nodes.a, jwt, true);
-    assert.equal(await count(), 2, 'the same user on two nodes counts once');
+    // Presence is written to Redis as the connection opens, a few ms after start() resolves.
+    await waitFor(async () => (await count()) === 2, 5000, 'the same user on two nodes counts once');
     const adminOnB = await hub(nodes.b, await token('admin@stockhub.local'));
-    assert.equal(await adminOnB.invoke('GetConnectedUsersCount'), 2, 'and so from either node');
+    await waitFor(async () => (await adminOnB.invoke('GetConnectedUsersCount')) === 2, 5000, 'and so from either node');
+    assert.equal(await count(), 2, 'the same user on two nodes counts once');
     await traderOnB.stop();
     await delay(200);
     assert.equal(await count(), 2, 'still connected on a');
@@ -133,7 +135,7 @@ describe('stockhub cluster on Redis', { skip: !haveRedis && 'redis-server is not
     for (const c of open.splice(0)) await c.stop();
     const admin = await hub(nodes.b, await token('admin@stockhub.local'));
     await hub(nodes.a, await token('trader@stockhub.local'));
-    assert.equal(await admin.invoke('GetConnectedUsersCount'), 2);
+    await waitFor(async () => (await admin.invoke('GetConnectedUsersCount')) === 2, 5000, 'two users');
     const got = collect(admin);
     await waitFor(() => got.length >= 12, 5000, 'ticks before');
     nodes.a.proc.kill('SIGKILL');
