@@ -127,8 +127,7 @@ describe('stockhub dashboard', { skip, timeout: 180000 }, () => {
     await page.click('#symbols label[data-symbol=MSFT]');
     await page.waitForFunction(() => document.querySelectorAll('#prices tbody tr').length === 1);
     assert.deepEqual(await rowSymbols(page), ['MSFT']);
-    assert.equal(await page.getAttribute('#symbols label[data-symbol=MSFT] input', 'checked') !== null
-      || await page.isChecked('#symbols label[data-symbol=MSFT] input'), true);
+    assert.ok(await page.isChecked('#symbols label[data-symbol=MSFT] input'));
     const first = await cell(page, 'MSFT', 'time');
     await page.waitForFunction((t) => document.querySelector('#prices tr[data-symbol=MSFT] .time').textContent !== t, first);
     assert.match(await cell(page, 'MSFT', 'price'), /^\d{1,3}(,\d{3})*\.\d\d$/);

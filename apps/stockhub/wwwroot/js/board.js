@@ -2,16 +2,13 @@
 // price seen), last, change and % change since the open, day high/low, a sparkline, a flash on
 // each update and a "stale" mark when the symbol has not ticked for a while. Also keeps each
 // symbol's history for the chart (15 minutes), whatever the connection does.
+import { cssVar } from './theme.js';
 
 export const historyMs = 15 * 60 * 1000;
 const sparkPoints = 60;
 
 const fmt = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const signed = (v, digits = 2) => (v > 0 ? '+' : v < 0 ? '−' : '') + Math.abs(v).toFixed(digits);
-
-function cssVar(name) {
-  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-}
 
 export class Board {
   constructor(tbody, empty) {
@@ -23,6 +20,7 @@ export class Board {
     this.dirty = new Set();
     this.frame = 0;
     this.staleAfterMin = 3000;
+    this.version = 0;  // counts changes to the histories (the chart redraws only on a change)
   }
 
   entry(symbol) {
@@ -41,6 +39,7 @@ export class Board {
   // The symbols to show (a Set), or null for every symbol.
   setShown(symbols) {
     this.shown = symbols && symbols.size ? new Set(symbols) : null;
+    this.version++;
     for (const symbol of [...this.rows.keys()]) if (!this.visible(symbol)) this.dropRow(symbol);
     for (const symbol of this.symbols.keys()) if (this.visible(symbol) && this.symbols.get(symbol).last !== null) this.touch(symbol);
     this.updateEmpty();
@@ -52,6 +51,7 @@ export class Board {
       s.open = snap.open;
       s.high = Math.max(s.high, snap.high);
       s.low = Math.min(s.low, snap.low);
+      this.version++;
       if (snap.ts >= s.ts) {
         s.last = snap.last;
         s.ts = snap.ts;
@@ -75,6 +75,7 @@ export class Board {
     s.low = Math.min(s.low, e.price);
     s.last = e.price;
     s.ts = e.ts;
+    this.version++;
     s.t.push(e.ts / 1000);
     s.p.push(e.price);
     const cutoff = (e.ts - historyMs) / 1000;
@@ -141,6 +142,8 @@ export class Board {
 
   render() {
     this.frame = 0;
+    // Read once per frame: getComputedStyle costs a style recalculation.
+    const colors = { up: cssVar('--up'), down: cssVar('--down'), open: cssVar('--muted-line') };
     for (const symbol of this.dirty) {
       const s = this.symbols.get(symbol);
       if (!s || s.last === null || !this.visible(symbol)) continue;
@@ -166,12 +169,12 @@ export class Board {
         r.price.classList.add(flash);
       }
       r.shownPrice = s.last;
-      this.drawSpark(r.spark, s, dir);
+      this.drawSpark(r.spark, s, colors[dir === 'down' ? 'down' : 'up'], colors.open);
     }
     this.dirty.clear();
   }
 
-  drawSpark(canvas, s, dir) {
+  drawSpark(canvas, s, stroke, openStroke) {
     const ratio = window.devicePixelRatio || 1;
     const w = 96, h = 28;
     if (canvas.width !== w * ratio) {
@@ -187,14 +190,14 @@ export class Board {
     if (hi - lo < 1e-9) { hi += 0.5; lo -= 0.5; }
     const y = (v) => h - 2 - ((v - lo) / (hi - lo)) * (h - 4);
     const x = (i) => (i / (sparkPoints - 1)) * (w - 2) + 1 + (sparkPoints - p.length) * ((w - 2) / (sparkPoints - 1));
-    g.strokeStyle = cssVar('--muted-line');
+    g.strokeStyle = openStroke;
     g.setLineDash([2, 2]);
     g.beginPath();
     g.moveTo(0, y(s.open));
     g.lineTo(w, y(s.open));
     g.stroke();
     g.setLineDash([]);
-    g.strokeStyle = cssVar(dir === 'down' ? '--down' : '--up');
+    g.strokeStyle = stroke;
     g.lineWidth = 1.5;
     g.beginPath();
     p.forEach((v, i) => (i ? g.lineTo(x(i), y(v)) : g.moveTo(x(i), y(v))));

@@ -2,12 +2,9 @@
 // different prices side by side), over a 1, 5 or 15 minute window. The data is the board's
 // history, so it survives reconnects and transport switches.
 /* global uPlot */
+import { cssVar } from './theme.js';
 
 const palette = ['#2563eb', '#db2777', '#16a34a', '#ea580c', '#7c3aed', '#0891b2', '#ca8a04', '#dc2626'];
-
-function cssVar(name) {
-  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-}
 
 export class PriceChart {
   constructor(holder, board) {
@@ -17,6 +14,7 @@ export class PriceChart {
     this.plot = null;
     this.series = [];  // symbols, in the plot's order
     this.colors = new Map();
+    this.drawn = -1;  // the board's version last drawn (-1: draw again)
     this.timer = setInterval(() => this.update(), 250);
     new ResizeObserver(() => this.resize()).observe(holder);
     matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => this.rebuild());
@@ -24,6 +22,7 @@ export class PriceChart {
 
   setWindow(minutes) {
     this.windowMin = minutes;
+    this.drawn = -1;
     this.update();
   }
 
@@ -68,6 +67,7 @@ export class PriceChart {
     };
     this.series = symbols;
     this.plot = new uPlot(opts, this.data(symbols), this.holder);
+    this.drawn = this.board.version;
   }
 
   // Aligned data: the union of the symbols' tick times in the window, null where one did not tick.
@@ -102,9 +102,13 @@ export class PriceChart {
       this.create(symbols);
       return;
     }
+    // The window slides every time; the aligned data is built again only when a tick came.
     const now = Date.now() / 1000;
     this.plot.batch(() => {
-      this.plot.setData(this.data(symbols));
+      if (this.drawn !== this.board.version) {
+        this.plot.setData(this.data(symbols));
+        this.drawn = this.board.version;
+      }
       this.plot.setScale('x', { min: now - this.windowMin * 60, max: now });
     });
   }
