@@ -73,6 +73,11 @@ struct encode_options {
 
 namespace codec_detail {
 
+// The members a described struct maps: its public ones and those of its described public bases
+// (as System.Text.Json serializes inherited properties).
+inline constexpr unsigned codec_members =
+    boost::describe::mod_public | boost::describe::mod_inherited;
+
 // A double as `F`: a finite value past float's range is a binding error (as System.Text.Json
 // refuses it), not an undefined conversion.
 template <class F>
@@ -188,7 +193,7 @@ boost::json::value to_json(const T& v, const encode_options& opt) {
     return a;
   } else if constexpr (is_described_struct<U>) {
     boost::json::object o;
-    using members = boost::describe::describe_members<U, boost::describe::mod_public>;
+    using members = boost::describe::describe_members<U, codec_members>;
     boost::mp11::mp_for_each<members>(
         [&](auto d) { o[member_name(d.name, opt.naming)] = to_json(v.*d.pointer, opt); });
     return o;
@@ -278,7 +283,7 @@ T from_json(const boost::json::value& v) {
                   "described structs must be default-constructible");
     U out{};
     const auto& o = v.get_object();
-    using members = boost::describe::describe_members<U, boost::describe::mod_public>;
+    using members = boost::describe::describe_members<U, codec_members>;
     boost::mp11::mp_for_each<members>([&](auto d) {
       // Property names match case-insensitively, as with ASP.NET Core's web defaults.
       for (const auto& kv : o) {
@@ -354,7 +359,7 @@ void to_msgpack(codec_detail::msgpack_packer& pk, const T& v, const encode_optio
     pk.pack_array(static_cast<std::uint32_t>(std::tuple_size_v<U>));
     std::apply([&](const auto&... e) { (to_msgpack(pk, e, opt), ...); }, v);
   } else if constexpr (is_described_struct<U>) {
-    using members = boost::describe::describe_members<U, boost::describe::mod_public>;
+    using members = boost::describe::describe_members<U, codec_members>;
     pk.pack_map(static_cast<std::uint32_t>(boost::mp11::mp_size<members>::value));
     boost::mp11::mp_for_each<members>([&](auto d) {
       to_msgpack(pk, member_name(d.name, opt.msgpack_naming), opt);
@@ -421,7 +426,7 @@ T from_msgpack(const msgpack::object& o) {
   } else if constexpr (is_described_struct<U>) {
     if (o.type != mt::MAP) throw binding_error("expected a map");
     U out{};
-    using members = boost::describe::describe_members<U, boost::describe::mod_public>;
+    using members = boost::describe::describe_members<U, codec_members>;
     boost::mp11::mp_for_each<members>([&](auto d) {
       for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
         const auto& kv = o.via.map.ptr[i];

@@ -15,6 +15,16 @@ struct price_event {
   std::map<std::string, int> counts;
 };
 BOOST_DESCRIBE_STRUCT(price_event, (), (symbol, last_price, volume, tags, counts))
+
+struct node_figures {
+  std::string node;
+  int connections = 0;
+};
+BOOST_DESCRIBE_STRUCT(node_figures, (), (node, connections))
+struct cluster_figures : node_figures {
+  std::vector<node_figures> nodes;
+};
+BOOST_DESCRIBE_STRUCT(cluster_figures, (node_figures), (nodes))
 }  // namespace
 
 using namespace hubcast;
@@ -34,6 +44,32 @@ TEST(ValueCodec, ReadsStructsCaseInsensitively) {
   EXPECT_EQ(e.symbol, "A");
   EXPECT_EQ(e.last_price, 2);
   EXPECT_EQ(e.volume, 7);
+}
+
+TEST(ValueCodec, InheritedMembersComeFirstBothWays) {
+  cluster_figures c;
+  c.node = "a";
+  c.connections = 2;
+  c.nodes = {{"a", 2}, {"b", 5}};
+  EXPECT_EQ(boost::json::serialize(to_json(c)),
+            R"({"node":"a","connections":2,"nodes":[{"node":"a","connections":2},)"
+            R"({"node":"b","connections":5}]})");
+  auto back = from_json<cluster_figures>(to_json(c));
+  EXPECT_EQ(back.node, "a");
+  EXPECT_EQ(back.connections, 2);
+  ASSERT_EQ(back.nodes.size(), 2u);
+  EXPECT_EQ(back.nodes[1].connections, 5);
+
+  msgpack::sbuffer buf;
+  hubcast::codec_detail::msgpack_packer pk(buf);
+  hubcast::to_msgpack(pk, c);
+  auto handle = msgpack::unpack(buf.data(), buf.size());
+  ASSERT_EQ(handle.get().type, msgpack::type::MAP);
+  EXPECT_EQ(handle.get().via.map.size, 3u);  // Node, Connections, Nodes
+  auto again = hubcast::from_msgpack<cluster_figures>(handle.get());
+  EXPECT_EQ(again.node, "a");
+  ASSERT_EQ(again.nodes.size(), 2u);
+  EXPECT_EQ(again.nodes[1].node, "b");
 }
 
 TEST(ValueCodec, RejectsWrongTypesAndRanges) {
