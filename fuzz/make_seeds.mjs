@@ -134,4 +134,8 @@ put('resp', 'replies', '\x1f:1\r\n-ERR unknown command\r\n$-1\r\n*-1\r\n*2\r\n*1
 put('stockhub_tick', 'tick', JSON.stringify({ node: 'host_0123456789abcdef0123456789abcdef', term: 3, prices: [
   { s: 'MSFT', id: 1231, c: 41237, t: 1764705600123456 }, { s: 'AAPL', id: 1232, c: 19001, t: 1764705600123456 }] }));
 put('stockhub_tick', 'edges', '{"node":"n","term":9223372036854775807,"prices":[{"s":"A","id":18446744073709551615,"c":1,"t":-62135596800000000}],"x":null}');
+// stockhub's node figures, as each presence beat writes them.
+put('stockhub_tick', 'node_figures', JSON.stringify({ node: 'host_0123456789abcdef0123456789abcdef', connections: 3,
+  connectionsByTransport: { WebSockets: 2, LongPolling: 1 }, connectionsByProtocol: { json: 2, messagepack: 1 },
+  connectedUsers: 2, messagesPerSecond: 12.5, ticksPerSecond: 2 }));
 console.log(`seeds written under ${root}`);

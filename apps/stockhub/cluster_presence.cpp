@@ -22,11 +22,12 @@ auto logger() {
   return hubcast::log::category("stockhub.cluster");
 }
 
-// KEYS[1] the nodes, KEYS[2] this node's users; ARGV[1] this node, ARGV[2] the TTL in ms.
-// Returns the size of the users' set.
+// KEYS[1] the nodes, KEYS[2] this node's users, KEYS[3] its figures; ARGV[1] this node,
+// ARGV[2] the TTL in ms, ARGV[3] the figures ('' for none). Returns the size of the users' set.
 constexpr const char* beat_script = R"lua(
 local t = redis.call('TIME')
 redis.call('ZADD', KEYS[1], t[1] * 1000 + math.floor(t[2] / 1000), ARGV[1])
+if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[2]) end
 local n = redis.call('SCARD', KEYS[2])
 if n > 0 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
 return n
@@ -57,6 +58,22 @@ redis.call('DEL', ARGV[3])
 return n
 )lua";
 
+// KEYS[1] the nodes; ARGV[1] the figures' key prefix, ARGV[2] the TTL in ms, ARGV[3] how many
+// nodes at most. Returns node, figures, node, figures, ... for the live nodes ('' when a node
+// wrote none).
+constexpr const char* read_figures = R"lua(
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local nodes = redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[2]), '+inf', 'LIMIT', 0,
+  tonumber(ARGV[3]))
+local out = {}
+for _, n in ipairs(nodes) do
+  out[#out + 1] = n
+  out[#out + 1] = redis.call('GET', ARGV[1] .. n) or ''
+end
+return out
+)lua";
+
 constexpr std::size_t users_per_command = 1000;
 }  // namespace
 
@@ -71,6 +88,12 @@ cluster_presence::cluster_presence(hubcast::redis::redis_backplane& backplane,
   users_prefix_ = prefix + "users:";
   users_key_ = users_prefix_ + node_;
   scratch_key_ = prefix + "count:" + node_;
+  stats_prefix_ = backplane.channel_prefix() + "stockhub:stats:";
+  stats_key_ = stats_prefix_ + node_;
+}
+
+void cluster_presence::report(std::function<std::string()> figures) {
+  report_ = std::move(figures);
 }
 
 // A strand keeps the order of posts made one after another from any thread; its handlers run
@@ -99,8 +122,8 @@ void cluster_presence::start() {
 void cluster_presence::beat() {
   auto expected = mirror_.size();
   client_->execute_detached(
-      {"EVAL", beat_script, "2", nodes_key_, users_key_, node_,
-       std::to_string(options_.ttl.count())},
+      {"EVAL", beat_script, "3", nodes_key_, users_key_, stats_key_, node_,
+       std::to_string(options_.ttl.count()), report_ ? report_() : std::string()},
       [self = shared_from_this(), expected](const hubcast::redis::redis_value* reply) {
         if (!reply || reply->integer == static_cast<long long>(expected)) return;
         // Lost or missed changes: written again, in order after everything sent so far.
@@ -140,7 +163,7 @@ asio::awaitable<void> cluster_presence::shutdown() {
   try {
     auto op1 = client_->execute({"ZREM", nodes_key_, node_});
     co_await std::move(op1);
-    auto op2 = client_->execute({"DEL", users_key_});
+    auto op2 = client_->execute({"DEL", users_key_, stats_key_});
     co_await std::move(op2);
   } catch (const std::exception&) {
     // Gone from the count within the TTL anyway.
@@ -152,6 +175,22 @@ asio::awaitable<std::size_t> cluster_presence::count() {
                               std::to_string(options_.ttl.count()), scratch_key_});
   auto n = co_await std::move(op);
   co_return n.integer > 0 ? static_cast<std::size_t>(n.integer) : 0;
+}
+
+asio::awaitable<std::vector<cluster_presence::node_figures>> cluster_presence::figures() {
+  auto op = client_->execute({"EVAL", read_figures, "1", nodes_key_, stats_prefix_,
+                              std::to_string(options_.ttl.count()), std::to_string(max_nodes)});
+  auto reply = co_await std::move(op);
+  std::vector<node_figures> out;
+  if (reply.type != hubcast::redis::redis_value::kind::array) co_return out;
+  const auto& e = reply.elements;
+  for (std::size_t i = 0; i + 1 < e.size() && out.size() < max_nodes; i += 2) {
+    if (e[i].type != hubcast::redis::redis_value::kind::string ||
+        e[i + 1].type != hubcast::redis::redis_value::kind::string || e[i + 1].str.empty())
+      continue;
+    out.push_back({e[i].str, e[i + 1].str});
+  }
+  co_return out;
 }
 
 }  // namespace stockhub

@@ -6,6 +6,8 @@
 // set expires with it, so a killed node drops out of the count by itself. Each beat also
 // compares the set's size with this node's own list; when Redis lost the set (a restart) or
 // missed a change while it was down, the set is written again from that list.
+// The beat also carries the node's figures for the operator console, when given (report()):
+// "<prefix>stockhub:stats:<node>", expiring with the node; figures() reads every live node's.
 #pragma once
 
 #include <chrono>
@@ -40,11 +42,21 @@ class cluster_presence : public std::enable_shared_from_this<cluster_presence> {
   void added(const std::string& user);
   void removed(const std::string& user);
 
+  // Before start(): what each beat writes as this node's figures (any text; called on the
+  // client's executor once per beat).
+  void report(std::function<std::string()> figures);
   void start();
   // Leaves the cluster's count at once; for app::on_stopping.
   boost::asio::awaitable<void> shutdown();
   // Distinct users on every live node. Throws hubcast::redis::redis_unavailable.
   boost::asio::awaitable<std::size_t> count();
+  // The figures of every live node (at most max_nodes), by node name, as report() gave them; a
+  // node that has not written any yet is left out. Throws hubcast::redis::redis_unavailable.
+  static constexpr std::size_t max_nodes = 256;
+  struct node_figures {
+    std::string node, figures;
+  };
+  boost::asio::awaitable<std::vector<node_figures>> figures();
 
  private:
   boost::asio::awaitable<void> run();
@@ -54,7 +66,8 @@ class cluster_presence : public std::enable_shared_from_this<cluster_presence> {
 
   std::shared_ptr<hubcast::redis::redis_client> client_;
   presence_options options_;
-  std::string node_, nodes_key_, users_prefix_, users_key_, scratch_key_;
+  std::string node_, nodes_key_, users_prefix_, users_key_, scratch_key_, stats_prefix_, stats_key_;
+  std::function<std::string()> report_;
   boost::asio::strand<boost::asio::any_io_executor> order_;  // added/removed, in call order
   std::set<std::string> mirror_;  // on order_: what the commands sent so far leave in Redis
   std::unique_ptr<boost::asio::steady_timer> timer_;

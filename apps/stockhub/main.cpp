@@ -277,6 +277,10 @@ int run(const command_line& o, const std::string& environment, const configurati
     cluster = std::make_shared<market_cluster>(prices, *backplane);
     services->presence = std::make_shared<cluster_presence>(*backplane);
     services->node = backplane->server_name();
+    services->presence->report([weak = std::weak_ptr<hub_services>(services)] {
+      auto s = weak.lock();
+      return s ? encode_node_statistics(measure_node(*s)) : std::string();
+    });
     cluster->start();
     services->presence->start();
     app.on_stopping([cluster] { return cluster->shutdown(); });

@@ -1,6 +1,10 @@
 #include "statistics.hpp"
 
 #include <algorithm>
+#include <cmath>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 namespace stockhub {
 
@@ -39,7 +43,7 @@ std::vector<connected_user> connection_registry::users() const {
   return out;
 }
 
-void connection_registry::count(server_statistics& out) const {
+void connection_registry::count(node_statistics& out) const {
   std::lock_guard lock(mutex_);
   std::map<std::string, int> users;
   out.connections = static_cast<int>(by_id_.size());
@@ -49,6 +53,50 @@ void connection_registry::count(server_statistics& out) const {
     ++users[e.email];
   }
   out.connected_users = static_cast<int>(users.size());
+}
+
+namespace {
+bool printable(std::string_view s, std::size_t max) {
+  if (s.empty() || s.size() > max) return false;
+  for (unsigned char c : s)
+    if (c < 0x21 || c > 0x7e) return false;
+  return true;
+}
+
+bool valid_breakdown(const std::map<std::string, int>& m) {
+  if (m.size() > 16) return false;
+  for (const auto& [k, n] : m)
+    if (!printable(k, 32) || n < 0) return false;
+  return true;
+}
+
+bool valid_rate(double r) {
+  return std::isfinite(r) && r >= 0;
+}
+}  // namespace
+
+std::string encode_node_statistics(const node_statistics& s) {
+  return boost::json::serialize(hubcast::to_json(s));
+}
+
+std::optional<node_statistics> decode_node_statistics(std::string_view in) {
+  if (in.size() > max_node_statistics_bytes) return std::nullopt;
+  boost::json::parse_options options;
+  options.max_depth = 3;
+  boost::system::error_code ec;
+  auto v = boost::json::parse(in, ec, {}, options);
+  if (ec || !v.is_object()) return std::nullopt;
+  node_statistics s;
+  try {
+    s = hubcast::from_json<node_statistics>(v);
+  } catch (const hubcast::binding_error&) {
+    return std::nullopt;
+  }
+  if (!printable(s.node, 256) || s.connections < 0 || s.connected_users < 0 ||
+      !valid_breakdown(s.connections_by_transport) || !valid_breakdown(s.connections_by_protocol) ||
+      !valid_rate(s.messages_per_second) || !valid_rate(s.ticks_per_second))
+    return std::nullopt;
+  return s;
 }
 
 std::pair<double, double> rate_meter::sample(std::uint64_t messages, std::uint64_t ticks,

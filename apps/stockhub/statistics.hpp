@@ -6,7 +6,9 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -25,19 +27,36 @@ struct connected_user {
 };
 BOOST_DESCRIBE_STRUCT(connected_user, (), (email, roles, connections, transports, connected_since))
 
-struct server_statistics {
+// One node's figures. With Redis each node also writes them next to its presence beat, so any
+// node can answer every node's (cluster_presence::figures).
+struct node_statistics {
   std::string node;  // the node's name on the backplane, "local" without one
   int connections = 0;
   std::map<std::string, int> connections_by_transport;  // WebSockets, ServerSentEvents, LongPolling
   std::map<std::string, int> connections_by_protocol;   // json, messagepack
   int connected_users = 0;                              // this node
-  int cluster_users = -1;          // with Redis: distinct users of the cluster (-1: unknown)
   double messages_per_second = 0;  // hub messages sent by this node, over the last interval
   double ticks_per_second = 0;
 };
-BOOST_DESCRIBE_STRUCT(server_statistics, (),
+BOOST_DESCRIBE_STRUCT(node_statistics, (),
                       (node, connections, connections_by_transport, connections_by_protocol,
-                       connected_users, cluster_users, messages_per_second, ticks_per_second))
+                       connected_users, messages_per_second, ticks_per_second))
+
+// GetServerStatistics: the answering node's figures, and with Redis the cluster's.
+struct server_statistics : node_statistics {
+  int cluster_users = -1;  // with Redis: distinct users of the cluster (-1: unknown)
+  // With Redis: every live node by name, this one's figures fresh, the others' at most one
+  // beat (1 s) old; empty without Redis or while it cannot be reached.
+  std::vector<node_statistics> nodes;
+};
+BOOST_DESCRIBE_STRUCT(server_statistics, (node_statistics), (cluster_users, nodes))
+
+// A node's figures as written to Redis (JSON) and read back from it. The reader is bounded:
+// at most max_node_statistics_bytes, a node name of printable ASCII, counts >= 0, at most 16
+// entries per breakdown, finite rates >= 0; anything else is refused (nullopt).
+inline constexpr std::size_t max_node_statistics_bytes = 16 * 1024;
+std::string encode_node_statistics(const node_statistics& s);
+std::optional<node_statistics> decode_node_statistics(std::string_view in);
 
 // The hub's connections, by their (secret) ids, kept here only to count and to group by user.
 class connection_registry {
@@ -53,7 +72,7 @@ class connection_registry {
   void remove(const std::string& connection_id);
   std::vector<connected_user> users() const;
   // Fills connections, the two breakdowns and connected_users.
-  void count(server_statistics& out) const;
+  void count(node_statistics& out) const;
 
  private:
   mutable std::mutex mutex_;

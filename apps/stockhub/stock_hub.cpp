@@ -172,26 +172,44 @@ std::vector<symbol_snapshot> stock_hub::get_market_snapshot() {
   return all;
 }
 
-boost::asio::awaitable<server_statistics> stock_hub::get_server_statistics() {
-  server_statistics out;
-  out.node = services_->node;
-  services_->connections->count(out);
+node_statistics measure_node(hub_services& services) {
+  node_statistics out;
+  out.node = services.node;
+  services.connections->count(out);
   static const auto& counters = hubcast::metrics::hub_counters::of("/hubs/stocks");
   auto [messages, ticks] =
-      services_->rates->sample(counters.messages_sent.value(), services_->prices->ticks());
+      services.rates->sample(counters.messages_sent.value(), services.prices->ticks());
   out.messages_per_second = messages;
   out.ticks_per_second = ticks;
-  if (services_->presence) {
-    bool known = true;
-    std::size_t n = 0;
-    try {
-      auto op = services_->presence->count();
-      n = co_await std::move(op);
-    } catch (const std::exception&) {
-      known = false;  // Redis unreachable: the node's own figures still answer
-    }
-    if (known) out.cluster_users = static_cast<int>(n);
+  return out;
+}
+
+boost::asio::awaitable<server_statistics> stock_hub::get_server_statistics() {
+  server_statistics out;
+  static_cast<node_statistics&>(out) = measure_node(*services_);
+  if (!services_->presence) co_return out;
+  // Redis unreachable: the node's own figures still answer (no cluster count, no nodes).
+  try {
+    auto op = services_->presence->count();
+    out.cluster_users = static_cast<int>(co_await std::move(op));
+  } catch (const std::exception&) {
+    co_return out;
   }
+  std::vector<cluster_presence::node_figures> figures;
+  try {
+    auto op = services_->presence->figures();
+    figures = co_await std::move(op);
+  } catch (const std::exception&) {
+    co_return out;
+  }
+  out.nodes.push_back(static_cast<const node_statistics&>(out));  // this node's, fresh
+  for (const auto& f : figures) {
+    if (f.node == out.node) continue;
+    auto other = decode_node_statistics(f.figures);
+    if (other && other->node == f.node) out.nodes.push_back(std::move(*other));
+  }
+  std::sort(out.nodes.begin(), out.nodes.end(),
+            [](const auto& a, const auto& b) { return a.node < b.node; });
   co_return out;
 }
 

@@ -41,6 +41,10 @@ struct hub_services {
   std::string node = "local";  // the backplane's server name with Redis
 };
 
+// This node's figures now (the rates over the last second); for GetServerStatistics and for
+// the figures each presence beat writes to Redis.
+node_statistics measure_node(hub_services& services);
+
 class stock_hub : public hubcast::hub {
  public:
   explicit stock_hub(std::shared_ptr<hub_services> services) : services_(std::move(services)) {}
@@ -58,7 +62,8 @@ class stock_hub : public hubcast::hub {
   // The session so far (open, high, low, last) of the caller's symbols (every symbol when it has
   // none), for a table that is full before the first tick.
   std::vector<symbol_snapshot> get_market_snapshot();
-  // Admin: the operator console's figures and user list (this node's; statistics.hpp).
+  // Admin: the operator console's figures (with Redis, every node's too) and this node's user
+  // list (statistics.hpp).
   boost::asio::awaitable<server_statistics> get_server_statistics();
   std::vector<connected_user> get_connected_users();
 

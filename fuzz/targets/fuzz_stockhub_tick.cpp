@@ -1,14 +1,34 @@
-// stockhub's ticks between nodes (Redis channel "stockhub:ticks"): whatever arrives, the
-// decoder returns a tick within its bounds or nothing, and a decoded tick encodes to text that
-// decodes to the same tick.
+// What stockhub nodes read from each other through Redis: ticks (channel "stockhub:ticks") and
+// node figures ("stockhub:stats:<node>"). Whatever arrives, each decoder returns a value within
+// its bounds or nothing, and a decoded value encodes to text that decodes to the same value.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
+#include "statistics.hpp"
 #include "tick_codec.hpp"
+
+namespace {
+void node_figures(std::string_view in) {
+  auto s = stockhub::decode_node_statistics(in);
+  if (!s) return;
+  if (s->node.empty() || s->connections < 0 || s->connections_by_transport.size() > 16 ||
+      !(s->messages_per_second >= 0))
+    __builtin_trap();
+  auto again = stockhub::decode_node_statistics(stockhub::encode_node_statistics(*s));
+  if (!again || again->node != s->node || again->connections != s->connections ||
+      again->connections_by_transport != s->connections_by_transport ||
+      again->connections_by_protocol != s->connections_by_protocol ||
+      again->connected_users != s->connected_users ||
+      again->messages_per_second != s->messages_per_second ||
+      again->ticks_per_second != s->ticks_per_second)
+    __builtin_trap();
+}
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
+  node_figures(in);
   auto t = stockhub::decode_tick(in);
   if (!t) return 0;
   if (t->prices.size() > stockhub::max_tick_prices || t->node.size() > stockhub::max_node_length ||

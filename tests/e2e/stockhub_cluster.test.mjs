@@ -6,6 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
+import * as signalR from '@microsoft/signalr';
 import { connect, delay, once, redisServerPath, startRedis, startStockhub, stopCleanly } from './helpers.mjs';
 
 const haveRedis = redisServerPath() !== null;
@@ -42,8 +43,8 @@ async function token(email, node = nodes.a) {
   return (await res.json()).token;
 }
 
-async function hub(node, jwt, msgpack = false) {
-  const c = connect(`${node.url}/hubs/stocks`, { accessTokenFactory: () => jwt }, (b) =>
+async function hub(node, jwt, msgpack = false, transport = signalR.HttpTransportType.WebSockets) {
+  const c = connect(`${node.url}/hubs/stocks`, { accessTokenFactory: () => jwt, transport }, (b) =>
     msgpack ? b.withHubProtocol(new MessagePackHubProtocol()) : b);
   await c.start();
   open.push(c);
@@ -131,6 +132,42 @@ describe('stockhub cluster on Redis', { skip: !haveRedis && 'redis-server is not
     await adminOnB.stop();
   });
 
+  it('GetServerStatistics answers every node\'s figures, from either node', async () => {
+    for (const c of open.splice(0)) await c.stop();
+    const adminOnA = await hub(nodes.a, await token('admin@stockhub.local'));
+    const adminOnB = await hub(nodes.b, await token('admin@stockhub.local', nodes.b), true);
+    const jwt = await token('trader@stockhub.local');
+    await hub(nodes.b, jwt, true, signalR.HttpTransportType.LongPolling);
+    await hub(nodes.b, jwt, false, signalR.HttpTransportType.ServerSentEvents);
+    // MessagePack answers carry PascalCase member names (not the breakdowns' keys): one shape.
+    const camel = (o) => Object.fromEntries(Object.entries(o).map(([k, x]) => [k[0].toLowerCase() + k.slice(1), x]));
+    const stats = async (c) => {
+      const s = camel(await c.invoke('GetServerStatistics'));
+      return { ...s, nodes: s.nodes.map(camel) };
+    };
+    const [a, b] = [(await stats(adminOnA)).node, (await stats(adminOnB)).node];
+    assert.notEqual(a, b);
+    let seen;
+    const settled = (s) => s.nodes.length === 2 && s.nodes.every((n) => n.ticksPerSecond > 0) &&
+      s.nodes.find((n) => n.node === b)?.connections === 3;
+    await waitFor(async () => settled(seen = await stats(adminOnA)), 8000, `both nodes' figures (${JSON.stringify(seen)})`);
+    assert.deepEqual(seen.nodes.map((n) => n.node), [a, b].sort(), 'every node, by name');
+    const onA = seen.nodes.find((n) => n.node === a);
+    const onB = seen.nodes.find((n) => n.node === b);
+    assert.equal(onA.connections, 1);
+    assert.equal(onA.connectedUsers, 1);
+    assert.deepEqual(onA.connectionsByTransport, { WebSockets: 1 });
+    assert.equal(onB.connectedUsers, 2);
+    assert.deepEqual(onB.connectionsByTransport, { WebSockets: 1, LongPolling: 1, ServerSentEvents: 1 });
+    assert.deepEqual(onB.connectionsByProtocol, { json: 1, messagepack: 2 });
+    assert.equal(seen.clusterUsers, 2);
+    // This node's own row is its figures of now.
+    assert.equal(onA.connections, seen.connections);
+    // The same nodes from the other node (over MessagePack).
+    await waitFor(async () => settled(seen = await stats(adminOnB)), 5000, 'and from node b');
+    assert.deepEqual(seen.nodes.map((n) => n.node), [a, b].sort());
+  });
+
   it('another node takes over within 5 s of the leader being killed; prices go on', async () => {
     for (const c of open.splice(0)) await c.stop();
     const admin = await hub(nodes.b, await token('admin@stockhub.local'));
@@ -161,6 +198,8 @@ describe('stockhub cluster on Redis', { skip: !haveRedis && 'redis-server is not
     }
     // The killed node's users leave the count by themselves (its beat stops).
     await waitFor(async () => (await admin.invoke('GetConnectedUsersCount')) === 1, 8000, 'a\'s users gone');
+    // And its row leaves the operator console's nodes.
+    await waitFor(async () => (await admin.invoke('GetServerStatistics')).nodes.length === 1, 8000, 'a\'s figures gone');
   });
 
   it('a leader that stops cleanly hands over at once', async () => {
