@@ -6,6 +6,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "wire_text.hpp"
+
 namespace stockhub {
 
 void connection_registry::add(const std::string& connection_id, entry e) {
@@ -56,17 +58,10 @@ void connection_registry::count(node_statistics& out) const {
 }
 
 namespace {
-bool printable(std::string_view s, std::size_t max) {
-  if (s.empty() || s.size() > max) return false;
-  for (unsigned char c : s)
-    if (c < 0x21 || c > 0x7e) return false;
-  return true;
-}
-
 bool valid_breakdown(const std::map<std::string, int>& m) {
   if (m.size() > 16) return false;
   for (const auto& [k, n] : m)
-    if (!printable(k, 32) || n < 0) return false;
+    if (!printable_token(k, 32) || n < 0) return false;
   return true;
 }
 
@@ -92,7 +87,7 @@ std::optional<node_statistics> decode_node_statistics(std::string_view in) {
   } catch (const hubcast::binding_error&) {
     return std::nullopt;
   }
-  if (!printable(s.node, 256) || s.connections < 0 || s.connected_users < 0 ||
+  if (!printable_token(s.node, 256) || s.connections < 0 || s.connected_users < 0 ||
       !valid_breakdown(s.connections_by_transport) || !valid_breakdown(s.connections_by_protocol) ||
       !valid_rate(s.messages_per_second) || !valid_rate(s.ticks_per_second))
     return std::nullopt;

@@ -4,6 +4,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "wire_text.hpp"
+
 namespace stockhub {
 
 namespace json = boost::json;
@@ -14,12 +16,6 @@ constexpr std::int64_t min_timestamp_us = -62135596800LL * 1000000;
 constexpr std::int64_t max_timestamp_us = 253402300799LL * 1000000;
 // Cents that still fit a C# decimal and a double without loss: well past any share price.
 constexpr std::int64_t max_cents = 1LL << 50;
-
-bool printable(std::string_view s) {
-  for (unsigned char c : s)
-    if (c < 0x21 || c > 0x7e) return false;
-  return true;
-}
 
 std::optional<std::int64_t> integer(const json::object& o, std::string_view key) {
   auto* v = o.if_contains(key);
@@ -34,7 +30,7 @@ const json::string* text(const json::object& o, std::string_view key, std::size_
   auto* v = o.if_contains(key);
   if (!v || !v->is_string()) return nullptr;
   const auto& s = v->get_string();
-  if (s.empty() || s.size() > max || !printable(s)) return nullptr;
+  if (!printable_token(s, max)) return nullptr;
   return &s;
 }
 }  // namespace
