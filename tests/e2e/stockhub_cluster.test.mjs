@@ -2,14 +2,18 @@
 // serve one market. Exactly one node simulates; every node streams the same ticks; a
 // BroadcastMessage reaches every node's clients; GetConnectedUsersCount counts distinct users
 // of the cluster; when the leader is killed another node takes over within 5 s and the prices
-// go on from where they were; a node stopping cleanly hands over at once.
+// go on from where they were; a node stopping cleanly hands over at once; the operator console
+// (Chromium) lists every node.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import * as signalR from '@microsoft/signalr';
 import { connect, delay, once, redisServerPath, startRedis, startStockhub, stopCleanly } from './helpers.mjs';
 
 const haveRedis = redisServerPath() !== null;
+const chromiumPath = '/usr/bin/chromium';
+const haveChromium = fs.existsSync(chromiumPath);
 const key = 'cluster-test-signing-key-0123456789abcdef';
 let redis;
 const nodes = {};
@@ -166,6 +170,42 @@ describe('stockhub cluster on Redis', { skip: !haveRedis && 'redis-server is not
     // The same nodes from the other node (over MessagePack).
     await waitFor(async () => settled(seen = await stats(adminOnB)), 5000, 'and from node b');
     assert.deepEqual(seen.nodes.map((n) => n.node), [a, b].sort());
+  });
+
+  it('the operator console in Chromium shows every node\'s row', { skip: haveChromium ? false : 'Debian chromium is not installed (scripts/install-deps --with-browser)' }, async () => {
+    // The connections of the case above stay: on b an admin and a trader over LongPolling and SSE.
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu'] });
+    try {
+      const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+      const problems = [];
+      page.on('pageerror', (e) => problems.push(e.message));
+      await page.goto(nodes.a.url);
+      await page.fill('#email', 'admin@stockhub.local');
+      await page.fill('#password', nodes.a.users['admin@stockhub.local']);
+      await page.click('#login button[type=submit]');
+      await page.waitForSelector('#admin:not([hidden]) #nodes-box:not([hidden])', { timeout: 15000 });
+      const rows = () => page.$$eval('#nodes tbody tr', (trs) => trs.map((tr) => ({
+        node: tr.dataset.node, self: tr.classList.contains('self'),
+        cells: [...tr.cells].map((td) => td.textContent),
+      })));
+      // a: the admin over the Node client and the browser; b: the admin and the trader's two.
+      let seen;
+      await waitFor(async () => {
+        seen = await rows();
+        return seen.length === 2 && seen.map((r) => r.cells[1]).join() === (seen[0].self ? '2,3' : '3,2');
+      }, 8000, `both nodes' rows (${JSON.stringify(seen)})`);
+      const self = seen.find((r) => r.self);
+      const other = seen.find((r) => !r.self);
+      assert.deepEqual(seen.map((r) => r.node), [self.node, other.node].sort(), 'rows by node name');
+      assert.deepEqual([self.cells[1], self.cells[2]], ['2', '1'], 'node a: 2 connections, 1 user');
+      assert.deepEqual([other.cells[1], other.cells[2]], ['3', '2'], 'node b: 3 connections, 2 users');
+      assert.match(await page.textContent('#admin-updated'), new RegExp(`^node ${self.node} · `));
+      assert.equal(await page.textContent('#users-count'), '2', 'distinct users of the cluster');
+      assert.deepEqual(problems, []);
+    } finally {
+      await browser.close();
+    }
   });
 
   it('another node takes over within 5 s of the leader being killed; prices go on', async () => {
