@@ -34,7 +34,7 @@ before(async () => {
   );
   let out = '';
   url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`stockhub did not start: ${out}`)), 15000);
+    const timer = setTimeout(() => reject(new Error(`stockhub did not start: ${out}`)), 30000);
     proc.stdout.on('data', (d) => {
       out += d;
       for (const m of out.matchAll(/Development user: (\S+) \/ (\S+)/g)) users[m[1]] = m[2];

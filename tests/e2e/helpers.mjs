@@ -136,7 +136,7 @@ export async function startStockhub(extraArgs = [], prefix = 'stockhub-') {
   const sh = { proc, dir, users: {}, output: '' };
   proc.stderr.on('data', (d) => (sh.output += d));
   sh.url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`stockhub did not start: ${sh.output}`)), 15000);
+    const timer = setTimeout(() => reject(new Error(`stockhub did not start: ${sh.output}`)), 30000);
     proc.stdout.on('data', (d) => {
       sh.output += d;
       for (const m of sh.output.matchAll(/Development user: (\S+) \/ (\S+)/g)) sh.users[m[1]] = m[2];

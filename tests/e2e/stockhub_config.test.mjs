@@ -27,7 +27,8 @@ function run(args, { cwd = stockhubDir('stockhub-cfg-'), env = {}, until, input 
     p.stdout.on('data', (d) => { stdout += d; check(); });
     p.stderr.on('data', (d) => { stderr += d; check(); });
     p.stdin.end(input ?? '');
-    const timer = setTimeout(() => p.kill('SIGKILL'), 15000);
+    // Generous: under the sanitizers and a loaded machine a start (demo users' Argon2id hashes) is slow.
+    const timer = setTimeout(() => p.kill('SIGKILL'), 60000);
     p.on('exit', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr, cwd });
