@@ -320,7 +320,16 @@ int run(const command_line& o, const std::string& environment, const configurati
     auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
     www = ec ? std::filesystem::path("wwwroot") : exe.parent_path() / "wwwroot";
   }
-  app.map_prefix("/", http::static_files(www, "/"));
+  // Only the dashboard's own files run, load or connect (no inline script, no other origin); it
+  // is never framed (clickjacking) and sends no Referer.
+  app.map_prefix(
+      "/", http::static_files(www, "/",
+                              {{"Content-Security-Policy",
+                                "default-src 'self'; script-src 'self'; style-src 'self'; "
+                                "img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+                                "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"},
+                               {"X-Frame-Options", "DENY"},
+                               {"Referrer-Policy", "no-referrer"}}));
 
   map_health(app, *store, workers);
 

@@ -21,9 +21,11 @@ std::string content_type(const std::filesystem::path& p) {
 
 }  // namespace
 
-handler static_files(std::filesystem::path root, std::string url_prefix) {
+handler static_files(std::filesystem::path root, std::string url_prefix,
+                     std::vector<std::pair<std::string, std::string>> headers) {
   auto base = std::filesystem::weakly_canonical(root);
-  return [base, url_prefix](exchange& ex) -> boost::asio::awaitable<void> {
+  return [base, url_prefix,
+          headers = std::move(headers)](exchange& ex) -> boost::asio::awaitable<void> {
     const auto& req = ex.req();
     if (req.method != "GET" && req.method != "HEAD") {
       co_await ex.async_respond(response(405));
@@ -46,6 +48,7 @@ handler static_files(std::filesystem::path root, std::string url_prefix) {
     response r(200, req.method == "HEAD" ? std::string() : data.str(), content_type(full));
     r.set("Cache-Control", "no-cache");
     r.set("X-Content-Type-Options", "nosniff");
+    for (const auto& [name, value] : headers) r.set(name, value);
     co_await ex.async_respond(std::move(r));
   };
 }

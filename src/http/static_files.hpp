@@ -4,11 +4,16 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "http/router.hpp"
 
 namespace hubcast::http {
 
-handler static_files(std::filesystem::path root, std::string url_prefix = "/");
+// `headers` go on every file served (an application's Content-Security-Policy, framing rules);
+// `Cache-Control: no-cache` and `X-Content-Type-Options: nosniff` always do.
+handler static_files(std::filesystem::path root, std::string url_prefix = "/",
+                     std::vector<std::pair<std::string, std::string>> headers = {});
 
 }  // namespace hubcast::http

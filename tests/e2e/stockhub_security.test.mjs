@@ -1,5 +1,6 @@
 // Attacks on stockhub (issue 11): lockout bypass by letter case, login CSRF, forged time claims,
-// the Host header posing as the server's origin, NUL in static paths, forged log lines.
+// the Host header posing as the server's origin, NUL in static paths, the dashboard's content
+// security policy, forged log lines.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -138,6 +139,25 @@ describe('static files', () => {
     assert.equal((await fetch(`${sh.url}/index.html`)).status, 200);
     for (const p of ['/index.html%00.js', '/index.html%00', '/%0aindex.html', '/index.html%7f'])
       assert.equal((await raw(sh.url, `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`, 1000)).status, 400, p);
+  });
+
+  it('serves the dashboard with a strict content security policy, never framed', async () => {
+    for (const p of ['/', '/js/app.js']) {
+      const res = await fetch(`${sh.url}${p}`);
+      assert.equal(res.status, 200, p);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      const directives = new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v.join(' ')]));
+      assert.equal(directives.get('default-src'), "'self'", csp);
+      assert.equal(directives.get('script-src'), "'self'", 'no inline or foreign script');
+      assert.equal(directives.get('connect-src'), "'self'", 'the hub of this origin only');
+      assert.equal(directives.get('frame-ancestors'), "'none'");
+      assert.equal(directives.get('object-src'), "'none'");
+      assert.equal(res.headers.get('x-frame-options'), 'DENY');
+      assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    }
+    // Not on the API: the policy is the dashboard's.
+    assert.equal((await fetch(`${sh.url}/healthz`)).headers.get('content-security-policy'), null);
   });
 });
 
