@@ -12,7 +12,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/json.hpp>
 
-
 namespace hubcast_bench {
 
 // One open-loop step at `rate` messages/s for the configured time, then a drain.
