@@ -5,6 +5,7 @@
 #include <boost/json/parse.hpp>
 
 #include "http/request.hpp"
+#include "protocol/json_parse.hpp"
 
 namespace stockhub {
 
@@ -14,7 +15,7 @@ std::optional<boost::json::object> json_object(std::string_view body) {
   boost::system::error_code ec;
   boost::json::parse_options limits;
   limits.max_depth = 16;  // the bodies are flat objects
-  auto v = boost::json::parse(body, ec, {}, limits);
+  auto v = hubcast::protocol::parse_json(body, ec, limits);
   if (ec || !v.is_object()) return std::nullopt;
   return std::move(v.as_object());
 }

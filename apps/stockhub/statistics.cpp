@@ -6,6 +6,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "protocol/json_parse.hpp"
 #include "wire_text.hpp"
 
 namespace stockhub {
@@ -79,7 +80,7 @@ std::optional<node_statistics> decode_node_statistics(std::string_view in) {
   boost::json::parse_options options;
   options.max_depth = 3;
   boost::system::error_code ec;
-  auto v = boost::json::parse(in, ec, {}, options);
+  auto v = hubcast::protocol::parse_json(in, ec, options);
   if (ec || !v.is_object()) return std::nullopt;
   node_statistics s;
   try {

@@ -5,6 +5,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "protocol/json_parse.hpp"
 #include "protocol/json_writer.hpp"
 
 namespace hubcast::protocol {
@@ -13,7 +14,7 @@ std::variant<handshake_request, handshake_error> parse_handshake_request(std::st
   boost::system::error_code ec;
   boost::json::parse_options limits;
   limits.max_depth = json::max_depth;
-  auto v = boost::json::parse(record, ec, {}, limits);
+  auto v = parse_json(record, ec, limits);
   if (ec) return handshake_error{"InvalidDataException: Error reading JSON."};
   if (!v.is_object())
     return handshake_error{"InvalidDataException: Unexpected JSON Token Type '" +

@@ -3,6 +3,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "protocol/json_parse.hpp"
 #include "protocol/json_writer.hpp"
 
 namespace hubcast::protocol {
@@ -113,7 +114,7 @@ parse_result parse(std::string_view record) {
   boost::system::error_code ec;
   bj::parse_options limits;
   limits.max_depth = max_depth;
-  bj::value v = bj::parse(record, ec, {}, limits);
+  bj::value v = parse_json(record, ec, limits);
   if (ec) return fail("Error reading JSON.");
   if (!v.is_object()) return fail("Unexpected JSON Token Type. Expected a JSON Object.");
   auto& o = v.get_object();

@@ -100,3 +100,14 @@ TEST(RateMeter, MeasuresOverAWindowAndRepeatsInBetween) {
   // Within the window: the last rate again.
   EXPECT_EQ(m.sample(1000, 20, t0 + std::chrono::milliseconds(2500)), r1);
 }
+
+TEST(NodeStatistics, ARateWithALongMantissaRoundTrips) {
+  // fuzz_stockhub_tick's finding: 22 digits after the point came back an ulp away.
+  auto s = decode_node_statistics(
+      R"({"node":"hos0123456789abcd0cdef","connecnnners":2,"messagesPerSecond":12.2222222222222222222222})");
+  ASSERT_TRUE(s);
+  auto again = decode_node_statistics(encode_node_statistics(*s));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->messages_per_second, s->messages_per_second);
+  EXPECT_EQ(s->messages_per_second, 12.222222222222221);  // the nearest double
+}
