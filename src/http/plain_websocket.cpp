@@ -92,11 +92,10 @@ std::optional<error_code> plain_websocket::on_event(const frame_reader::result& 
       close_received_ = true;
       peer_closed_ = true;
       if (!close_sent_) {
-        // Echo the peer's code (RFC 6455 §5.5.1); nothing is written after it.
+        // Echo the peer's code (RFC 6455 §5.5.1); a close without one is answered with 1000,
+        // as Kestrel does (a browser reports 1005 otherwise). Nothing is written after it.
         close_sent_ = true;
-        queue_control(r.code ? make_close_frame(r.code)
-                             : make_control_frame(ws_opcode::close, std::string_view()),
-                      false);
+        queue_control(make_close_frame(close_reply_code(r.code)), false);
       }
       return asio::error::eof;
     case frame_reader::event::error:

@@ -33,6 +33,11 @@ std::size_t write_frame_header(unsigned char* out, ws_opcode op, std::size_t pay
 // A whole control frame (close: the two-byte code, then `payload`).
 std::string make_control_frame(ws_opcode op, std::string_view payload);
 std::string make_close_frame(std::uint16_t code);
+// The code a server answers a peer's close with: the peer's own, or 1000 for a close that
+// carried none (0).
+inline std::uint16_t close_reply_code(std::uint16_t peer_code) {
+  return peer_code ? peer_code : close_normal;
+}
 
 // Incremental UTF-8 validation (RFC 3629: no overlongs, no surrogates, nothing past U+10FFFF),
 // across fragments.
