@@ -12,7 +12,58 @@ std::string_view trim(std::string_view v) {
   return v;
 }
 
+bool is_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+bool is_digits(std::string_view v) {
+  for (char c : v)
+    if (c < '0' || c > '9') return false;
+  return true;
+}
+
+// The last coding of a Transfer-Encoding list (its fields joined by commas): "" when none.
+std::string_view last_coding(std::string_view list) {
+  auto comma = list.rfind(',');
+  return trim(comma == std::string_view::npos ? list : list.substr(comma + 1));
+}
+
 }  // namespace
+
+bool valid_websocket_key(std::string_view key) {
+  // 16 bytes in base64: 22 characters of the alphabet, then "==".
+  if (key.size() != 24 || !key.ends_with("==")) return false;
+  for (char c : key.substr(0, 22))
+    if (!is_alnum(c) && c != '+' && c != '/') return false;
+  return true;
+}
+
+bool valid_host_value(std::string_view host) {
+  // RFC 9110 §7.2, RFC 3986 §3.2.2: uri-host [ ":" port ]. Empty is allowed (Kestrel too).
+  if (host.empty()) return true;
+  std::string_view port;
+  if (host.front() == '[') {
+    auto close = host.find(']');
+    if (close == std::string_view::npos || close < 2) return false;
+    for (char c : host.substr(1, close - 1))
+      if (!is_alnum(c) && c != ':' && c != '.' && c != '%' && c != '-' && c != '_' && c != '~')
+        return false;
+    std::string_view rest = host.substr(close + 1);
+    if (rest.empty()) return true;
+    if (rest.front() != ':') return false;
+    port = rest.substr(1);
+  } else {
+    auto colon = host.find(':');
+    std::string_view name = host.substr(0, colon);
+    if (name.empty()) return false;
+    constexpr std::string_view allowed = "-._~!$&'()*+,;=%";
+    for (char c : name)
+      if (!is_alnum(c) && allowed.find(c) == std::string_view::npos) return false;
+    if (colon == std::string_view::npos) return true;
+    port = host.substr(colon + 1);
+  }
+  return port.size() <= 5 && is_digits(port);
+}
 
 std::size_t find_end_of_head(std::string_view bytes) {
   // A bare-LF blank line ends the head too: Beast then refuses the LF line endings (400).
@@ -40,6 +91,8 @@ head_verdict check_request_head(std::string_view bytes, std::size_t max_bytes) {
   bool http11 = request_line.ends_with(" HTTP/1.1");
   std::size_t hosts = 0;
   std::size_t content_lengths = 0;
+  std::string_view final_coding;  // of the last Transfer-Encoding field
+  bool transfer_encoding = false;
   std::string_view rest = head.substr(eol + 1);
   while (!rest.empty()) {
     auto nl = rest.find('\n');
@@ -56,6 +109,10 @@ head_verdict check_request_head(std::string_view bytes, std::size_t max_bytes) {
     if (name.back() == ' ' || name.back() == '\t') return head_verdict::bad_request;
     if (iequals(name, "host")) {
       ++hosts;
+      if (!valid_host_value(trim(line.substr(colon + 1)))) return head_verdict::bad_request;
+    } else if (iequals(name, "transfer-encoding")) {
+      transfer_encoding = true;
+      final_coding = last_coding(line.substr(colon + 1));
     } else if (iequals(name, "content-length")) {
       ++content_lengths;
       if (trim(line.substr(colon + 1)).empty()) return head_verdict::bad_request;
@@ -65,6 +122,10 @@ head_verdict check_request_head(std::string_view bytes, std::size_t max_bytes) {
   if (hosts > 1 || (http11 && hosts == 0)) return head_verdict::bad_request;
   // Kestrel refuses any repeated Content-Length, equal values included.
   if (content_lengths > 1) return head_verdict::bad_request;
+  // RFC 9112 §6.3: a Transfer-Encoding whose final coding is not chunked leaves the body's
+  // length unknown ("chunked, identity", "gzip", "xchunked"): 400 and close, as Kestrel. A
+  // Content-Length next to it must not frame the body instead (request smuggling).
+  if (transfer_encoding && !iequals(final_coding, "chunked")) return head_verdict::bad_request;
   return head_verdict::ok;
 }
 

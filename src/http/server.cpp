@@ -58,8 +58,15 @@ request to_request(const bhttp::request<bhttp::string_body>& r, const std::strin
   out.headers = std::move(headers);
   out.body = r.body();
   out.keep_alive = r.keep_alive();
-  // Never an upgrade decided by trailer fields.
-  out.websocket_upgrade = !trailers && beast::websocket::is_upgrade(r);
+  // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing: answered,
+  // then the connection closes.
+  if (r.version() < 11 && r.count(bhttp::field::transfer_encoding) > 0) out.keep_alive = false;
+  // Never an upgrade decided by trailer fields; and as ASP.NET Core's WebSocket middleware, a
+  // request without exactly one valid Sec-WebSocket-Key is no upgrade (RFC 6455 §4.2.1): the
+  // endpoint answers it as a plain request (400 on a hub).
+  out.websocket_upgrade = !trailers && beast::websocket::is_upgrade(r) &&
+                          r.count(bhttp::field::sec_websocket_key) == 1 &&
+                          valid_websocket_key(r[bhttp::field::sec_websocket_key]);
   out.remote_address = remote;
   return out;
 }

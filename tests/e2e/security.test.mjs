@@ -112,7 +112,16 @@ describe('HTTP requests Kestrel answers with 400', () => {
     'an encoded NUL in the path': 'GET /index.html%00.js HTTP/1.1\r\nHost: a\r\n\r\n',
     'an encoded CR LF in the path': 'GET /a%0d%0aSet-Cookie:%20x HTTP/1.1\r\nHost: a\r\n\r\n',
     'a bad request line': 'GET  / HTTP/1.1\r\nHost: a\r\n\r\n',
+    'a Host with a space': 'GET / HTTP/1.1\r\nHost: a b\r\n\r\n',
   };
+  // Request smuggling: a final coding that is not chunked leaves the body's length unknown; the
+  // Content-Length must not frame it (a request hidden in the "chunk" ran before).
+  const hidden = 'GET /testhub/negotiate HTTP/1.1\r\nHost: a\r\n\r\n';
+  for (const te of ['chunked, identity', 'identity', 'xchunked', 'gzip']) {
+    cases[`smuggling: Transfer-Encoding ${te} beside a Content-Length`] =
+      `POST /testhub/negotiate HTTP/1.1\r\nHost: a\r\nContent-Length: ${hidden.length}\r\n` +
+      `Transfer-Encoding: ${te}\r\n\r\n${hidden}`;
+  }
   for (const [name, bytes] of Object.entries(cases)) {
     it(`${name}: 400 and close`, async () => {
       const r = await raw(server.url, bytes);
@@ -121,6 +130,13 @@ describe('HTTP requests Kestrel answers with 400', () => {
       assert.ok(r.closed, 'the connection is closed');
     });
   }
+  it('smuggling: HTTP/1.0 with Transfer-Encoding is answered once, then the connection closes', async () => {
+    const body = '0\r\n\r\n';
+    const r = await raw(server.url, `POST /testhub/negotiate?negotiateVersion=1 HTTP/1.0\r\nConnection: keep-alive\r\n` +
+      `Transfer-Encoding: chunked\r\n\r\n${body}GET /testhub/negotiate HTTP/1.1\r\nHost: a\r\n\r\n`);
+    assert.ok(r.closed, 'the connection is closed');
+    assert.equal(r.data.match(/HTTP\/1\.[01] \d\d\d/g)?.length, 1, r.data);
+  });
   it('an ordinary request on the same server still works', async () => {
     const r = await raw(server.url, 'POST /testhub/negotiate?negotiateVersion=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
     assert.equal(r.status, 200, r.data);

@@ -53,3 +53,41 @@ TEST(RequestHead, ControlCharactersInTheDecodedPath) {
   EXPECT_TRUE(has_control_characters("/a\r\nb"));
   EXPECT_TRUE(has_control_characters("/a\x7f"));
 }
+
+// Found by probing: with a Content-Length beside it, a request hidden in the "chunk" data ran.
+TEST(RequestHead, ATransferEncodingMustEndWithChunked) {
+  for (const char* te : {"chunked, identity", "identity", "xchunked", "gzip", "chunked;x", ""}) {
+    std::string head =
+        std::string("POST /api/logout HTTP/1.1\r\nHost: a\r\nContent-Length: 40\r\n") +
+        "Transfer-Encoding: " + te + "\r\n\r\n";
+    EXPECT_EQ(check(head), head_verdict::bad_request) << te;
+  }
+  EXPECT_EQ(check("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            head_verdict::ok);
+  EXPECT_EQ(check("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, CHUNKED\r\n\r\n"),
+            head_verdict::ok);
+  EXPECT_EQ(check("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: "
+                  "chunked\r\n\r\n"),
+            head_verdict::ok)
+      << "fields combine in order: the final coding is chunked";
+  EXPECT_EQ(check("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
+                  "identity\r\n\r\n"),
+            head_verdict::bad_request);
+}
+
+TEST(RequestHead, AHostIsHostAndPort) {
+  for (const char* ok :
+       {"a", "a:80", "127.0.0.1:5000", "[::1]", "[::1]:443", "xn--bcher-kva.example", ""})
+    EXPECT_TRUE(valid_host_value(ok)) << ok;
+  for (const char* bad :
+       {"a b", "a/b", "a:x", "a:123456", "[::1", "[::1]x", ":80", "a@b", "a\\b", "a?b"})
+    EXPECT_FALSE(valid_host_value(bad)) << bad;
+  EXPECT_EQ(check("GET / HTTP/1.1\r\nHost: a b\r\n\r\n"), head_verdict::bad_request);
+}
+
+TEST(RequestHead, AWebSocketKeyIsSixteenBytesOfBase64) {
+  EXPECT_TRUE(valid_websocket_key("dGhlIHNhbXBsZSBub25jZQ=="));
+  for (const char* bad : {"", "abc", "dGhlIHNhbXBsZSBub25jZQ", "dGhlIHNhbXBsZSBub25jZQ==x",
+                          "!!!!!!!!!!!!!!!!!!!!!!==", "dGhlIHNhbXBsZSBub25jZSBvZiAyMCBi"})
+    EXPECT_FALSE(valid_websocket_key(bad)) << bad;
+}
