@@ -101,3 +101,32 @@ TEST(LoginThrottle, SaysHowLongALockLasts) {
   c.t += std::chrono::milliseconds(199400);
   EXPECT_EQ(t.blocked_for("account:a@x").count(), 1) << "never 0 while locked";
 }
+
+// A burst of 40 concurrent logins used to all pass the check before any failure was counted.
+TEST(LoginThrottle, ABurstGetsExactlyTheLimitOfAttempts) {
+  fake_clock c;
+  login_throttle::options o;
+  o.now = c.fn();
+  login_throttle t(o);
+  int admitted = 0;
+  for (int i = 0; i < 40; ++i)
+    if (t.try_reserve("account:victim@x").count() == 0) ++admitted;
+  EXPECT_EQ(admitted, 5);
+  EXPECT_EQ(t.try_reserve("account:victim@x"), std::chrono::seconds(1)) << "in flight: soon";
+  // Four fail, one succeeds: the account is not locked, one more attempt may come.
+  for (int i = 0; i < 4; ++i) t.fail("account:victim@x");
+  t.release("account:victim@x");
+  EXPECT_FALSE(t.blocked("account:victim@x"));
+  EXPECT_EQ(t.try_reserve("account:victim@x").count(), 0);
+  t.fail("account:victim@x");
+  EXPECT_EQ(t.try_reserve("account:victim@x"), std::chrono::seconds(300)) << "five failures";
+}
+
+TEST(LoginThrottle, AReservationGivenBackLeavesNothing) {
+  login_throttle t;
+  EXPECT_EQ(t.try_reserve("address:10.0.0.1").count(), 0);
+  t.release("address:10.0.0.1");
+  EXPECT_EQ(t.size(), 0u);
+  t.release("address:10.0.0.9");  // never reserved: nothing happens
+  EXPECT_EQ(t.size(), 0u);
+}
