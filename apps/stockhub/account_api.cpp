@@ -31,7 +31,7 @@ http::response json_response(int status, const boost::json::value& v) {
   return http::response(status, boost::json::serialize(v), "application/json");
 }
 
-// stockhub_logins_total{outcome}: success, invalid_credentials, throttled, invalid_request.
+// stockhub_logins_total{outcome}: success, invalid_credentials, throttled, busy, invalid_request.
 void count_login(const char* outcome) {
   static auto& family = prometheus::BuildCounter()
                             .Name("stockhub_logins_total")
@@ -109,60 +109,97 @@ void map_account_api(hubcast::app& app, user_store& store, asio::thread_pool& wo
         std::chrono::system_clock::now() + o.access_lifetime};
   };
   auto refresh_lifetime = o.refresh_lifetime;
+  auto pending = std::make_shared<std::atomic<std::size_t>>(0);
+  const std::size_t max_pending = o.max_pending_logins;
 
-  app.map(
-      "/api/login",
-      [users, pool, limiter, issue, refresh_lifetime](http::exchange& ex) -> asio::awaitable<void> {
-        const auto& req = ex.req();
-        if (auto refused = refuse_post(req)) {
-          co_await ex.async_respond(std::move(*refused));
-          co_return;
-        }
-        auto body = parse_login_body(req.body);
-        if (!body) {
-          count_login("invalid_request");
-          auto bad = json_error(400, "expected {\"email\", \"password\"}");
-          co_await ex.async_respond(std::move(bad));
-          co_return;
-        }
-        // One spelling per account: lookup, lockout and token all use the normalized form,
-        // so "VICTIM@x" counts against (and is locked with) "victim@x".
-        auto e = body->email;
-        std::string account = "account:" + e;
-        std::string address = "address:" + req.remote_address;
-        if (auto wait = std::max(limiter->blocked_for(account), limiter->blocked_for(address));
-            wait.count() > 0) {
-          count_login("throttled");
-          auto busy = json_error(429, "too many failed logins; try again later");
-          busy.set("Retry-After", std::to_string(wait.count()));
-          co_await ex.async_respond(std::move(busy));
-          co_return;
-        }
-        auto p = body->password;
-        // Lambdas and awaitables get their own statements: g++ 12 destroys temporaries with
-        // destructors twice when they sit in a co_await full-expression (docs/dependencies.md).
-        auto verify = [users, e, p] { return users->verify(e, p); };
-        auto verifying = offload<std::optional<user>>(*pool, std::move(verify));
-        auto verified = co_await std::move(verifying);
-        if (!verified) {
-          count_login("invalid_credentials");
-          limiter->fail(account);
-          limiter->fail(address);
-          co_await ex.async_respond(http::response(401));
-          co_return;
-        }
-        limiter->reset(account);
-        count_login("success");
-        auto [token, expires] = issue(*verified);
-        auto u = *verified;
-        auto make_refresh = [users, u, refresh_lifetime] {
-          return users->issue_refresh(u, refresh_lifetime);
-        };
-        auto issuing = offload<std::string>(*pool, std::move(make_refresh));
-        auto refresh = co_await std::move(issuing);
-        auto reply = token_pair(token, refresh, expires);
-        co_await ex.async_respond(std::move(reply));
-      });
+  app.map("/api/login",
+          [users, pool, limiter, issue, refresh_lifetime, pending,
+           max_pending](http::exchange& ex) -> asio::awaitable<void> {
+            const auto& req = ex.req();
+            if (auto refused = refuse_post(req)) {
+              co_await ex.async_respond(std::move(*refused));
+              co_return;
+            }
+            auto body = parse_login_body(req.body);
+            if (!body) {
+              count_login("invalid_request");
+              auto bad = json_error(400, "expected {\"email\", \"password\"}");
+              co_await ex.async_respond(std::move(bad));
+              co_return;
+            }
+            // One spelling per account: lookup, lockout and token all use the normalized form,
+            // so "VICTIM@x" counts against (and is locked with) "victim@x".
+            auto e = body->email;
+            std::string account = "account:" + e;
+            std::string address = "address:" + req.remote_address;
+            // The attempt counts now, before the password is checked: a burst of concurrent
+            // logins gets exactly the limit of verdicts (check-then-count let them all through).
+            auto wait = limiter->try_reserve(account);
+            if (wait.count() == 0) {
+              wait = limiter->try_reserve(address);
+              if (wait.count() > 0) limiter->release(account);
+            }
+            if (wait.count() > 0) {
+              count_login("throttled");
+              auto busy = json_error(429, "too many failed logins; try again later");
+              busy.set("Retry-After", std::to_string(wait.count()));
+              co_await ex.async_respond(std::move(busy));
+              co_return;
+            }
+            // Whatever ends this request early (an exception, a dropped client), the attempts
+            // reserved are given back; fail() or release() below settle them otherwise.
+            struct reservation {
+              login_throttle* limiter;
+              std::string account, address;
+              bool settled = false;
+              ~reservation() {
+                if (settled) return;
+                limiter->release(account);
+                limiter->release(address);
+              }
+            } held{limiter, account, address};
+            // The password checks are bounded: past the bound, come back shortly (the reservation
+            // is given back: nothing counted).
+            if (pending->fetch_add(1) >= max_pending) {
+              pending->fetch_sub(1);
+              count_login("busy");
+              auto busy = json_error(503, "too many logins in progress; try again shortly");
+              busy.set("Retry-After", "1");
+              co_await ex.async_respond(std::move(busy));
+              co_return;
+            }
+            struct in_progress {
+              std::atomic<std::size_t>* n;
+              ~in_progress() { n->fetch_sub(1); }
+            } counted{pending.get()};
+            auto p = body->password;
+            // Lambdas and awaitables get their own statements: g++ 12 destroys temporaries with
+            // destructors twice when they sit in a co_await full-expression (docs/dependencies.md).
+            auto verify = [users, e, p] { return users->verify(e, p); };
+            auto verifying = offload<std::optional<user>>(*pool, std::move(verify));
+            auto verified = co_await std::move(verifying);
+            if (!verified) {
+              count_login("invalid_credentials");
+              held.settled = true;
+              limiter->fail(account);
+              limiter->fail(address);
+              co_await ex.async_respond(http::response(401));
+              co_return;
+            }
+            held.settled = true;
+            limiter->reset(account);
+            limiter->release(address);
+            count_login("success");
+            auto [token, expires] = issue(*verified);
+            auto u = *verified;
+            auto make_refresh = [users, u, refresh_lifetime] {
+              return users->issue_refresh(u, refresh_lifetime);
+            };
+            auto issuing = offload<std::string>(*pool, std::move(make_refresh));
+            auto refresh = co_await std::move(issuing);
+            auto reply = token_pair(token, refresh, expires);
+            co_await ex.async_respond(std::move(reply));
+          });
 
   app.map("/api/refresh",
           [users, pool, issue, refresh_lifetime](http::exchange& ex) -> asio::awaitable<void> {

@@ -20,6 +20,9 @@ struct account_api_options {
   std::string audience;
   std::chrono::seconds access_lifetime{900};
   std::chrono::seconds refresh_lifetime{7 * 24 * 3600};
+  // Password checks (Argon2id, ~60 ms each on the 2-thread pool) waiting or running at once;
+  // a login past it is answered 503 with Retry-After at once instead of queueing for seconds.
+  std::size_t max_pending_logins = 32;
 };
 
 // `users`, `workers` and `throttle` must outlive the app's run().

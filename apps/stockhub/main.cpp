@@ -225,7 +225,10 @@ int run(const command_line& o, const std::string& environment, const configurati
     metrics.path = cfg.get_or("Metrics:Path", "/metrics");
     if (metrics.path.empty() || metrics.path.front() != '/')
       throw configuration_error("Metrics:Path: '" + metrics.path + "' must start with '/'");
-    metrics.urls = split_urls(cfg.get_or("Metrics:Urls", ""));
+    // Off the public port unless told: /metrics needs no token (docs/metrics.md). Development
+    // serves it beside the app for a local Prometheus.
+    metrics.urls =
+        split_urls(cfg.get_or("Metrics:Urls", development ? "" : "http://127.0.0.1:9464"));
     metrics.http.tls_certificate_file = app_opts.http.tls_certificate_file;
     metrics.http.tls_private_key_file = app_opts.http.tls_private_key_file;
     app.use_metrics(std::move(metrics));
@@ -331,12 +334,13 @@ int run(const command_line& o, const std::string& environment, const configurati
                                {"X-Frame-Options", "DENY"},
                                {"Referrer-Policy", "no-referrer"}}));
 
-  map_health(app, *store, workers);
+  auto readiness_probe = map_health(app, *store);
 
   prices->start();
   if (development) spdlog::info("Development: log in at POST /api/login with a user printed above");
   int rc = app.run();
   prices->stop();
+  readiness_probe->stop();
   workers.join();
   return rc;
 }

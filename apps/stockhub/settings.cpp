@@ -68,7 +68,7 @@ const std::vector<setting>& known_settings() {
       {"SignalR:CloseOnAuthenticationExpiration", "true", "close when the access token expires",
        k::flag},
       {"SignalR:EnableDetailedErrors", "false", "send exception texts to clients", k::flag},
-      {"SignalR:MaxPendingConnections", "0", "cap on negotiated, not yet connected (0: none)",
+      {"SignalR:MaxPendingConnections", "10000", "cap on negotiated, not yet connected (0: none)",
        k::number, 0, 1000000},
       {"SignalR:MessagePackKeys", "PascalCase", "MessagePack member names: PascalCase|camelCase"},
       {"Stocks:Symbols:*", "MSFT,AAPL,GOOGL,AMZN,NVDA,TSLA", "the market's symbols (a list)"},
@@ -78,7 +78,8 @@ const std::vector<setting>& known_settings() {
       {"Dashboard:Root", "<executable dir>/wwwroot", "folder served at /"},
       {"Metrics:Enabled", "true", "serve Prometheus metrics (docs/metrics.md)", k::flag},
       {"Metrics:Path", "/metrics", "where the metrics are served"},
-      {"Metrics:Urls", "", "a listener of its own for the metrics, ';'-separated (empty: Urls)"},
+      {"Metrics:Urls", "http://127.0.0.1:9464 (Development: empty)",
+       "a listener of its own for the metrics, ';'-separated (empty: on Urls, the public port)"},
       {"Logging:LogLevel:*", "Information",
        "Default, or a category (e.g. hubcast.http): Trace|Debug|Information|Warning|Error"},
   };

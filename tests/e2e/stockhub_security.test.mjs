@@ -51,6 +51,25 @@ describe('login lockout', () => {
   });
 });
 
+describe('login lockout under a burst', () => {
+  it('40 concurrent logins (39 wrong, one right) get exactly five verdicts, the rest 429', async () => {
+    const bin = path.join(path.resolve(process.env.HUBCAST_BIN ?? 'build/bin'), 'stockhub');
+    const added = spawnSync(bin, ['users', 'add', 'burst@x.example', '--password-stdin', `--Database:Path=${sh.dir}/users.db`],
+      { input: 'the right password\n', encoding: 'utf8' });
+    assert.equal(added.status, 0, added.stderr);
+    const tries = [];
+    for (let i = 0; i < 39; i++) tries.push(login('burst@x.example', `wrong ${i}`));
+    tries.push(login('burst@x.example', 'the right password'));
+    const statuses = (await Promise.all(tries)).map((r) => r.status);
+    const verdicts = statuses.filter((s) => s !== 429);
+    assert.equal(verdicts.length, 5, `statuses: ${statuses.join(',')}`);
+    // The requests race on their connections: the right one is among the five or not.
+    assert.ok(verdicts.filter((s) => s === 200).length <= 1 && verdicts.every((s) => s === 401 || s === 200));
+    if (!verdicts.includes(200))
+      assert.equal((await login('burst@x.example', 'the right password')).status, 429, 'five failures lock it');
+  });
+});
+
 describe('login CSRF', () => {
   for (const [name, headers] of [
     ['text/plain', { 'Content-Type': 'text/plain' }],
@@ -176,5 +195,33 @@ describe('logs', () => {
     assert.ok(!lines.some((l) => l.startsWith('[2026-01-01 00:00:00.000]')), 'no forged line');
     assert.ok(!sh.output.includes('\x1b[2J'), 'no terminal escape');
     assert.match(sh.output, /unsubscribed from X\\x0a\[2026-01-01/);
+  });
+});
+
+// Last: it spends the address's failed-login allowance.
+describe('readiness under a login flood', () => {
+  it('/readyz answers at once while password checks queue; past the queue bound logins get 503', async () => {
+    // Before: /readyz probed the user store on the 2-thread Argon2id pool and answered after
+    // every queued login (9.3 s behind 150 failures).
+    let pending = 0;
+    const logins = [];
+    for (let i = 0; i < 60; i++) {
+      pending++;
+      logins.push(login(`flood${i}@x.example`, 'wrong').then((r) => {
+        pending--;
+        return { status: r.status, retry: r.headers.get('retry-after') };
+      }));
+    }
+    await delay(20);  // the logins are in: the pool is busy
+    const ready = await fetch(`${sh.url}/readyz`);
+    const stillPending = pending;
+    assert.equal(ready.status, 200);
+    assert.equal(await ready.text(), 'Healthy');
+    const results = await Promise.all(logins);
+    assert.ok(stillPending > 0, '/readyz answered before the logins were done');
+    for (const r of results) assert.ok([401, 429, 503].includes(r.status), String(r.status));
+    for (const r of results.filter((x) => x.status === 503)) assert.equal(r.retry, '1');
+    console.log(`# 60 concurrent failed logins: ${['401', '429', '503'].map((s) =>
+      `${results.filter((r) => String(r.status) === s).length} × ${s}`).join(', ')}; /readyz answered with ${stillPending} pending`);
   });
 });
