@@ -95,6 +95,8 @@ void market::on_tick() {
   tick.prices.reserve(symbols_.size());
   for (std::size_t i = 0; i < symbols_.size(); ++i) {
     prices_[i] = std::max(0.01, std::round(prices_[i] * std::exp(step(rng_)) * 100) / 100);
+    // Ids stay within what every decoder takes (a forged id near the bound only wraps them).
+    if (last_id_ >= max_tick_id) last_id_ = 0;
     tick.prices.push_back(tick_price{symbols_[i], ++last_id_, std::llround(prices_[i] * 100),
                                      now.time_since_epoch().count()});
   }

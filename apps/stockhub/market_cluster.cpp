@@ -29,27 +29,38 @@ auto logger() {
 // lost the counter (a restart): a new term is above every term the caller has seen, and a
 // lease whose term is below that gets a new one, so the fences of every node accept it.
 constexpr const char* acquire_or_renew = R"lua(
-local highest = tonumber(ARGV[3])
+-- Terms are integers up to 2^53 (exact in Lua's doubles), written without an exponent. What
+-- Redis holds is not trusted: a counter or a lease term that is not such an integer is replaced,
+-- and a caller's highest term is clamped below the bound, so one forged value (a tick with a
+-- huge term, a counter set by hand) cannot stop every node from leading again.
+local max_term = 9007199254740992
+local function term_of(v)
+  local t = tonumber(v)
+  if not t or t < 0 or t > max_term or t ~= math.floor(t) then return nil end
+  return t
+end
+local highest = term_of(ARGV[3]) or 0
+if highest >= max_term then highest = max_term - 1 end
 local function next_term()
-  local t = redis.call('INCR', KEYS[2])
-  if t <= highest then
+  local t = redis.pcall('INCR', KEYS[2])
+  if type(t) ~= 'number' or t > max_term or t <= highest then
     t = highest + 1
-    redis.call('SET', KEYS[2], t)
+    redis.call('SET', KEYS[2], string.format('%d', t))
   end
   return t
 end
 local held = redis.call('GET', KEYS[1])
 if not held then
   local t = next_term()
-  redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. t, 'PX', ARGV[2])
+  redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. string.format('%d', t), 'PX', ARGV[2])
   return t
 end
 local space = string.find(held, ' ', 1, true)
 if space and string.sub(held, 1, space - 1) == ARGV[1] then
-  local t = tonumber(string.sub(held, space + 1)) or 0
-  if t < highest then
+  local t = term_of(string.sub(held, space + 1)) or 0
+  if t < highest or t == 0 then
     t = next_term()
-    redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. t, 'PX', ARGV[2])
+    redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. string.format('%d', t), 'PX', ARGV[2])
   else
     redis.call('PEXPIRE', KEYS[1], ARGV[2])
   end

@@ -4,6 +4,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "protocol/json_parse.hpp"
 #include "wire_text.hpp"
 
 namespace stockhub {
@@ -50,14 +51,15 @@ std::optional<market_tick> decode_tick(std::string_view in) {
   json::parse_options options;
   options.max_depth = 4;
   boost::system::error_code ec;
-  auto v = json::parse(in, ec, {}, options);
+  auto v = hubcast::protocol::parse_json(in, ec, options);
   if (ec || !v.is_object()) return std::nullopt;
   const auto& o = v.get_object();
   market_tick t;
   auto* node = text(o, "node", max_node_length);
   auto term = integer(o, "term");
   auto* prices = o.if_contains("prices");
-  if (!node || !term || *term <= 0 || !prices || !prices->is_array()) return std::nullopt;
+  if (!node || !term || *term <= 0 || *term > max_tick_term || !prices || !prices->is_array())
+    return std::nullopt;
   t.node = std::string(*node);
   t.term = *term;
   const auto& list = prices->get_array();
@@ -70,8 +72,9 @@ std::optional<market_tick> decode_tick(std::string_view in) {
     auto id = integer(po, "id");
     auto cents = integer(po, "c");
     auto ts = integer(po, "t");
-    if (!symbol || !id || *id < 0 || !cents || *cents <= 0 || *cents > max_cents || !ts ||
-        *ts < min_timestamp_us || *ts > max_timestamp_us)
+    if (!symbol || !id || *id < 0 || static_cast<std::uint64_t>(*id) > max_tick_id || !cents ||
+        *cents <= 0 || *cents > max_cents || !ts || *ts < min_timestamp_us ||
+        *ts > max_timestamp_us)
       return std::nullopt;
     t.prices.push_back(
         tick_price{std::string(*symbol), static_cast<std::uint64_t>(*id), *cents, *ts});

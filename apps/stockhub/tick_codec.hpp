@@ -32,6 +32,10 @@ inline constexpr std::size_t max_tick_bytes = 256 * 1024;
 inline constexpr std::size_t max_tick_prices = 1024;
 inline constexpr std::size_t max_symbol_length = 32;
 inline constexpr std::size_t max_node_length = 128;
+// Terms and price ids: integers up to 2^53 (exact in a double, in JavaScript and in the lease
+// script's Lua numbers). A tick past them is not decoded.
+inline constexpr std::int64_t max_tick_term = std::int64_t{1} << 53;
+inline constexpr std::uint64_t max_tick_id = std::uint64_t{1} << 53;
 
 std::string encode_tick(const market_tick& tick);
 // nullopt for anything that is not a well-formed tick within the bounds above (unknown members

@@ -32,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto t = stockhub::decode_tick(in);
   if (!t) return 0;
   if (t->prices.size() > stockhub::max_tick_prices || t->node.size() > stockhub::max_node_length ||
-      t->term <= 0)
+      t->term <= 0 || t->term > stockhub::max_tick_term)
     __builtin_trap();
   auto again = stockhub::decode_tick(stockhub::encode_tick(*t));
   if (!again || again->node != t->node || again->term != t->term ||
@@ -41,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (std::size_t i = 0; i < t->prices.size(); ++i) {
     const auto &a = t->prices[i], &b = again->prices[i];
     if (a.symbol != b.symbol || a.id != b.id || a.cents != b.cents ||
-        a.timestamp_us != b.timestamp_us || a.cents <= 0 ||
+        a.timestamp_us != b.timestamp_us || a.cents <= 0 || a.id > stockhub::max_tick_id ||
         a.symbol.size() > stockhub::max_symbol_length)
       __builtin_trap();
   }

@@ -38,12 +38,17 @@ TEST(TickCodec, RoundTrips) {
 
 TEST(TickCodec, RefusesWhatIsNotATick) {
   for (const char* bad : {
-           "", "[]", "{}", "null", R"({"node":"n","term":1})",
+           "",
+           "[]",
+           "{}",
+           "null",
+           R"({"node":"n","term":1})",
            R"({"node":"","term":1,"prices":[]})",     // no node
            R"({"node":"a b","term":1,"prices":[]})",  // not printable
            R"({"node":"n","term":0,"prices":[]})",    // terms start at 1
            R"({"node":"n","term":"1","prices":[]})",  // not a number
-           R"({"node":"n","term":1.5,"prices":[]})", R"({"node":"n","term":1,"prices":[1]})",
+           R"({"node":"n","term":1.5,"prices":[]})",
+           R"({"node":"n","term":1,"prices":[1]})",
            R"({"node":"n","term":1,"prices":[{"s":"A","id":1,"c":0,"t":0}]})",   // 0 cents
            R"({"node":"n","term":1,"prices":[{"s":"A","id":-1,"c":1,"t":0}]})",  // negative id
            R"({"node":"n","term":1,"prices":[{"s":"A","id":1,"c":1}]})",         // no time
@@ -51,6 +56,11 @@ TEST(TickCodec, RefusesWhatIsNotATick) {
            R"({"node":"n","term":1,"prices":[{"s":"A","id":1,"c":1125899906842625,"t":0}]})",
            R"({"node":"n","term":1,"prices":[{"s":"A\n","id":1,"c":1,"t":0}]})",
            R"({"node":"n","term":1,"prices":[[[[[[1]]]]]]})",  // deeper than a tick
+           // Past 2^53: a forged term or id would stop the market for good (probe finding).
+           R"({"node":"n","term":9223372036854775807,"prices":[]})",
+           R"({"node":"n","term":9007199254740993,"prices":[]})",
+           R"({"node":"n","term":1,"prices":[{"s":"A","id":9223372036854775807,"c":1,"t":0}]})",
+           R"({"node":"n","term":1,"prices":[{"s":"A","id":9007199254740993,"c":1,"t":0}]})",
        })
     EXPECT_FALSE(decode_tick(bad)) << bad;
   market_tick big;
@@ -91,4 +101,12 @@ TEST(TermFence, StreamsTheNewestLeaderOnly) {
   f.saw(10);  // our own new term
   t.term = 9;
   EXPECT_EQ(f.judge(t, "me"), term_fence::verdict::stale);
+}
+
+TEST(TickCodec, TermsAndIdsUpTo2To53) {
+  auto t = decode_tick(
+      R"({"node":"n","term":9007199254740992,"prices":[{"s":"A","id":9007199254740992,"c":1,"t":0}]})");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->term, max_tick_term);
+  EXPECT_EQ(t->prices[0].id, max_tick_id);
 }
