@@ -58,7 +58,10 @@ describe('nginx in front of two nodes', { skip: skipCluster }, () => {
     let site = fs.readFileSync(path.join(root, 'deploy/nginx/stockhub.conf'), 'utf8');
     site = site.replace('server 127.0.0.1:5000', `server 127.0.0.1:${ports[0]}`)
       .replace('server 127.0.0.1:5001', `server 127.0.0.1:${ports[1]}`)
-      .replace(/listen 80;/, `listen 127.0.0.1:${port};`);
+      .replace(/listen 80;/, `listen 127.0.0.1:${port};`)
+      .replace('/var/log/nginx/', `${nginxDir}/`)
+      // The test's client is 127.0.0.1: the metrics allowlist is another address here.
+      .replace('allow 127.0.0.1;', 'allow 10.255.255.1;');
     assert.ok(site.includes(ports[0]) && site.includes(ports[1]) && site.includes(String(port)));
     fs.writeFileSync(path.join(nginxDir, 'stockhub.conf'), site);
     const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
@@ -103,6 +106,32 @@ describe('nginx in front of two nodes', { skip: skipCluster }, () => {
     }
     assert.fail('no node took the login');
   }
+
+  it('refuses the scrape in every spelling the nodes route to /metrics', async () => {
+    for (const p of ['/metrics', '/METRICS', '/Metrics', '/metrics/', '/metrics%2F', '//metrics', '/metrics/x']) {
+      const res = await fetch(`${url}${p}`);
+      assert.equal(res.status, 403, p);
+    }
+    // The nodes do serve it (Development: on the public port), so the 403 is nginx's.
+    assert.equal((await fetch(`${nodes[0].url}/METRICS`)).status, 200);
+  });
+
+  it('keeps access tokens out of its access log', async () => {
+    const t = await token();
+    for (const transport of ['WebSockets', 'ServerSentEvents']) {
+      const c = connect(`${url}/hubs/stocks`, { transport: signalR.HttpTransportType[transport], accessTokenFactory: () => t });
+      await c.start();
+      await c.invoke('GetAvailableSymbols');
+      await c.stop();
+    }
+    let log = '';
+    for (let i = 0; i < 100 && !log.includes('/hubs/stocks'); i++) {
+      await delay(20);
+      log = fs.existsSync(`${nginxDir}/stockhub-access.log`) ? fs.readFileSync(`${nginxDir}/stockhub-access.log`, 'utf8') : '';
+    }
+    assert.match(log, /GET \/hubs\/stocks /);
+    assert.doesNotMatch(log, /access_token|eyJ/);
+  });
 
   it('carries every transport and protocol', async () => {
     const t = await token();
