@@ -37,17 +37,26 @@ describe('stateful reconnect', () => {
       c.onreconnected(() => reconnects++);
       await c.start();
       const id = c.connectionId;
-      const count = 400;
+      const count = 1000;
       const items = [];
       const done = new Promise((resolve, reject) =>
         c.stream('Counter', count, 5).subscribe({ next: (i) => items.push(i), complete: resolve, error: reject }),
       );
+      // Each cut waits for progress (three new items), not for a time: the stream (1000 items,
+      // 5 ms apart) cannot end before the twentieth cut on a slow machine. The pause before a
+      // cut varies from a seeded generator (HUBCAST_TEST_SEED), printed on failure.
+      const seed = Number(process.env.HUBCAST_TEST_SEED ?? 6455);
+      let state = seed >>> 0;
+      const next = () => ((state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
       let cuts = 0;
       while (cuts < 20 && items.length < count) {
-        await delay(40 + Math.random() * 60);
+        const seen = items.length;
+        while (items.length < seen + 3 && items.length < count) await delay(2);
+        await delay(Math.floor(next() * 30));
         proxy.cutAll();
         cuts++;
       }
+      assert.ok(items.length < count || cuts === 20, `seed ${seed}: the stream ended after ${cuts} cuts`);
       await done;
       assert.equal(cuts, 20, 'the stream outlived 20 cuts');
       assert.deepEqual(items, Array.from({ length: count }, (_, i) => i), 'in order, none lost or repeated');

@@ -16,6 +16,7 @@ before(async () => {
 });
 after(() => stopCleanly(server));
 
+let maskCounter = 0;
 // A client frame, masked unless told otherwise.
 function frame(first, payload, { masked = true } = {}) {
   const body = Buffer.isBuffer(payload) ? payload : Buffer.from(payload);
@@ -29,7 +30,8 @@ function frame(first, payload, { masked = true } = {}) {
     head.push((n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
   }
   if (!masked) return Buffer.concat([Buffer.from(head), body]);
-  const key = crypto.randomBytes(4);
+  const key = Buffer.alloc(4);
+  key.writeUInt32BE((++maskCounter * 2654435761) >>> 0);  // deterministic masks: a failure replays
   const out = Buffer.alloc(n);
   for (let i = 0; i < n; i++) out[i] = body[i] ^ key[i & 3];
   return Buffer.concat([Buffer.from(head), key, out]);
@@ -41,7 +43,7 @@ const text = (s) => frame(0x81, s);
 async function open() {
   const sock = net.connect(new URL(server.url).port, '127.0.0.1');
   await new Promise((r, j) => sock.once('connect', r).once('error', j));
-  const key = crypto.randomBytes(16).toString('base64');
+  const key = Buffer.from(`hubcast-key-${++maskCounter}`.padEnd(16, '.').slice(0, 16)).toString('base64');
   sock.write(
     `GET /testhub HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
       `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
