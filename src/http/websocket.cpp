@@ -1,5 +1,5 @@
 // The only translation unit that instantiates beast::websocket::stream: Beast answers the
-// upgrade; hubcast reads and writes the frames (plain_websocket.hpp, stream_websocket.hpp).
+// upgrade; hubcast reads and writes the frames (plain_websocket.hpp, frame_stream.hpp).
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/ssl.hpp>
@@ -10,8 +10,8 @@
 #include <spdlog/spdlog.h>
 
 #include "http/detail_websocket_factory.hpp"
+#include "http/frame_stream.hpp"
 #include "http/plain_websocket.hpp"
-#include "http/stream_websocket.hpp"
 
 namespace hubcast::http::detail {
 
@@ -34,6 +34,37 @@ struct lowest_of_tls {
   tcp_socket& operator()(beast::ssl_stream<beast::tcp_stream>& s) const {
     return beast::get_lowest_layer(s).socket();
   }
+};
+
+// A WebSocket over TLS, or over plain TCP written message by message (stateful reconnect):
+// hubcast's frames on the stream.
+template <class Stream, class Lowest>
+class stream_websocket final : public websocket {
+ public:
+  stream_websocket(Stream stream, Lowest lowest)
+      : frames_(std::move(stream), lowest, ws_role::server) {}
+
+  asio::awaitable<error_code> async_read(std::string& out, bool& binary) override {
+    auto ec = co_await frames_.read(out, binary);
+    if (ec && frames_.violation())
+      spdlog::debug("websocket: closing after a protocol violation: {} ({})", frames_.violation(),
+                    frames_.violation_code());
+    co_return ec;
+  }
+  asio::awaitable<error_code> async_write(std::span<const std::string_view> parts,
+                                          bool binary) override {
+    co_return co_await frames_.write(parts, binary);
+  }
+  asio::awaitable<error_code> async_close(std::uint16_t code) override {
+    co_return co_await frames_.close(code);
+  }
+  void abort() override { frames_.abort(); }
+  void set_read_limit(std::size_t bytes) override { frames_.set_max_message(bytes); }
+  bool peer_closed() const override { return frames_.peer_closed(); }
+  asio::any_io_executor get_executor() override { return frames_.next_layer().get_executor(); }
+
+ private:
+  frame_stream<Stream, Lowest> frames_;
 };
 
 // Beast answers the upgrade (and refuses a bad one): the stream under it, for hubcast's frames.

@@ -36,6 +36,28 @@ std::string make_close_frame(std::uint16_t code) {
   return make_control_frame(ws_opcode::close, std::string_view(body, 2));
 }
 
+std::string make_masked_frame(ws_opcode op, std::string_view payload, const unsigned char key[4]) {
+  if (static_cast<unsigned char>(op) >= 0x8 && payload.size() > 125)
+    payload = payload.substr(0, 125);
+  unsigned char h[ws_max_header];
+  std::size_t n = write_frame_header(h, op, payload.size());
+  h[1] |= 0x80;
+  std::string out;
+  out.reserve(n + 4 + payload.size());
+  out.append(reinterpret_cast<const char*>(h), n);
+  out.append(reinterpret_cast<const char*>(key), 4);
+  const std::size_t start = out.size();
+  out.append(payload);
+  for (std::size_t i = 0; i < payload.size(); ++i)
+    out[start + i] = static_cast<char>(out[start + i] ^ key[i & 3]);
+  return out;
+}
+
+std::string make_masked_close_frame(std::uint16_t code, const unsigned char key[4]) {
+  const char body[2] = {static_cast<char>(code >> 8), static_cast<char>(code & 0xff)};
+  return make_masked_frame(ws_opcode::close, std::string_view(body, 2), key);
+}
+
 bool utf8_validator::feed(std::string_view bytes) {
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   const auto* end = p + bytes.size();
@@ -121,7 +143,11 @@ frame_reader::result frame_reader::next(std::span<char> buf) {
     const bool fin = (h[0] & 0x80) != 0;
     const auto op = static_cast<unsigned char>(h[0] & 0x0f);
     if (h[0] & 0x70) return fail(pos, close_protocol_error, "reserved bits set");
-    if (!(h[1] & 0x80)) return fail(pos, close_protocol_error, "unmasked client frame");
+    const bool masked = (h[1] & 0x80) != 0;
+    if (role_ == ws_role::server && !masked)
+      return fail(pos, close_protocol_error, "unmasked client frame");
+    if (role_ == ws_role::client && masked)
+      return fail(pos, close_protocol_error, "masked server frame");
     std::uint64_t len = h[1] & 0x7f;
     std::size_t header = 2;
     if (len == 126) {
@@ -152,12 +178,12 @@ frame_reader::result frame_reader::next(std::span<char> buf) {
       if (len > max_message_ || held > max_message_ - len)
         return fail(pos, close_message_too_big, "message too big");
     }
-    if (avail - header < 4 || avail - header - 4 < len) return more;
-    const unsigned char* key = h + header;
-    char* payload = buf.data() + pos + header + 4;
+    const std::size_t key_size = masked ? 4 : 0;
+    if (avail - header < key_size || avail - header - key_size < len) return more;
+    char* payload = buf.data() + pos + header + key_size;
     const auto n = static_cast<std::size_t>(len);
-    unmask(payload, n, key);
-    pos += header + 4 + n;
+    if (masked) unmask(payload, n, h + header);
+    pos += header + key_size + n;
     std::string_view data(payload, n);
     if (control) {
       result r;

@@ -1,6 +1,8 @@
-// RFC 6455 framing, server side, without I/O: the reader of client frames (masked, bounded,
-// UTF-8 checked) and the writer of server frame headers. Used by the plain-TCP WebSocket
-// (http/plain_websocket.cpp) and the direct frame writer (transport/websocket_transport.cpp).
+// RFC 6455 framing without I/O, for both ends: the reader of a peer's frames (bounded, UTF-8
+// checked; a server reads masked client frames, a client unmasked server frames) and the writers
+// of frames (unmasked from a server, masked from a client). Used by the server's WebSockets
+// (http/plain_websocket.cpp, http/frame_stream.hpp, transport/websocket_transport.cpp) and the
+// C++ client's (client/websocket_transport.cpp).
 #pragma once
 
 #include <cstddef>
@@ -33,6 +35,11 @@ std::size_t write_frame_header(unsigned char* out, ws_opcode op, std::size_t pay
 // A whole control frame (close: the two-byte code, then `payload`).
 std::string make_control_frame(ws_opcode op, std::string_view payload);
 std::string make_close_frame(std::uint16_t code);
+// A client's frame: FIN set, masked with `key` (RFC 6455 §5.3: a fresh unpredictable key per
+// frame). Control frames are cut to 125 bytes.
+std::string make_masked_frame(ws_opcode op, std::string_view payload, const unsigned char key[4]);
+// A client's close frame (the code, then a reason cut to fit 125 bytes).
+std::string make_masked_close_frame(std::uint16_t code, const unsigned char key[4]);
 // The code a server answers a peer's close with: the peer's own, or 1000 for a close that
 // carried none (0).
 inline std::uint16_t close_reply_code(std::uint16_t peer_code) {
@@ -54,7 +61,11 @@ class utf8_validator {
   unsigned char high_ = 0;
 };
 
-// Reads client frames from bytes as they arrive. next() looks at a buffer of received bytes,
+// Which end reads: a server reads client frames (which must be masked), a client reads server
+// frames (which must not be).
+enum class ws_role { server, client };
+
+// Reads a peer's frames from bytes as they arrive. next() looks at a buffer of received bytes,
 // consumes whole frames (payloads are unmasked in place) and stops at the first event: a whole
 // data message (taken with take_message()), a ping, a pong, a close, or an error (the close
 // code to answer with). Bytes of an incomplete frame are left unconsumed. Memory is bounded by
@@ -71,7 +82,8 @@ class frame_reader {
     const char* error = nullptr;  // error: what was wrong, for the log
   };
 
-  explicit frame_reader(std::size_t max_message = 1024 * 1024) : max_message_(max_message) {}
+  explicit frame_reader(std::size_t max_message = 1024 * 1024, ws_role role = ws_role::server)
+      : max_message_(max_message), role_(role) {}
   void set_max_message(std::size_t bytes) { max_message_ = bytes; }
 
   result next(std::span<char> buffer);
@@ -84,6 +96,7 @@ class frame_reader {
 
  private:
   std::size_t max_message_;
+  ws_role role_;
   std::string message_;
   bool in_message_ = false;  // a fragmented message has begun
   bool binary_ = false;
