@@ -193,3 +193,39 @@ TEST(WebSocketFrames, WritesServerFrames) {
 }
 
 }  // namespace
+
+// The C++ client reads server frames: unmasked, and a masked one is a protocol error.
+TEST(WebSocketFrames, AClientReadsUnmaskedServerFramesOnly) {
+  using hubcast::http::ws_role;
+  frame_reader client(1024, ws_role::client);
+  std::string bytes = client_frame(0x81, "hello", false) + client_frame(0x89, "p", false);
+  auto r = client.next(std::span<char>(bytes.data(), bytes.size()));
+  ASSERT_EQ(r.kind, ev::message);
+  EXPECT_EQ(client.take_message(), "hello");
+  bytes.erase(0, r.consumed);
+  r = client.next(std::span<char>(bytes.data(), bytes.size()));
+  ASSERT_EQ(r.kind, ev::ping);
+  EXPECT_EQ(r.payload, "p");
+
+  frame_reader strict(1024, ws_role::client);
+  std::string masked = client_frame(0x81, "hi");
+  r = strict.next(std::span<char>(masked.data(), masked.size()));
+  EXPECT_EQ(r.kind, ev::error);
+  EXPECT_EQ(r.code, 1002);
+}
+
+TEST(WebSocketFrames, MaskedFramesAreWhatAServerReads) {
+  const unsigned char key[4] = {0xa1, 0xb2, 0xc3, 0xd4};
+  std::string payload(300, 'z');
+  std::string f = hubcast::http::make_masked_frame(ws_opcode::binary, payload, key);
+  EXPECT_EQ(static_cast<unsigned char>(f[1]), 0x80 | 126);
+  frame_reader server;
+  auto r = server.next(std::span<char>(f.data(), f.size()));
+  ASSERT_EQ(r.kind, ev::message);
+  EXPECT_TRUE(server.message_binary());
+  EXPECT_EQ(server.take_message(), payload);
+  std::string close = hubcast::http::make_masked_close_frame(4000, key);
+  r = server.next(std::span<char>(close.data(), close.size()));
+  ASSERT_EQ(r.kind, ev::close);
+  EXPECT_EQ(r.code, 4000);
+}
