@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import tls from 'node:tls';
+import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { delay, startListening, stockhubDir } from './helpers.mjs';
@@ -357,5 +358,56 @@ describe('the upgrade request (RFC 6455 §4.2.1)', () => {
   }
   it('a valid key is upgraded', async () => {
     assert.match(await raw(upgrade(`Sec-WebSocket-Key: ${KEY}\r\n`)), /^HTTP\/1.1 101/);
+  });
+});
+
+// What the official functional suite's "WebSockets can be used to connect to SignalR" checks: a
+// close the client starts without a code (ws.close(), a browser's WebSocket.close()) ends with
+// 1000 on the client's side, not 1005.
+describe('a clean close started by the client', () => {
+  for (const scheme of ['plain', 'tls']) {
+    it(`Node's ws over ${scheme === 'tls' ? 'wss' : 'ws'}: echo, then close() gives 1000`, async () => {
+      const { default: WebSocket } = await import('ws');
+      const base = urls[scheme].href.replace(/^http/, 'ws');
+      const ws = new WebSocket(`${base}echo`, { rejectUnauthorized: false });
+      await new Promise((r, j) => ws.once('open', r).once('error', j));
+      const echoed = new Promise((r) => ws.once('message', (d) => r(String(d))));
+      ws.send('hello');
+      assert.equal(await echoed, 'hello');
+      const closed = new Promise((r) => ws.once('close', (code) => r(code)));
+      ws.close();
+      assert.equal(await closed, 1000);
+    });
+  }
+
+  const chromiumPath = '/usr/bin/chromium';
+  it('Chromium over ws and wss: echo, then close() gives 1000', {
+    skip: !fs.existsSync(chromiumPath) && 'Debian chromium is not installed',
+  }, async () => {
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--ignore-certificate-errors',
+             '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    try {
+      const page = await browser.newPage();
+      for (const scheme of ['plain', 'tls']) {
+        const url = `${urls[scheme].href.replace(/^http/, 'ws')}echo`;
+        const result = await page.evaluate((u) => new Promise((resolve) => {
+          const ws = new WebSocket(u);
+          ws.onerror = () => resolve({ error: 'error' });
+          ws.onopen = () => ws.send('hello');
+          ws.onmessage = (e) => {
+            const echoed = e.data;
+            ws.onclose = (c) => resolve({ echoed, code: c.code, wasClean: c.wasClean });
+            ws.close();
+          };
+        }), url);
+        assert.deepEqual(result, { echoed: 'hello', code: 1000, wasClean: true }, scheme);
+      }
+    } finally {
+      await browser.close();
+    }
   });
 });
