@@ -222,6 +222,12 @@ describe('stockhub dashboard', { skip, timeout: 180000 }, () => {
     const texts = await admin.$$eval('#admin td, #admin th, #admin span', (els) => els.map((e) => e.textContent));
     for (const t of texts) assert.doesNotMatch(t, /^[0-9A-Za-z_-]{22}$/, 'no connection id');
 
+    // The trader's 6 s tokens end its connection every few seconds (it reconnects quietly), and a
+    // broadcast sent in that gap is not for it: start right after a reconnect, a token's life
+    // ahead (the steps below take well under a second).
+    const refreshes = Number(await pages.trader.textContent('#refresh-count'));
+    await pages.trader.waitForFunction((n) => Number(document.querySelector('#refresh-count').textContent) > n, refreshes, { timeout: 30000 });
+    await pages.trader.waitForSelector('#state.Connected');
     await admin.fill('#broadcast-text', 'Markets close early today');
     await admin.click('#broadcast button[type=submit]');
     await admin.waitForSelector('#confirm[open]');
