@@ -65,6 +65,16 @@ export function streamToArray(connection, method, ...args) {
   });
 }
 
+// Polls `predicate` (sync or async) every 50 ms until it holds; fails the test after `ms`.
+export async function waitFor(predicate, ms, what) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await predicate()) return;
+    await delay(50);
+  }
+  assert.fail(`timed out after ${ms} ms: ${what}`);
+}
+
 export function once(connection, method) {
   return new Promise((resolve) => {
     const h = (...args) => {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
 import * as signalR from '@microsoft/signalr';
-import { connect, delay, once, redisServerPath, startRedis, startStockhub, stopCleanly } from './helpers.mjs';
+import { connect, delay, once, redisServerPath, startRedis, startStockhub, stopCleanly, waitFor } from './helpers.mjs';
 
 const haveRedis = redisServerPath() !== null;
 const chromiumPath = '/usr/bin/chromium';
@@ -25,15 +25,6 @@ async function startNode(name) {
   nodes[name] = await startStockhub([`--Auth:Key=${key}`, `--Redis:Configuration=${redis.config}`,
     '--Stocks:TickInterval=00:00:00.100'], `stockhub-${name}-`);
   return nodes[name];
-}
-
-async function waitFor(predicate, ms, what) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await predicate()) return;
-    await delay(50);
-  }
-  assert.fail(`timed out after ${ms} ms: ${what}`);
 }
 
 // Tokens from node a: every node shares the signing key, so one login serves the cluster.

@@ -5,7 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { connect, delay, redisServerPath, startRedis, startStockhub, stopCleanly } from './helpers.mjs';
+import { connect, redisServerPath, startRedis, startStockhub, stopCleanly, waitFor } from './helpers.mjs';
 
 const haveRedis = redisServerPath() !== null;
 const key = 'forgery-test-signing-key-0123456789abcdef';
@@ -14,15 +14,6 @@ let redis;
 let node;
 
 const cli = (...args) => execFileSync('redis-cli', ['-p', String(redis.port), ...args], { encoding: 'utf8' }).trim();
-
-async function waitFor(predicate, ms, what) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await predicate()) return;
-    await delay(50);
-  }
-  assert.fail(`timed out after ${ms} ms: ${what}`);
-}
 
 const terms = () => [...node.output.matchAll(leads)].map((m) => BigInt(m[1]));
 
