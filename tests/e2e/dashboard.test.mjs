@@ -21,6 +21,8 @@ let url;
 let browser;
 const users = {};
 const problems = [];  // console errors and page errors, of every page
+const refused = [];  // every HTTP answer >= 400 a page got: which request, when
+const raced = [];  // 404s of a send to a connection that had just ended (see open())
 const pages = {};
 
 before(async () => {
@@ -67,9 +69,21 @@ async function open(name, { width = 1920, height = 1080, colorScheme = 'light' }
   const context = await browser.newContext({ viewport: { width, height }, colorScheme });
   const page = await context.newPage();
   page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`${name}: ${m.text()}`);
+    if (m.type() !== 'error') return;
+    // The official client sends its Close message without waiting (HubConnection.stop), then
+    // ends the transport (a long-polling DELETE, the EventSource closed); a send racing the end
+    // of its own connection (also the server's, at a token's expiry) is answered 404, as ASP.NET
+    // Core does. Chromium logs it; it is not the page's error. Any other 404 is.
+    if (/status of 404/.test(m.text()) && /\/hubs\/stocks\?id=/.test(m.location().url ?? '')) raced.push(`${name}: ${m.text()}`);
+    else problems.push(`${name}: ${m.text()}`);
   });
   page.on('pageerror', (e) => problems.push(`${name}: ${e.message}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400) {
+      const u = new URL(r.url());
+      refused.push(`${new Date().toISOString()} ${name}: ${r.request().method()} ${u.pathname}${u.search.replace(/(id|access_token)=[^&]*/g, '$1=…')} → ${r.status()}`);
+    }
+  });
   await page.goto(url);
   pages[name] = page;
   return page;
@@ -282,6 +296,9 @@ describe('stockhub dashboard', { skip, timeout: 180000 }, () => {
   });
 
   it('logged no console errors', () => {
-    assert.deepEqual(problems, []);
+    assert.deepEqual(problems, [], `HTTP answers >= 400:\n${refused.join('\n')}`);
+    // A few at most (three transport switches, a reconnect per token): not every send.
+    if (raced.length) console.log('raced:', raced);
+    assert.ok(raced.length <= 3, `HTTP answers >= 400:\n${refused.join('\n')}`);
   });
 });
