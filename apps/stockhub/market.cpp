@@ -32,7 +32,7 @@ market::market(hubcast::shard_pool& shards, std::vector<std::string> symbols,
                std::chrono::milliseconds tick, hubcast::encode_options encoding)
     : shards_(shards),
       symbols_(std::move(symbols)),
-      tick_(tick),
+      tick_us_(std::chrono::duration_cast<std::chrono::microseconds>(tick).count()),
       encoding_(encoding),
       rng_(std::random_device{}()) {
   (void)conflated();  // on /metrics from the start, at 0
@@ -66,8 +66,16 @@ void market::start() {
   asio::co_spawn(
       shards_.executor(0),
       [self]() -> asio::awaitable<void> {
+        // On a schedule, not "an interval after the last tick": the pace does not drift by the
+        // time a tick takes. Behind by more than a tick (a loaded shard), it skips ahead
+        // instead of bursting.
+        auto next = asio::steady_timer::clock_type::now();
         for (;;) {
-          self->timer_->expires_after(self->tick_);
+          auto tick = self->tick_interval();
+          next += tick;
+          auto now = asio::steady_timer::clock_type::now();
+          if (next + tick < now) next = now + tick;
+          self->timer_->expires_at(next);
           auto [ec] = co_await self->timer_->async_wait(asio::as_tuple(asio::use_awaitable));
           if (ec) co_return;
           self->on_tick();
@@ -83,6 +91,10 @@ void market::stop() {
 
 void market::set_simulating(bool on) {
   asio::dispatch(shards_.executor(0), [self = shared_from_this(), on] { self->simulating_ = on; });
+}
+
+void market::set_tick_interval(std::chrono::microseconds tick) {
+  tick_us_.store(std::max<std::int64_t>(1, tick.count()), std::memory_order_relaxed);
 }
 
 void market::on_tick() {

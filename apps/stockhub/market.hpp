@@ -74,6 +74,12 @@ class market : public std::enable_shared_from_this<market> {
   // Whether the timer simulates ticks (on by default; a cluster's followers turn it off).
   // Thread-safe.
   void set_simulating(bool on);
+  // The time between ticks from the next tick on (an admin's SetTickInterval, load tests).
+  // Thread-safe.
+  void set_tick_interval(std::chrono::microseconds tick);
+  std::chrono::microseconds tick_interval() const {
+    return std::chrono::microseconds(tick_us_.load(std::memory_order_relaxed));
+  }
   // Called on shard 0 with each tick simulated here, before it is streamed (set before start()).
   void on_simulated(std::function<void(const market_tick&)> h) { on_simulated_ = std::move(h); }
   // A tick simulated on another node: streamed here as if simulated, and the walk continues
@@ -112,7 +118,7 @@ class market : public std::enable_shared_from_this<market> {
   hubcast::shard_pool& shards_;
   std::vector<std::string> symbols_;
   std::vector<double> prices_;
-  std::chrono::milliseconds tick_;
+  std::atomic<std::int64_t> tick_us_;
   hubcast::encode_options encoding_;
   std::mt19937_64 rng_;
   std::unique_ptr<boost::asio::steady_timer> timer_;

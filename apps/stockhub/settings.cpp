@@ -72,7 +72,7 @@ const std::vector<setting>& known_settings() {
        k::number, 0, 1000000},
       {"SignalR:MessagePackKeys", "PascalCase", "MessagePack member names: PascalCase|camelCase"},
       {"Stocks:Symbols:*", "MSFT,AAPL,GOOGL,AMZN,NVDA,TSLA", "the market's symbols (a list)"},
-      {"Stocks:TickInterval", "00:00:00.500", "time between ticks", k::duration, 10, day},
+      {"Stocks:TickInterval", "00:00:00.500", "time between ticks", k::duration, 1, day},
       {"Redis:Configuration", "",
        "Redis backplane, StackExchange.Redis form (host:port,password=...,channelPrefix=...)"},
       {"Dashboard:Root", "<executable dir>/wwwroot", "folder served at /"},

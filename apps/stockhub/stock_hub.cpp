@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -47,6 +48,8 @@ void stock_hub::configure(hubcast::hub_methods<stock_hub>& m) {
       .add("GetServerStatistics", &stock_hub::get_server_statistics)
       .require("Admin")
       .add("GetConnectedUsers", &stock_hub::get_connected_users)
+      .require("Admin")
+      .add("SetTickInterval", &stock_hub::set_tick_interval)
       .require("Admin");
 }
 
@@ -145,6 +148,16 @@ hubcast::async_stream<stock_price_event> stock_hub::stream_stock_prices() {
         }
         services->prices->unsubscribe(listener, shard);
       };
+}
+
+void stock_hub::set_tick_interval(double milliseconds) {
+  // Not (x >= 1 && x <= 60000) negated: NaN fails every comparison.
+  if (!(milliseconds >= 1.0 && milliseconds <= 60000.0))
+    throw hubcast::hub_exception("The tick interval is from 1 to 60000 milliseconds.");
+  auto us = std::chrono::microseconds(std::llround(milliseconds * 1000.0));
+  services_->prices->set_tick_interval(us);
+  spdlog::info("Admin '{}' set the tick interval to {} µs", hubcast::log::escape(who()),
+               us.count());
 }
 
 void stock_hub::broadcast_message(std::string message) {

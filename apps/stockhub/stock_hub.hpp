@@ -66,6 +66,9 @@ class stock_hub : public hubcast::hub {
   // list (statistics.hpp).
   boost::asio::awaitable<server_statistics> get_server_statistics();
   std::vector<connected_user> get_connected_users();
+  // Admin: the market simulator's pace on this node from the next tick on (demos, load tests:
+  // bench/run ramps it), 1 ms to 1 min.
+  void set_tick_interval(double milliseconds);
 
  private:
   std::shared_ptr<hub_services> services_;

@@ -191,6 +191,40 @@ for (const [name, transport, msgpack] of pairs) {
   });
 }
 
+describe('the market\'s pace', () => {
+  it('is an admin\'s to set (SetTickInterval), from 1 ms to 1 min, from the next tick on', async () => {
+    const hub = (token) => connect(`${url}/hubs/stocks`, { accessTokenFactory: () => token });
+    const trader = hub((await tokens('trader@stockhub.local')).token);
+    const admin = hub((await tokens('admin@stockhub.local')).token);
+    await trader.start();
+    await admin.start();
+    await assert.rejects(trader.invoke('SetTickInterval', 5), /because user is unauthorized/);
+    for (const bad of [0, 0.5, 60001, -1, 'fast', null]) {
+      await assert.rejects(admin.invoke('SetTickInterval', bad), /(invoking|invoke) 'SetTickInterval'/, String(bad));
+    }
+    await assert.rejects(admin.invoke('SetTickInterval', 0),
+      { message: "An unexpected error occurred invoking 'SetTickInterval' on the server. HubException: The tick interval is from 1 to 60000 milliseconds." });
+    // The gaps between one symbol's timestamps (the server's clock: no delivery jitter).
+    await trader.invoke('Subscribe', 'MSFT');
+    const stamps = [];
+    const sub = trader.stream('StreamStockPrices').subscribe({ next: (e) => stamps.push(Date.parse(e.timestamp)), error() {}, complete() {} });
+    const medianGap = async (n) => {
+      const from = stamps.length;
+      for (let i = 0; i < 200 && stamps.length < from + n + 1; i++) await delay(50);
+      const gaps = stamps.slice(from + 1).map((t, i) => t - stamps[from + i]).sort((a, b) => a - b);
+      return gaps[Math.floor(gaps.length / 2)];
+    };
+    assert.ok((await medianGap(5)) >= 80, 'the configured 100 ms');
+    await admin.invoke('SetTickInterval', 20);
+    await delay(250);
+    assert.ok((await medianGap(20)) <= 40, 'now 20 ms');
+    await admin.invoke('SetTickInterval', 100);
+    sub.dispose();
+    await trader.stop();
+    await admin.stop();
+  });
+});
+
 describe('security practices', () => {
   it('refuses oversized hub messages (32 KB)', async () => {
     const c = connect(`${url}/hubs/stocks`, { accessTokenFactory: async () => (await tokens('trader@stockhub.local')).token });
