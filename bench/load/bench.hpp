@@ -55,6 +55,10 @@ struct config {
   double warmup_seconds = 3;  // at the start rate, not reported (JIT tiers, GC, caches)
   int retries = 1;            // a failed ramp step is tried again before the ramp stops
   double probe_rate = 0;      // also report one step at this low rate (fan-out latency when idle)
+  double min_ratio = 0.99;    // a step passes with this share of the offered deliveries
+  // stocks
+  std::vector<std::string> symbols;  // the server's symbols (--symbols)
+  std::size_t subscribe = 0;         // symbols each connection subscribes to (0: none, all)
   // echo / idle / connect
   double seconds = 5;
   std::vector<std::size_t> idle_levels;
@@ -75,6 +79,7 @@ class bench final : public read_sink {
     if (c_.scenario == "echo") co_return co_await echo();
     if (c_.scenario == "idle") co_return co_await idle();
     if (c_.scenario == "connect") co_return co_await connect_rate();
+    if (c_.scenario == "stocks") co_return co_await stocks();
     throw std::runtime_error("unknown scenario " + c_.scenario);
   }
 
@@ -87,6 +92,10 @@ class bench final : public read_sink {
   // `now`: when the read that brought the frame returned (one clock read per read, not per
   // frame or delivery: at millions of deliveries per second the generator's own cost matters).
   void on_frame(connection& c, std::string_view frame, std::int64_t now) {
+    if (stocks_mode_) {
+      on_stock_frame(c, frame, now);
+      return;
+    }
     if (c_.mode == wire_mode::socketio && frame == "2") {  // Engine.IO ping
       c.send_frame(connection::frame("3", false));
       return;
@@ -202,6 +211,14 @@ class bench final : public read_sink {
 
   asio::awaitable<boost::json::object> connect_rate();
 
+  // --- stocks (stocks.cpp)
+  asio::awaitable<boost::json::object> stocks();
+  asio::awaitable<boost::json::object> stocks_step(double rate, double seconds = 0);
+  asio::awaitable<void> set_tick_interval(double milliseconds);
+  void on_stock_frame(connection& c, std::string_view frame, std::int64_t now);
+  void on_stock_message(connection& c, std::string_view m, std::int64_t now);
+  std::size_t symbols_per_connection() const;
+
  public:
   void close_all() {
     for (auto& c : conns_) {
@@ -226,6 +243,15 @@ class bench final : public read_sink {
   std::size_t failures_ = 0;
   std::size_t closed_ = 0;
   std::size_t next_url_ = 0;
+  // stocks
+  bool stocks_mode_ = false;
+  std::int64_t clock_offset_ = 0;  // system_clock - steady_clock, ns
+  std::int64_t window_start_sys_ = 0, window_end_sys_ = 0;
+  std::int64_t newest_tick_ = 0;  // the newest tick timestamp of the window so far
+  std::uint64_t ticks_seen_ = 0;
+  double current_interval_ms_ = 0;
+  std::uint64_t control_sent_ = 0, control_done_ = 0, unparsed_ = 0;
+  std::string control_error_;
 };
 
 }  // namespace hubcast_bench

@@ -15,6 +15,8 @@
 //   echo       N connections in closed loop invoking Echo
 //   idle       server RSS per connection at growing numbers of idle connections
 //   connect    connections per second through negotiate + WebSocket + handshake
+//   stocks     N connections each streaming StreamStockPrices (stocks.cpp); the server's tick
+//              interval ramped through the Admin method SetTickInterval
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -42,8 +44,8 @@ using namespace hubcast_bench;
 int main(int argc, char** argv) {
   CLI::App cli{"hubcast-bench: load generator (see bench/run)"};
   config c;
-  std::string hs256_key, rs256_private, levels;
-  cli.add_option("scenario", c.scenario, "broadcast | echo | idle | connect")->required();
+  std::string hs256_key, rs256_private, levels, symbols;
+  cli.add_option("scenario", c.scenario, "broadcast | echo | idle | connect | stocks")->required();
   cli.add_option("--url", c.url,
                  "hub URL, e.g. http://127.0.0.1:5000/hubs/bench; several, comma-separated: "
                  "connections split across them (the publisher is the first to connect)")
@@ -71,6 +73,12 @@ int main(int argc, char** argv) {
   cli.add_option("--refine", c.refine, "bisection steps between the last good and first bad rate")
       ->capture_default_str();
   cli.add_option("--seconds", c.seconds)->capture_default_str();
+  cli.add_option("--min-ratio", c.min_ratio, "share of the offered deliveries a step must deliver")
+      ->capture_default_str();
+  cli.add_option("--symbols", symbols, "stocks: the server's symbols, comma-separated");
+  cli.add_option("--subscribe", c.subscribe,
+                 "stocks: symbols each connection subscribes to (0: none, every symbol)")
+      ->capture_default_str();
   cli.add_option("--levels", levels, "idle: comma-separated connection counts");
   cli.add_option("--concurrency", c.concurrency)->capture_default_str();
   CLI11_PARSE(cli, argc, argv);
@@ -86,6 +94,11 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  {
+    std::stringstream ss(symbols);
+    for (std::string x; std::getline(ss, x, ',');)
+      if (!x.empty()) c.symbols.push_back(x);
+  }
   std::stringstream ls(levels);
   for (std::string x; std::getline(ls, x, ',');)
     if (!x.empty()) c.idle_levels.push_back(std::stoul(x));
@@ -95,6 +108,8 @@ int main(int argc, char** argv) {
     claims["sub"] = "bench";
     claims["iss"] = "bench";
     claims["aud"] = "bench";
+    // stocks: connection 0 paces the server's ticker (SetTickInterval is Admin-only).
+    if (c.scenario == "stocks") claims["role"] = "Admin";
     if (!hs256_key.empty())
       c.token = hubcast::auth::issue_jwt(claims, hubcast::auth::jwt_alg::hs256,
                                          hubcast::auth::jwt_key::symmetric(hs256_key), 3600s);

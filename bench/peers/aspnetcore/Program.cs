@@ -5,6 +5,8 @@
 //
 //   dotnet BenchServer.dll --urls http://127.0.0.1:0 --hs256-key KEY [--rs256-public-key FILE]
 //     [--redis host:port]   (a Redis backplane: AddStackExchangeRedis)
+//     [--symbols A,B,C] [--tick-interval-ms 100]   (the stock hub's market; bench/run's stocks
+//     scenario paces it with SetTickInterval, an Admin method)
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
@@ -38,6 +40,7 @@ builder.Services.AddAuthentication(options =>
     {
         ValidateIssuer = true, ValidateAudience = true, ValidateLifetime = true, ValidateIssuerSigningKey = true,
         ValidIssuer = "bench", ValidAudience = "bench", IssuerSigningKeys = keys,
+        RoleClaimType = "role",
     };
     options.Events = new JwtBearerEvents
     {
@@ -55,7 +58,9 @@ builder.Services.AddAuthorization();
 var signalr = builder.Services.AddSignalR().AddMessagePackProtocol();
 if (builder.Configuration["redis"] is { Length: > 0 } redis)
     signalr.AddStackExchangeRedis(redis);  // the broadcast-redis scenario
-builder.Services.AddSingleton<StockTicker>();
+builder.Services.AddSingleton(new StockTicker(
+    builder.Configuration["symbols"] is { Length: > 0 } list ? list.Split(',') : ["MSFT", "AAPL", "GOOGL", "AMZN", "NVDA", "TSLA"],
+    TimeSpan.FromMilliseconds(double.Parse(builder.Configuration["tick-interval-ms"] ?? "100", System.Globalization.CultureInfo.InvariantCulture))));
 
 var app = builder.Build();
 app.UseAuthentication();
@@ -113,6 +118,15 @@ public class StockPriceHub(StockTicker ticker) : Hub
     [Authorize(Roles = "Admin")]
     public Task BroadcastMessage(string message) => Clients.All.SendAsync("SystemMessage", message);
 
+    // Not in the article: the benchmark's pace control (stockhub has the same Admin method).
+    [Authorize(Roles = "Admin")]
+    public void SetTickInterval(double milliseconds)
+    {
+        if (!(milliseconds >= 1 && milliseconds <= 60000))
+            throw new HubException("The tick interval is from 1 to 60000 milliseconds.");
+        ticker.SetInterval(TimeSpan.FromMilliseconds(milliseconds));
+    }
+
     public override Task OnDisconnectedAsync(Exception? exception)
     {
         ticker.Forget(Context.ConnectionId);
@@ -125,19 +139,25 @@ public class StockTicker
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, HashSet<string>> _subs = new();
     private readonly Random _random = new();
     private readonly decimal[] _prices;
+    private readonly Timer _timer;
     private long _id;
-    public string[] Symbols { get; } = ["MSFT", "AAPL", "GOOGL", "AMZN", "NVDA", "TSLA"];
-    public TimeSpan Interval { get; } = TimeSpan.FromMilliseconds(100);
+    public string[] Symbols { get; }
+    public TimeSpan Interval { get; private set; }
     public StockPriceEvent[] Latest { get; private set; } = [];
 
-    public StockTicker()
+    public StockTicker(string[] symbols, TimeSpan interval)
     {
+        Symbols = symbols;
+        Interval = interval;
         _prices = Symbols.Select(_ => (decimal)Math.Round(50 + _random.NextDouble() * 450, 2)).ToArray();
-        var timer = new Timer(_ => Tick(), null, Interval, Interval);
-        GC.KeepAlive(timer);
-        _timer = timer;
+        _timer = new Timer(_ => Tick(), null, Interval, Interval);
     }
-    private readonly Timer _timer;
+
+    public void SetInterval(TimeSpan interval)
+    {
+        Interval = interval;
+        _timer.Change(interval, interval);
+    }
 
     private void Tick()
     {
