@@ -55,6 +55,32 @@ class stream_sink_impl final : public detail::stream_sink {
 
   bool cancelled() const override { return cancelled_; }
 
+  detail::try_write_result try_write(const protocol::payload& item,
+                                     detail::framing_cache& cache) override {
+    if (cancelled_ || hc_->closing() || !hc_->protocol())
+      return detail::try_write_result::cancelled;
+    if (hc_->transport().queued_bytes() > stream_backpressure_bytes)
+      return detail::try_write_result::full;
+    const auto* proto = hc_->protocol();
+    auto bytes = cache.find(proto, id_);
+    if (!bytes) {
+      std::string out;
+      proto->write_stream_item(out, id_, item, hc_->options().encoding);
+      bytes = std::make_shared<const std::string>(std::move(out));
+      cache.add(proto, id_, bytes);
+    }
+    return hc_->send_framed(std::move(bytes)) ? detail::try_write_result::written
+                                              : detail::try_write_result::cancelled;
+  }
+
+  asio::awaitable<void> async_wait_writable() override {
+    if (cancelled_ || hc_->closing()) co_return;
+    if (hc_->transport().queued_bytes() > stream_backpressure_bytes / 2) {
+      auto draining = hc_->transport().async_wait_drained(stream_backpressure_bytes / 2);
+      co_await std::move(draining);
+    }
+  }
+
   asio::awaitable<void> async_wait_cancelled() override {
     while (!cancelled_) {
       event_.expires_at(asio::steady_timer::time_point::max());
@@ -561,6 +587,7 @@ asio::awaitable<void> hub_dispatcher::run_stream(std::shared_ptr<connection_stat
         error = error_text("An error occurred on the server while streaming results.", e);
     }
   }
+  sink->cancel();  // over: whatever still waits on it (a producer's side task) ends
   st->streams.erase(id);
   if (st->reader_done) co_return;
   if (error)

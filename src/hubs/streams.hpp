@@ -9,6 +9,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -21,6 +23,34 @@ namespace hubcast {
 
 namespace detail {
 
+// One stream item framed for the streams of one delivery (a shared source's item on one
+// shard): one message per protocol and invocation id, appended to every queue that wants those
+// bytes. Clients number their invocations from 0, so many streams share an id. One cache per
+// item: the bytes found are that item's.
+class framing_cache {
+ public:
+  std::shared_ptr<const std::string> find(const void* protocol, std::string_view id) const {
+    for (const auto& e : entries_)
+      if (e.protocol == protocol && e.id == id) return e.bytes;
+    return nullptr;
+  }
+  void add(const void* protocol, std::string_view id, std::shared_ptr<const std::string> bytes) {
+    if (entries_.size() < max_entries)
+      entries_.push_back({protocol, std::string(id), std::move(bytes)});
+  }
+
+ private:
+  static constexpr std::size_t max_entries = 32;  // beyond: framed per stream, not cached
+  struct entry {
+    const void* protocol;
+    std::string id;
+    std::shared_ptr<const std::string> bytes;
+  };
+  std::vector<entry> entries_;
+};
+
+enum class try_write_result { written, full, cancelled };
+
 // Where a server-to-client stream's items go (implemented by the dispatcher).
 class stream_sink {
  public:
@@ -30,6 +60,11 @@ class stream_sink {
   virtual bool cancelled() const = 0;
   // Completes when the stream is cancelled.
   virtual boost::asio::awaitable<void> async_wait_cancelled() = 0;
+  // Writes at once, without suspending (shared sources: no coroutine per item): `full` when the
+  // connection's output is over the stream back-pressure mark (nothing written).
+  virtual try_write_result try_write(const protocol::payload& item, framing_cache& cache) = 0;
+  // Completes when the output is down to half the mark, or the connection is closing.
+  virtual boost::asio::awaitable<void> async_wait_writable() = 0;
 };
 
 // Items of one client-to-server stream, fed by the connection's reader.
@@ -74,6 +109,8 @@ class stream_writer {
   }
   bool cancelled() const { return sink_->cancelled(); }
   boost::asio::awaitable<void> wait_cancelled() { return sink_->async_wait_cancelled(); }
+  // The sink itself (stream_source writes to it without a coroutine per item).
+  const std::shared_ptr<detail::stream_sink>& sink() const { return sink_; }
 
  private:
   std::shared_ptr<detail::stream_sink> sink_;

@@ -67,6 +67,9 @@ class hub_connection {
   bool send_completion_error(std::string_view id, std::string_view error);
   bool send_completion_void(std::string_view id);
   bool send_stream_item(std::string_view id, const protocol::payload& item);
+  // A message already framed in this connection's protocol (one stream item shared by many
+  // streams): counted, and kept for replay, like every hub message.
+  bool send_framed(protocol::shared_bytes bytes) { return write_counted(std::move(bytes)); }
 
   // Writes a Close message (best effort) and ends the transport after it is flushed.
   void close(std::optional<std::string> error, bool allow_reconnect);
