@@ -39,7 +39,8 @@ market::market(hubcast::shard_pool& shards, std::vector<std::string> symbols,
   std::uniform_real_distribution<double> start(50, 500);
   for (std::size_t i = 0; i < symbols_.size(); ++i)
     prices_.push_back(std::round(start(rng_) * 100) / 100);
-  by_shard_.resize(shards.size());
+  source_ = hubcast::stream_source<stock_price_event>::create(shards, encoding,
+                                                              [] { conflated().add(); });
   sessions_.resize(symbols_.size());
 }
 
@@ -132,15 +133,12 @@ void market::ingest(market_tick tick) {
 }
 
 void market::deliver(const market_tick& t) {
-  auto tick = std::make_shared<std::vector<std::shared_ptr<const priced>>>();
-  tick->reserve(t.prices.size());
-  for (const auto& p : t.prices) {
-    stock_price_event e{std::to_string(p.id), p.symbol, hubcast::decimal{p.cents, 2},
-                        hubcast::date_time(std::chrono::microseconds(p.timestamp_us))};
-    // Encoded once per protocol here; every stream splices the same bytes.
-    auto encoded = hubcast::protocol::payload::preserialize(e, encoding_);
-    tick->push_back(std::make_shared<const priced>(priced{std::move(e), std::move(encoded)}));
-  }
+  std::vector<std::pair<std::string, stock_price_event>> items;
+  items.reserve(t.prices.size());
+  for (const auto& p : t.prices)
+    items.emplace_back(
+        p.symbol, stock_price_event{std::to_string(p.id), p.symbol, hubcast::decimal{p.cents, 2},
+                                    hubcast::date_time(std::chrono::microseconds(p.timestamp_us))});
   {
     std::lock_guard lock(sessions_mutex_);
     for (const auto& p : t.prices) {
@@ -155,62 +153,7 @@ void market::deliver(const market_tick& t) {
     }
   }
   ticks_.fetch_add(1, std::memory_order_relaxed);
-  // Once per shard, not once per connection.
-  for (std::size_t s = 0; s < by_shard_.size(); ++s) {
-    asio::dispatch(shards_.executor(s), [self = shared_from_this(), s, tick] {
-      for (auto& l : self->by_shard_[s]) l->offer(*tick);
-    });
-  }
-}
-
-std::shared_ptr<market::listener> market::subscribe(std::shared_ptr<subscriptions> subs,
-                                                    std::size_t shard, asio::any_io_executor ex) {
-  auto l = std::make_shared<listener>(std::move(subs), ex);
-  by_shard_[shard].push_back(l);
-  return l;
-}
-
-void market::unsubscribe(const std::shared_ptr<listener>& l, std::size_t shard) {
-  auto& v = by_shard_[shard];
-  v.erase(std::remove(v.begin(), v.end(), l), v.end());
-}
-
-market::listener::listener(std::shared_ptr<subscriptions> subs, asio::any_io_executor ex)
-    : subs_(std::move(subs)), signal_(ex, asio::steady_timer::time_point::max()) {}
-
-void market::listener::offer(const std::vector<std::shared_ptr<const priced>>& tick) {
-  bool all = subs_->symbols.empty();  // no subscriptions: every symbol (the article's behaviour)
-  bool any = false;
-  for (const auto& p : tick) {
-    if (all || subs_->symbols.count(p->event.symbol)) {
-      auto& slot = pending_[p->event.symbol];
-      if (slot) conflated().add();  // conflation: the latest price per symbol wins
-      slot = p;
-      any = true;
-    }
-  }
-  if (any) signal_.cancel();
-}
-
-asio::awaitable<void> market::listener::wait() {
-  if (!pending_.empty() || woken_) co_return;
-  signal_.expires_at(asio::steady_timer::time_point::max());
-  co_await signal_.async_wait(asio::as_tuple(asio::use_awaitable));
-}
-
-void market::listener::wake() {
-  woken_ = true;
-  signal_.cancel();
-}
-
-std::vector<std::shared_ptr<const priced>> market::listener::take() {
-  std::vector<std::shared_ptr<const priced>> out;
-  out.reserve(pending_.size());
-  bool all = subs_->symbols.empty();
-  for (auto& [sym, e] : pending_)
-    if (all || subs_->symbols.count(sym)) out.push_back(std::move(e));  // unsubscribed: dropped
-  pending_.clear();
-  return out;
+  source_->publish(std::move(items));
 }
 
 }  // namespace stockhub

@@ -1,6 +1,7 @@
-// The shared market simulator: a random walk per symbol, one tick per interval, fanned out once
-// per shard to the stock streams running there. Each stream keeps only the latest price per
-// symbol until it can write (conflation): a slow client never delays others nor grows memory.
+// The shared market simulator: a random walk per symbol, one tick per interval, published to a
+// hubcast::stream_source: encoded once, fanned out once per shard to the stock streams running
+// there. A slow client's stream keeps only the latest price per symbol until it can write
+// (conflation): it never delays others nor grows memory.
 //
 // In a cluster (market_cluster.hpp) only the leader simulates; the other nodes ingest() the
 // leader's ticks and stream them alike, and the walk goes on from the last ingested prices
@@ -23,6 +24,7 @@
 #include <boost/describe/class.hpp>
 
 #include "core/shards.hpp"
+#include "hubs/stream_source.hpp"
 #include "protocol/payload.hpp"
 #include "protocol/value_codec.hpp"
 #include "tick_codec.hpp"
@@ -49,18 +51,6 @@ struct symbol_snapshot {
 };
 BOOST_DESCRIBE_STRUCT(symbol_snapshot, (), (symbol, open, high, low, last, timestamp))
 
-// One price of one tick, encoded once for each protocol.
-struct priced {
-  stock_price_event event;
-  hubcast::protocol::payload encoded;
-};
-
-// A connection's subscriptions, shared with its running streams (changes apply at once).
-// Touched only on the connection's shard.
-struct subscriptions {
-  std::set<std::string> symbols;
-};
-
 class market : public std::enable_shared_from_this<market> {
  public:
   market(hubcast::shard_pool& shards, std::vector<std::string> symbols,
@@ -86,29 +76,11 @@ class market : public std::enable_shared_from_this<market> {
   // from its prices. Symbols this node does not serve are ignored. Thread-safe.
   void ingest(market_tick tick);
 
-  // One stream's view of the market, on the calling shard.
-  class listener {
-   public:
-    listener(std::shared_ptr<subscriptions> subs, boost::asio::any_io_executor ex);
-    // Waits until prices are pending, or wake() was called.
-    boost::asio::awaitable<void> wait();
-    // Ends the current and every later wait (the stream was cancelled).
-    void wake();
-    // The latest pending price per symbol, in symbol order.
-    std::vector<std::shared_ptr<const priced>> take();
-    void offer(const std::vector<std::shared_ptr<const priced>>& tick);
-
-   private:
-    std::shared_ptr<subscriptions> subs_;
-    std::map<std::string, std::shared_ptr<const priced>> pending_;
-    boost::asio::steady_timer signal_;
-    bool woken_ = false;
-  };
-
-  // Registers a listener on the calling shard; unregister it when the stream ends.
-  std::shared_ptr<listener> subscribe(std::shared_ptr<subscriptions> subs, std::size_t shard,
-                                      boost::asio::any_io_executor ex);
-  void unsubscribe(const std::shared_ptr<listener>& l, std::size_t shard);
+  // A stream of the market for a connection: the prices of `keys`' symbols (every symbol when
+  // it has none), conflated to the latest price per symbol while the client reads slowly.
+  hubcast::async_stream<stock_price_event> stream(std::shared_ptr<hubcast::stream_keys> keys) {
+    return source_->stream(std::move(keys));
+  }
 
   std::uint64_t ticks() const { return ticks_.load(std::memory_order_relaxed); }
   // Every symbol that has streamed a price, in symbol order. Thread-safe.
@@ -122,7 +94,7 @@ class market : public std::enable_shared_from_this<market> {
   hubcast::encode_options encoding_;
   std::mt19937_64 rng_;
   std::unique_ptr<boost::asio::steady_timer> timer_;
-  std::vector<std::vector<std::shared_ptr<listener>>> by_shard_;  // touched on its shard only
+  std::shared_ptr<hubcast::stream_source<stock_price_event>> source_;
   std::function<void(const market_tick&)> on_simulated_;
   bool simulating_ = true;  // on shard 0, as everything below
   std::atomic<std::uint64_t> ticks_{0};

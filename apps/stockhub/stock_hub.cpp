@@ -10,9 +10,6 @@
 #include <cmath>
 
 #include <spdlog/spdlog.h>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/this_coro.hpp>
 
 namespace stockhub {
 
@@ -58,12 +55,12 @@ std::string stock_hub::who() {
   return email ? std::string(*email) : std::string("unknown");
 }
 
-std::shared_ptr<subscriptions> stock_hub::subs() {
+std::shared_ptr<hubcast::stream_keys> stock_hub::subs() {
   auto& items = context().items();
   auto it = items.find("subscriptions");
   if (it == items.end())
-    it = items.emplace("subscriptions", std::make_shared<subscriptions>()).first;
-  return std::any_cast<std::shared_ptr<subscriptions>>(it->second);
+    it = items.emplace("subscriptions", std::make_shared<hubcast::stream_keys>()).first;
+  return std::any_cast<std::shared_ptr<hubcast::stream_keys>>(it->second);
 }
 
 boost::asio::awaitable<void> stock_hub::on_connected() {
@@ -105,14 +102,14 @@ void stock_hub::subscribe(std::string symbol) {
                             "Symbol '" + symbol + "' is not available. Available symbols: " + list);
     return;
   }
-  subs()->symbols.insert(normalized);
+  subs()->add(normalized);
   spdlog::info("User '{}' subscribed to {}", hubcast::log::escape(who()), normalized);
   clients().caller().send("Subscribed", normalized);
 }
 
 void stock_hub::unsubscribe(std::string symbol) {
   for (auto& c : symbol) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  subs()->symbols.erase(symbol);
+  subs()->remove(symbol);
   // A client-chosen string: escaped and cut, so it can neither forge nor flood log lines.
   spdlog::info("User '{}' unsubscribed from {}", hubcast::log::escape(who()),
                hubcast::log::escape(symbol, 32));
@@ -120,34 +117,9 @@ void stock_hub::unsubscribe(std::string symbol) {
 }
 
 hubcast::async_stream<stock_price_event> stock_hub::stream_stock_prices() {
-  auto services = services_;
-  auto s = subs();
-  return
-      [services, s](hubcast::stream_writer<stock_price_event> w) -> boost::asio::awaitable<void> {
-        auto ex = co_await boost::asio::this_coro::executor;
-        std::size_t shard = services->shards->current();
-        auto listener = services->prices->subscribe(s, shard, ex);
-        // Cancellation (CancelInvocation, disconnect) wakes the wait at once: no polling.
-        boost::asio::co_spawn(
-            ex,
-            [w, listener]() mutable -> boost::asio::awaitable<void> {
-              co_await w.wait_cancelled();
-              listener->wake();
-            },
-            boost::asio::detached);
-        try {
-          while (!w.cancelled()) {
-            // The subscriptions are read at every tick: changes apply to the running stream at
-            // once.
-            co_await listener->wait();
-            for (auto& p : listener->take()) co_await w.write_payload(p->encoded);
-          }
-        } catch (...) {
-          services->prices->unsubscribe(listener, shard);
-          throw;
-        }
-        services->prices->unsubscribe(listener, shard);
-      };
+  // The connection's subscriptions, shared with the running stream: Subscribe and Unsubscribe
+  // apply to it at once (no subscription: every symbol, the article's behaviour).
+  return services_->prices->stream(subs());
 }
 
 void stock_hub::set_tick_interval(double milliseconds) {
@@ -179,7 +151,7 @@ boost::asio::awaitable<int> stock_hub::get_connected_users_count() {
 
 std::vector<symbol_snapshot> stock_hub::get_market_snapshot() {
   auto all = services_->prices->snapshot();
-  const auto& mine = subs()->symbols;
+  const auto& mine = subs()->keys();
   if (mine.empty()) return all;
   std::erase_if(all, [&](const symbol_snapshot& s) { return !mine.count(s.symbol); });
   return all;

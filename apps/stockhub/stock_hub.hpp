@@ -72,7 +72,7 @@ class stock_hub : public hubcast::hub {
 
  private:
   std::shared_ptr<hub_services> services_;
-  std::shared_ptr<subscriptions> subs();
+  std::shared_ptr<hubcast::stream_keys> subs();
   std::string who();
 };
 

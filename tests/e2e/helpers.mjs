@@ -169,6 +169,16 @@ export async function startStockhub(extraArgs = [], prefix = 'stockhub-') {
 
 // Writes `bytes` on a fresh TCP connection; resolves with everything the server sent until it
 // closed (or `ms` passed) and whether it closed.
+// An access token of a Development user of a stockhub started by startStockhub.
+export async function stockhubToken(sh, email) {
+  const res = await fetch(`${sh.url}/api/login`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email, password: sh.users[email] }),
+  });
+  if (res.status !== 200) throw new Error(`login of ${email}: ${res.status}`);
+  return (await res.json()).token;
+}
+
 export function raw(url, bytes, ms = 3000) {
   const u = new URL(url);
   return new Promise((resolve) => {

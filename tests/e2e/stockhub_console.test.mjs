@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
-import { connect, delay, signalR, startStockhub, stopCleanly } from './helpers.mjs';
+import { connect, delay, signalR, startStockhub, stockhubToken, stopCleanly } from './helpers.mjs';
 
 let sh;
 const open = [];
@@ -17,14 +17,7 @@ after(async () => {
   await stopCleanly(sh);
 });
 
-async function token(email) {
-  const res = await fetch(`${sh.url}/api/login`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ email, password: sh.users[email] }),
-  });
-  assert.equal(res.status, 200);
-  return (await res.json()).token;
-}
+const token = (email) => stockhubToken(sh, email);
 
 async function hub(email, { transport, msgpack } = {}) {
   const t = await token(email);
