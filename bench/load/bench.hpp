@@ -15,6 +15,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
@@ -73,6 +74,11 @@ struct step_stats {
 class bench final : public read_sink {
  public:
   explicit bench(config c) : c_(std::move(c)), proto_(protocol_for(c_)) {}
+  ~bench() {
+    if (ssl_ctx_) SSL_CTX_free(ssl_ctx_);
+  }
+  bench(const bench&) = delete;
+  bench& operator=(const bench&) = delete;
 
   asio::awaitable<boost::json::object> run() {
     if (c_.scenario == "broadcast") co_return co_await broadcast();
@@ -243,6 +249,10 @@ class bench final : public read_sink {
   std::size_t failures_ = 0;
   std::size_t closed_ = 0;
   std::size_t next_url_ = 0;
+  // wss:// (created on the first https URL)
+  SSL_CTX* tls_client();
+  SSL_CTX* ssl_ctx_ = nullptr;
+  std::shared_ptr<boost::asio::ssl::context> asio_tls_;  // negotiate over https
   // stocks
   bool stocks_mode_ = false;
   std::int64_t clock_offset_ = 0;  // system_clock - steady_clock, ns

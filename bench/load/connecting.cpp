@@ -21,6 +21,58 @@
 
 namespace hubcast_bench {
 
+namespace {
+
+// wss:// set-up I/O: OpenSSL on the non-blocking socket, Asio only waits for readiness.
+asio::awaitable<void> tls_wait(connection& c, int error) {
+  if (error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE)
+    throw std::runtime_error("TLS: error " + std::to_string(error));
+  co_await c.sock.async_wait(
+      error == SSL_ERROR_WANT_WRITE ? tcp::socket::wait_write : tcp::socket::wait_read,
+      asio::use_awaitable);
+}
+
+asio::awaitable<void> setup_write(connection& c, std::string_view data) {
+  if (!c.ssl) {
+    co_await asio::async_write(c.sock, asio::buffer(data), asio::use_awaitable);
+    co_return;
+  }
+  while (!data.empty()) {
+    std::size_t n = 0;
+    int r = SSL_write_ex(c.ssl, data.data(), data.size(), &n);
+    if (r == 1)
+      data.remove_prefix(n);
+    else
+      co_await tls_wait(c, SSL_get_error(c.ssl, r));
+  }
+}
+
+asio::awaitable<std::size_t> setup_read_some(connection& c, char* buf, std::size_t size) {
+  if (!c.ssl)
+    co_return co_await c.sock.async_read_some(asio::buffer(buf, size), asio::use_awaitable);
+  for (;;) {
+    std::size_t n = 0;
+    int r = SSL_read_ex(c.ssl, buf, size, &n);
+    if (r == 1) co_return n;
+    int e = SSL_get_error(c.ssl, r);
+    if (e == SSL_ERROR_ZERO_RETURN) throw std::runtime_error("TLS: closed during setup");
+    co_await tls_wait(c, e);
+  }
+}
+
+}  // namespace
+
+SSL_CTX* bench::tls_client() {
+  if (!ssl_ctx_) {
+    ssl_ctx_ = SSL_CTX_new(TLS_client_method());
+    if (!ssl_ctx_) throw std::runtime_error("SSL_CTX_new");
+    SSL_CTX_set_verify(ssl_ctx_, SSL_VERIFY_NONE, nullptr);  // the bench's self-signed certificate
+    SSL_CTX_set_mode(ssl_ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    asio_tls_ = hubcast::client::make_tls_context(false, "");
+  }
+  return ssl_ctx_;
+}
+
 // --- connecting
 std::string bench::ws_url(const std::string& base, const std::string& id) const {
   boost::urls::url u(*boost::urls::parse_uri(base));
@@ -49,8 +101,9 @@ asio::awaitable<std::shared_ptr<connection>> bench::open_connection() {
     nu.set_encoded_path(std::string(nu.encoded_path()) + "/negotiate");
     nu.params().set("negotiateVersion", "1");
     if (c_.token_in_query && !c_.token.empty()) nu.params().set("access_token", c_.token);
-    auto res = co_await hubcast::client::http_request(ex, nullptr, std::string(nu.buffer()), "POST",
-                                                      headers, {}, 30s);
+    if (nu.scheme() == "https") tls_client();
+    auto res = co_await hubcast::client::http_request(ex, asio_tls_, std::string(nu.buffer()),
+                                                      "POST", headers, {}, 30s);
     if (res.status != 200) throw std::runtime_error("negotiate: " + std::to_string(res.status));
     auto v = boost::json::parse(res.body);
     id = std::string(v.at("connectionToken").as_string());
@@ -64,6 +117,17 @@ asio::awaitable<std::shared_ptr<connection>> bench::open_connection() {
                                                    std::string(u.port()), asio::use_awaitable);
   co_await asio::async_connect(conn->sock, endpoints, asio::use_awaitable);
   conn->sock.set_option(tcp::no_delay(true));
+  if (u.scheme() == "wss") {
+    conn->sock.non_blocking(true);
+    conn->ssl = SSL_new(tls_client());
+    if (!conn->ssl || SSL_set_fd(conn->ssl, conn->sock.native_handle()) != 1)
+      throw std::runtime_error("SSL_new");
+    for (;;) {
+      int r = SSL_connect(conn->ssl);
+      if (r == 1) break;
+      co_await tls_wait(*conn, SSL_get_error(conn->ssl, r));
+    }
+  }
   std::string request = "GET " + std::string(u.encoded_target()) +
                         " HTTP/1.1\r\nHost: " + std::string(u.encoded_host()) + ":" +
                         std::string(u.port()) +
@@ -72,10 +136,20 @@ asio::awaitable<std::shared_ptr<connection>> bench::open_connection() {
                         "Sec-WebSocket-Version: 13\r\nUser-Agent: hubcast-bench\r\n";
   for (auto& [k, v] : headers) request += k + ": " + v + "\r\n";
   request += "\r\n";
-  co_await asio::async_write(conn->sock, asio::buffer(request), asio::use_awaitable);
+  co_await setup_write(*conn, request);
   std::string head;
-  auto n = co_await asio::async_read_until(conn->sock, asio::dynamic_buffer(head), "\r\n\r\n",
-                                           asio::use_awaitable);
+  std::size_t n = 0;
+  for (;;) {
+    char chunk[4096];
+    auto got = co_await setup_read_some(*conn, chunk, sizeof chunk);
+    head.append(chunk, got);
+    auto end = head.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      n = end + 4;
+      break;
+    }
+    if (head.size() > 65536) throw std::runtime_error("upgrade: no end of head");
+  }
   if (head.compare(0, 12, "HTTP/1.1 101") != 0)
     throw std::runtime_error("upgrade refused: " + head.substr(0, head.find('\r')));
   conn->open = true;
@@ -85,7 +159,7 @@ asio::awaitable<std::shared_ptr<connection>> bench::open_connection() {
   auto next_message = [&conn, collect]() -> asio::awaitable<std::string> {
     char chunk[4096];
     while (conn->setup_messages.empty()) {
-      auto got = co_await conn->sock.async_read_some(asio::buffer(chunk), asio::use_awaitable);
+      auto got = co_await setup_read_some(*conn, chunk, sizeof chunk);
       if (!conn->consume(std::string_view(chunk, got), collect))
         throw std::runtime_error("closed during setup");
     }

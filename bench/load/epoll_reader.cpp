@@ -53,6 +53,24 @@ void epoll_reader::arm() {
 }
 
 bool epoll_reader::drain(connection& c, int max_reads) {
+  if (c.ssl) {
+    // SSL_read gives one record at a time: read until OpenSSL wants the socket again.
+    for (int i = 0; i < max_reads * 8; ++i) {
+      std::size_t n = 0;
+      int r = SSL_read_ex(c.ssl, scratch, sizeof scratch, &n);
+      if (r == 1) {
+        if (sink_.on_data(c, std::string_view(scratch, n), now_ns())) continue;
+      } else {
+        int e = SSL_get_error(c.ssl, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return false;
+      }
+      remove(c);
+      c.close();
+      sink_.on_closed(c);
+      return false;
+    }
+    return true;
+  }
   for (int i = 0; i < max_reads; ++i) {
     ssize_t n = ::recv(c.fd(), scratch, sizeof scratch, MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;

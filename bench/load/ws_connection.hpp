@@ -1,7 +1,8 @@
 // One load-generator WebSocket connection, spoken directly on the socket. It is set up with Asio
 // (connect, upgrade, handshake), then its socket leaves Asio for the epoll_reader (reads into one
 // shared scratch buffer) and writes go straight to send(2), coalesced while the kernel is full.
-// Client frames use a zero masking key (valid framing, no payload copy).
+// Client frames use a zero masking key (valid framing, no payload copy). Over TLS (wss://) the
+// socket is non-blocking from the start and OpenSSL reads and writes it (SSL_set_fd).
 #pragma once
 
 #include <sys/socket.h>
@@ -13,6 +14,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include <openssl/ssl.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -34,6 +37,7 @@ struct connection : std::enable_shared_from_this<connection> {
   std::uint64_t next_id = 0;
   bench* owner = nullptr;
   std::deque<std::string> setup_messages;  // messages read before the read loop runs
+  SSL* ssl = nullptr;                      // wss://: OpenSSL on the socket's descriptor
 
  private:
   int fd_ = -1;  // the socket once released from Asio
@@ -63,7 +67,7 @@ struct connection : std::enable_shared_from_this<connection> {
   void send_frame(const std::string& data) {
     if (!open) return;
     pending += data;
-    if (fd_ >= 0)
+    if (fd_ >= 0 || ssl)
       write_direct();
     else if (!busy)
       flush();
@@ -82,6 +86,10 @@ struct connection : std::enable_shared_from_this<connection> {
   }
   void close() {
     open = false;
+    if (ssl) {
+      SSL_free(ssl);
+      ssl = nullptr;
+    }
     if (fd_ >= 0) {
       ::close(fd_);
       fd_ = -1;
@@ -91,6 +99,7 @@ struct connection : std::enable_shared_from_this<connection> {
     }
   }
   ~connection() {
+    if (ssl) SSL_free(ssl);
     if (fd_ >= 0) ::close(fd_);
   }
   void send(const std::shared_ptr<const std::string>& payload) {
@@ -114,6 +123,21 @@ struct connection : std::enable_shared_from_this<connection> {
 
   void write_direct() {
     std::size_t done = 0;
+    if (ssl) {
+      while (done < pending.size()) {
+        std::size_t n = 0;
+        int r = SSL_write_ex(ssl, pending.data() + done, pending.size() - done, &n);
+        if (r == 1) {
+          done += n;
+          continue;
+        }
+        int e = SSL_get_error(ssl, r);
+        if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ) open = false;
+        break;  // EPOLLOUT resumes (the same bytes again: ACCEPT_MOVING_WRITE_BUFFER)
+      }
+      pending.erase(0, done);
+      return;
+    }
     while (done < pending.size()) {
       ssize_t n =
           ::send(fd_, pending.data() + done, pending.size() - done, MSG_DONTWAIT | MSG_NOSIGNAL);

@@ -41,12 +41,14 @@ int main(int argc, char** argv) {
   CLI::App cli{"hubcast benchmark server"};
   std::string urls = "http://127.0.0.1:5000";
   std::size_t threads = 1;
-  std::string hs256_key, rs256_public, redis;
-  cli.add_option("--urls", urls, "http://host:port (port 0: any)");
+  std::string hs256_key, rs256_public, redis, certificate, private_key;
+  cli.add_option("--urls", urls, "http(s)://host:port (port 0: any)");
   cli.add_option("--threads", threads, "I/O threads (shards)")->capture_default_str();
   cli.add_option("--hs256-key", hs256_key, "HS256 signing key (at least 32 bytes)");
   cli.add_option("--rs256-public-key", rs256_public, "PEM file of the RS256 public key");
   cli.add_option("--redis", redis, "Redis backplane (StackExchange.Redis configuration string)");
+  cli.add_option("--certificate", certificate, "PEM certificate chain for https:// URLs");
+  cli.add_option("--private-key", private_key, "PEM private key for https:// URLs");
   CLI11_PARSE(cli, argc, argv);
   spdlog::set_level(spdlog::level::warn);
   if (hs256_key.size() < 32 && rs256_public.empty()) {
@@ -57,6 +59,8 @@ int main(int argc, char** argv) {
   hubcast::app_options options;
   options.urls = {urls};
   options.threads = threads;
+  options.http.tls_certificate_file = certificate;
+  options.http.tls_private_key_file = private_key;
   hubcast::app app(options);
 
   hubcast::auth::jwt_validation_options jwt;
