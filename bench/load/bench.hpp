@@ -262,6 +262,8 @@ class bench final : public read_sink {
   double current_interval_ms_ = 0;
   std::uint64_t control_sent_ = 0, control_done_ = 0, unparsed_ = 0;
   std::string control_error_;
+  std::string last_stamp_text_;  // the last JSON timestamp parsed, and its value
+  std::int64_t last_stamp_ns_ = -1;
 };
 
 }  // namespace hubcast_bench

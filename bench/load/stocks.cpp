@@ -110,7 +110,18 @@ void bench::on_stock_message(connection& c, std::string_view m, std::int64_t now
     ts = msgpack_timestamp_ns(m);
   } else {
     auto at = m.find("\"timestamp\":\"");
-    if (at != std::string_view::npos) ts = parse_iso_ns(m.substr(at + 13));
+    if (at != std::string_view::npos) {
+      // A tick's items share their timestamp: parse each text once.
+      auto text = m.substr(at + 13, std::min<std::size_t>(40, m.size() - at - 13));
+      text = text.substr(0, text.find('"'));
+      if (text == last_stamp_text_) {
+        ts = last_stamp_ns_;
+      } else {
+        ts = parse_iso_ns(text);
+        last_stamp_text_.assign(text);
+        last_stamp_ns_ = ts;
+      }
+    }
   }
   if (ts < 0) {
     ++unparsed_;
