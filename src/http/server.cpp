@@ -424,6 +424,9 @@ std::vector<std::string> server::listen(const std::vector<std::string>& urls) {
     ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                      asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
                      asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+    // OpenSSL's record buffers (~33 KiB) go back to the heap while a connection is idle: most
+    // WebSocket connections are, most of the time.
+    SSL_CTX_set_mode(ctx->native_handle(), SSL_MODE_RELEASE_BUFFERS);
     error_code ec;
     ctx->use_certificate_chain_file(impl_->options.tls_certificate_file, ec);
     if (ec)
