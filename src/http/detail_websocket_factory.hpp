@@ -7,8 +7,8 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
+#include "http/tls_stream.hpp"
 #include "http/websocket.hpp"
 
 namespace hubcast::http::detail {
@@ -18,7 +18,7 @@ boost::asio::awaitable<std::unique_ptr<websocket>> accept_websocket(
     const boost::beast::http::request<boost::beast::http::string_body>& req, bool direct_writer);
 
 boost::asio::awaitable<std::unique_ptr<websocket>> accept_websocket(
-    boost::beast::ssl_stream<boost::beast::tcp_stream> stream,
-    const boost::beast::http::request<boost::beast::http::string_body>& req, bool direct_writer);
+    tls_stream stream, const boost::beast::http::request<boost::beast::http::string_body>& req,
+    bool direct_writer);
 
 }  // namespace hubcast::http::detail

@@ -31,8 +31,7 @@ class exchange {
       std::span<const std::string_view> parts) = 0;
 
   // Completes a WebSocket upgrade; nullptr if the handshake failed. `direct_writer`: the caller
-  // writes frames through websocket::direct() (plain TCP then reads frames with hubcast's own
-  // reader); otherwise it writes with async_write (Beast's stream). TLS: always Beast's.
+  // writes frames through websocket::direct(); otherwise message by message with async_write.
   virtual boost::asio::awaitable<std::unique_ptr<websocket>> async_accept_websocket(
       bool direct_writer) = 0;
 

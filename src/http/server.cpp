@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 
 #include <spdlog/spdlog.h>
@@ -14,7 +15,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include "core/log.hpp"
@@ -240,14 +240,23 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
       stream.socket().close(sec);
       co_return;
     }
-    beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *tls_context);
-    beast::get_lowest_layer(stream).expires_after(options.request_timeout);
-    auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, use_tuple);
+    std::optional<detail::tls_stream> made;
+    try {
+      made.emplace(std::move(socket), tls_context->native_handle());
+    } catch (const std::bad_alloc&) {
+      co_return;  // no memory for a session: the socket closes
+    }
+    auto& stream = *made;
+    stream.expires_after(options.request_timeout);
+    auto [hec] = co_await stream.async_handshake(use_tuple);
     if (hec) co_return;  // not TLS, or a failed handshake: nothing to answer
     bool upgraded = co_await serve_requests(stream, shard, remote, {});
     if (upgraded) co_return;
-    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+    stream.expires_after(std::chrono::seconds(5));
     co_await stream.async_shutdown(use_tuple);
+    error_code sec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, sec);
+    stream.socket().close(sec);
   }
 
   // Serves requests on one connection until it closes; true when a WebSocket took it over.
@@ -426,7 +435,7 @@ std::vector<std::string> server::listen(const std::vector<std::string>& urls) {
                      asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
     // OpenSSL's record buffers (~33 KiB) go back to the heap while a connection is idle: most
     // WebSocket connections are, most of the time.
-    SSL_CTX_set_mode(ctx->native_handle(), SSL_MODE_RELEASE_BUFFERS);
+    detail::tls_session::configure(ctx->native_handle());
     error_code ec;
     ctx->use_certificate_chain_file(impl_->options.tls_certificate_file, ec);
     if (ec)

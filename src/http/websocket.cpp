@@ -1,17 +1,15 @@
 // The only translation unit that instantiates beast::websocket::stream: Beast answers the
-// upgrade; hubcast reads and writes the frames (plain_websocket.hpp, frame_stream.hpp).
+// upgrade; hubcast reads and writes the frames (direct_websocket.hpp, frame_stream.hpp).
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
 #include <optional>
 
 #include <spdlog/spdlog.h>
 
 #include "http/detail_websocket_factory.hpp"
+#include "http/direct_websocket.hpp"
 #include "http/frame_stream.hpp"
-#include "http/plain_websocket.hpp"
 
 namespace hubcast::http::detail {
 
@@ -31,9 +29,7 @@ struct lowest_of_plain {
   tcp_socket& operator()(tcp_socket& s) const { return s; }
 };
 struct lowest_of_tls {
-  tcp_socket& operator()(beast::ssl_stream<beast::tcp_stream>& s) const {
-    return beast::get_lowest_layer(s).socket();
-  }
+  tcp_socket& operator()(tls_stream& s) const { return s.socket(); }
 };
 
 // A WebSocket over TLS, or over plain TCP written message by message (stateful reconnect):
@@ -95,18 +91,21 @@ asio::awaitable<std::unique_ptr<websocket>> accept_websocket(
   stream.expires_never();
   auto socket = co_await handshake<tcp_socket>(stream.release_socket(), req);
   if (!socket) co_return nullptr;
-  if (direct_writer) co_return std::make_unique<plain_websocket>(std::move(*socket));
+  if (direct_writer) co_return std::make_unique<direct_websocket>(std::move(*socket));
   co_return std::make_unique<stream_websocket<tcp_socket, lowest_of_plain>>(std::move(*socket),
                                                                             lowest_of_plain{});
 }
 
 asio::awaitable<std::unique_ptr<websocket>> accept_websocket(
-    beast::ssl_stream<beast::tcp_stream> stream,
-    const beast::http::request<beast::http::string_body>& req, bool /*direct_writer*/) {
-  using tls_stream = beast::ssl_stream<beast::tcp_stream>;
-  beast::get_lowest_layer(stream).expires_never();
+    tls_stream stream, const beast::http::request<beast::http::string_body>& req,
+    bool direct_writer) {
+  stream.expires_never();
   auto tls = co_await handshake<tls_stream>(std::move(stream), req);
   if (!tls) co_return nullptr;
+  if (direct_writer) {
+    auto [socket, session] = tls->release();
+    co_return std::make_unique<direct_websocket>(std::move(socket), std::move(session));
+  }
   co_return std::make_unique<stream_websocket<tls_stream, lowest_of_tls>>(std::move(*tls),
                                                                           lowest_of_tls{});
 }

@@ -1,7 +1,7 @@
-// A server-side WebSocket after a successful upgrade. Plain TCP with a direct writer:
-// hubcast's own frame reader (plain_websocket.cpp, websocket_frames.cpp). TLS, and plain TCP
-// written message by message (stateful reconnect): Beast's stream, inside websocket.cpp (one
-// instantiation of the stream template for the whole program).
+// A server-side WebSocket after a successful upgrade (Beast answers the upgrade, hubcast reads
+// and writes the frames). With a direct writer, over plain TCP or TLS: hubcast's own frame
+// reader on the socket (direct_websocket.cpp, websocket_frames.cpp). Written message by
+// message (stateful reconnect): frame_stream.hpp over the socket or the TLS stream.
 #pragma once
 
 #include <cstdint>
@@ -11,22 +11,35 @@
 #include <string>
 #include <string_view>
 
+#include <sys/uio.h>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/system/error_code.hpp>
 
 namespace hubcast::http {
 
-// The write side of a plain-TCP WebSocket, for a writer that frames its messages itself and
-// writes them straight to the socket (one gathered write for many messages, no copy, no write
-// operation per message). While acquired, the control frames the reader has to send (the pong
-// to a ping, the reply to a close, a close after a protocol violation) are held and handed to
-// the owner, which writes them between two of its own frames: bytes never interleave.
+// What one direct write did.
+struct write_result {
+  std::size_t written = 0;  // bytes the connection took (the caller drops them)
+  // Not all taken: wait for async_wait_writable before writing again.
+  bool blocked = false;
+  // Blocked with nothing taken, but the next write must begin with the same bytes, unchanged
+  // (TLS: part of them is encrypted already); plain TCP: the caller may gather anew.
+  bool repeat = false;
+  boost::system::error_code ec;  // failed: the connection is unusable
+};
+
+// The write side of a WebSocket, for a writer that frames its messages itself and writes them
+// straight to the connection (one gathered write for many messages, no write operation per
+// message; plain TCP: no copy; TLS: one copy into the records). While acquired, the control frames
+// the reader has to send (the pong to a ping, the reply to a close, a close after a protocol
+// violation) are held and handed to the owner, which writes them between two of its own frames:
+// bytes never interleave.
 class direct_socket {
  public:
   virtual ~direct_socket() = default;
-  // The descriptor, for writev/sendmsg with MSG_DONTWAIT | MSG_NOSIGNAL.
-  virtual int native_handle() = 0;
+  // Writes what it can of `iov` now, without waiting.
+  virtual write_result write(const iovec* iov, std::size_t n) = 0;
   // Calls `done` once the socket is writable again (or with an error once it is closed).
   virtual void async_wait_writable(std::function<void(boost::system::error_code)> done) = 0;
   // Takes the write side; `on_control` is called when a control frame is waiting.
@@ -58,7 +71,7 @@ class websocket {
   // The last failed read ended with the peer's close frame (a graceful close).
   virtual bool peer_closed() const = 0;
   virtual boost::asio::any_io_executor get_executor() = 0;
-  // Plain TCP: the socket for direct frame writes. TLS: nullptr (use async_write).
+  // The direct writer; nullptr when written message by message (use async_write).
   virtual direct_socket* direct() { return nullptr; }
 };
 

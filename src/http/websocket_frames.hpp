@@ -1,7 +1,7 @@
 // RFC 6455 framing without I/O, for both ends: the reader of a peer's frames (bounded, UTF-8
 // checked; a server reads masked client frames, a client unmasked server frames) and the writers
 // of frames (unmasked from a server, masked from a client). Used by the server's WebSockets
-// (http/plain_websocket.cpp, http/frame_stream.hpp, transport/websocket_transport.cpp) and the
+// (http/direct_websocket.cpp, http/frame_stream.hpp, transport/websocket_transport.cpp) and the
 // C++ client's (client/websocket_transport.cpp).
 #pragma once
 

@@ -1,11 +1,8 @@
 #include "transport/websocket_transport.hpp"
 
-#include <cerrno>
-#include <cstring>
 #include <vector>
 
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
 #include <sys/uio.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -37,23 +34,6 @@ struct scratch {
 scratch& thread_scratch() {
   thread_local scratch s;
   return s;
-}
-
-// `fd` is read from the socket for every write, never cached: an abort closes the socket, and
-// a cached number could by then belong to another connection.
-ssize_t send_iov(int fd, iovec* iov, std::size_t n) {
-  if (fd < 0) {
-    errno = EBADF;
-    return -1;
-  }
-  msghdr m{};
-  m.msg_iov = iov;
-  m.msg_iovlen = n;
-  for (;;) {
-    ssize_t w = ::sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR) continue;
-    return w;
-  }
 }
 
 }  // namespace
@@ -161,17 +141,17 @@ void websocket_transport::flush() {
 bool websocket_transport::write_out(std::string& buf, std::size_t& offset) {
   while (offset < buf.size()) {
     iovec v{buf.data() + offset, buf.size() - offset};
-    ssize_t w = send_iov(direct_->native_handle(), &v, 1);
-    if (w < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        wait_writable();
-      } else {
-        spdlog::debug("connection {}: write failed: {}", conn_->id(), std::strerror(errno));
-        finish(true);
-      }
+    auto r = direct_->write(&v, 1);
+    if (r.ec) {
+      spdlog::debug("connection {}: write failed: {}", conn_->id(), r.ec.message());
+      finish(true);
       return false;
     }
-    offset += static_cast<std::size_t>(w);
+    offset += r.written;
+    if (r.blocked) {
+      wait_writable();  // TLS: the same bytes again, from `offset`
+      return false;
+    }
   }
   buf.clear();
   offset = 0;
@@ -214,19 +194,20 @@ bool websocket_transport::write_queued() {
       ++taken;
     }
   }
-  ssize_t w = send_iov(direct_->native_handle(), s.iov.data(), s.iov.size());
-  if (w < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      wait_writable();  // nothing written: the queue is intact
-    } else {
-      spdlog::debug("connection {}: write failed: {}", conn_->id(), std::strerror(errno));
-      finish(true);
-    }
+  auto r = direct_->write(s.iov.data(), s.iov.size());
+  if (r.ec) {
+    spdlog::debug("connection {}: write failed: {}", conn_->id(), r.ec.message());
+    finish(true);
     return false;
   }
-  auto written = static_cast<std::size_t>(w);
+  if (r.blocked && r.written == 0 && !r.repeat) {
+    wait_writable();  // nothing written: the queue is intact
+    return false;
+  }
+  const std::size_t written = r.written;
   if (written < total) {
-    // The kernel took part of it: keep the rest (a copy, only now) and wait for writability.
+    // Part of it went (or TLS began it: the whole batch must go again first): keep the rest
+    // (a copy, only now) and wait for writability.
     rest_.clear();
     rest_offset_ = 0;
     std::size_t skip = written;

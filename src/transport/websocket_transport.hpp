@@ -1,12 +1,14 @@
 // The WebSockets transport (WebSocketsServerTransport): writes a connection's output to its
 // socket until the output completes, then closes with 1000 (or drops the socket on abort).
 //
-// Plain TCP: the shard's write passes (flush_scheduler) call flush(), which frames everything
-// queued as one WebSocket message (hub protocols) or one message per send (raw connections)
-// and writes it with one gathered sendmsg straight to the socket — no coroutine resumption, no
-// copy per recipient, no Beast write operation. A socket whose kernel buffer is full keeps the
-// unwritten rest and waits for writability; the pass goes on with the other sockets.
-// TLS: a writer coroutine takes everything queued into one Beast write.
+// With a direct writer (plain TCP and TLS): the shard's write passes (flush_scheduler) call
+// flush(), which frames everything queued as one WebSocket message (hub protocols) or one
+// message per send (raw connections) and writes it with one gathered write straight to the
+// connection (plain: one sendmsg, no copy per recipient; TLS: one SSL_write, records of up to
+// 16 KiB) — no coroutine resumption, no write operation per message. A socket whose kernel
+// buffer is full keeps the unwritten rest and waits for writability; the pass goes on with the
+// other sockets. Written message by message (stateful reconnect): a writer coroutine takes
+// everything queued into one WebSocket message.
 #pragma once
 
 #include <cstddef>
@@ -34,8 +36,8 @@ class websocket_transport final : public flushable,
   http::websocket& socket() { return *ws_; }
 
   // Writes until the output completes or fails, then ends the WebSocket (close handshake or
-  // abort) and calls `on_closed`. Plain TCP: no coroutine runs meanwhile, the shard's write
-  // passes call flush(); TLS: one writer coroutine. The caller keeps the transport alive for
+  // abort) and calls `on_closed`. Direct: no coroutine runs meanwhile, the shard's write
+  // passes call flush(); otherwise one writer coroutine. The caller keeps the transport alive for
   // as long as anything reads from its socket (pending writes and the close keep it too).
   void start(std::function<void()> on_closed);
 
@@ -49,8 +51,8 @@ class websocket_transport final : public flushable,
   http::direct_socket* direct_ = nullptr;
   bool control_pending_ = false;  // the reader queued a control frame since the last take
   std::function<void()> on_closed_;
-  boost::asio::steady_timer signal_;  // the writer coroutine (TLS) waits on it
-  bool waiting_ = false;              // the TLS writer is waiting on signal_
+  boost::asio::steady_timer signal_;  // the writer coroutine waits on it (not direct)
+  bool waiting_ = false;              // the writer coroutine is waiting on signal_
   bool scheduled_ = false;            // in the shard's next write pass
   bool waiting_writable_ = false;     // the kernel buffer was full
   bool finished_ = false;

@@ -44,7 +44,7 @@ struct fed {
 };
 
 // Feeds `bytes` in pieces of `step` bytes, as a socket would deliver them, keeping the
-// unconsumed rest like plain_websocket does.
+// unconsumed rest like direct_websocket does.
 fed feed(frame_reader& r, const std::string& bytes, std::size_t step) {
   fed out;
   std::string held;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <thread>
 
 #include <boost/asio/co_spawn.hpp>
@@ -21,7 +22,9 @@ using boost::system::error_code;
 
 namespace {
 
-// An http::websocket whose write side is one end of a socket pair.
+// An http::websocket whose write side is one end of a socket pair. `tls_like`: writes behave as
+// a TLS session's: all or nothing, and a write that could not finish must be offered again,
+// beginning with the same bytes (what OpenSSL requires; checked here).
 class fake_websocket final : public http::websocket, public http::direct_socket {
  public:
   fake_websocket(asio::io_context& ctx, int fd) : sock_(ctx, asio::local::stream_protocol(), fd) {}
@@ -46,7 +49,41 @@ class fake_websocket final : public http::websocket, public http::direct_socket 
   asio::any_io_executor get_executor() override { return sock_.get_executor(); }
   http::direct_socket* direct() override { return this; }
 
-  int native_handle() override { return sock_.native_handle(); }
+  int native_handle() { return sock_.native_handle(); }
+  http::write_result write(const iovec* iov, std::size_t n) override {
+    http::write_result r;
+    std::string data;
+    for (std::size_t i = 0; i < n; ++i)
+      data.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+    std::size_t from = 0;
+    if (tls_like && !owed_.empty()) {
+      EXPECT_EQ(data.substr(0, owed_.size()), owed_) << "a repeated TLS write changed its bytes";
+      from = owed_sent_;
+    }
+    auto w = ::send(sock_.native_handle(), data.data() + from, data.size() - from,
+                    MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      r.ec = error_code(errno, boost::system::system_category());
+      return r;
+    }
+    const std::size_t sent = from + static_cast<std::size_t>(w < 0 ? 0 : w);
+    if (!tls_like) {
+      r.written = sent;
+      r.blocked = sent < data.size();
+      return r;
+    }
+    if (sent == data.size()) {
+      owed_.clear();
+      r.written = sent;
+      return r;
+    }
+    ++repeats;
+    owed_ = data;
+    owed_sent_ = sent;
+    r.blocked = true;
+    r.repeat = true;
+    return r;
+  }
   void async_wait_writable(std::function<void(error_code)> done) override {
     sock_.async_wait(asio::socket_base::wait_write, std::move(done));
   }
@@ -67,8 +104,12 @@ class fake_websocket final : public http::websocket, public http::direct_socket 
   bool aborted = false;
   bool released = false;
   int controls_written = 0;
+  bool tls_like = false;
+  int repeats = 0;
 
  private:
+  std::string owed_;  // tls_like: the bytes of the write that could not finish
+  std::size_t owed_sent_ = 0;
   asio::local::stream_protocol::socket sock_;
   std::function<void()> on_control_;
   std::string control_;
@@ -148,6 +189,9 @@ class WebSocketTransport : public ::testing::Test {
     return out;
   }
 
+  // Writes 3,000 messages and a pong through a 4 KiB kernel buffer; everything arrives whole.
+  void full_buffer_case();
+
   asio::io_context ctx_;
   transport::queue_limits limits_{};
   int peer_ = -1;
@@ -197,6 +241,16 @@ TEST_F(WebSocketTransport, RawConnectionsGetOneBinaryFramePerSendWithEveryLength
 }
 
 TEST_F(WebSocketTransport, AFullKernelBufferLosesNothingAndControlFramesStayWhole) {
+  full_buffer_case();
+}
+
+TEST_F(WebSocketTransport, ATlsWriteThatMustBeRepeatedGoesAgainWholeAndFirst) {
+  ws_->tls_like = true;
+  full_buffer_case();
+  EXPECT_GT(ws_->repeats, 0) << "the kernel buffer never filled";
+}
+
+void WebSocketTransport::full_buffer_case() {
   int small = 4096;
   ASSERT_EQ(::setsockopt(ws_->native_handle(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
   std::string expected;

@@ -1,4 +1,4 @@
-#include "http/plain_websocket.hpp"
+#include "http/direct_websocket.hpp"
 
 #include <cerrno>
 #include <chrono>
@@ -29,6 +29,12 @@ char* thread_read_buffer() {
   return buf.data();
 }
 
+// The thread's gather buffer for TLS writes: filled and written in one call.
+std::string& thread_gather_buffer() {
+  thread_local std::string buf;
+  return buf;
+}
+
 error_code error_for(std::uint16_t close_code) {
   if (close_code == close_message_too_big) return errc::make_error_code(errc::message_size);
   if (close_code == close_invalid_payload)
@@ -38,11 +44,12 @@ error_code error_for(std::uint16_t close_code) {
 
 }  // namespace
 
-plain_websocket::plain_websocket(asio::ip::tcp::socket socket) : socket_(std::move(socket)) {}
+direct_websocket::direct_websocket(asio::ip::tcp::socket socket, std::unique_ptr<tls_session> tls)
+    : socket_(std::move(socket)), tls_(std::move(tls)) {}
 
-plain_websocket::~plain_websocket() = default;
+direct_websocket::~direct_websocket() = default;
 
-void plain_websocket::queue_control(std::string frame, bool pong) {
+void direct_websocket::queue_control(std::string frame, bool pong) {
   if (released_) return;  // closing: async_close writes the only frame still to go
   if (pong)
     pong_ = std::move(frame);
@@ -51,20 +58,20 @@ void plain_websocket::queue_control(std::string frame, bool pong) {
   if (owned_ && on_control_) on_control_();
 }
 
-std::string plain_websocket::take_control() {
+std::string direct_websocket::take_control() {
   std::string out = std::exchange(pong_, std::string());
   out += control_;
   control_.clear();
   return out;
 }
 
-void plain_websocket::acquire(std::function<void()> on_control) {
+void direct_websocket::acquire(std::function<void()> on_control) {
   owned_ = true;
   on_control_ = std::move(on_control);
   if ((!control_.empty() || !pong_.empty()) && on_control_) on_control_();
 }
 
-void plain_websocket::release() {
+void direct_websocket::release() {
   owned_ = false;
   released_ = true;
   on_control_ = nullptr;
@@ -72,12 +79,68 @@ void plain_websocket::release() {
   pong_.clear();
 }
 
-void plain_websocket::async_wait_writable(std::function<void(error_code)> done) {
-  socket_.async_wait(asio::ip::tcp::socket::wait_write, std::move(done));
+void direct_websocket::async_wait_writable(std::function<void(error_code)> done) {
+  socket_.async_wait(
+      write_waits_readable_ ? asio::ip::tcp::socket::wait_read : asio::ip::tcp::socket::wait_write,
+      std::move(done));
 }
 
-std::optional<error_code> plain_websocket::on_event(const frame_reader::result& r, std::string& out,
-                                                    bool& binary) {
+write_result direct_websocket::write(const iovec* iov, std::size_t n) {
+  write_result r;
+  // Checked on every write: an abort closes the socket, and its number may belong to another
+  // connection by now.
+  if (!socket_.is_open()) {
+    r.ec = asio::error::bad_descriptor;
+    return r;
+  }
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < n; ++i) total += iov[i].iov_len;
+  if (!tls_) {
+    msghdr m{};
+    m.msg_iov = const_cast<iovec*>(iov);
+    m.msg_iovlen = n;
+    for (;;) {
+      ssize_t w = ::sendmsg(socket_.native_handle(), &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+          r.blocked = true;
+        else
+          r.ec = error_code(errno, boost::system::system_category());
+        return r;
+      }
+      r.written = static_cast<std::size_t>(w);
+      r.blocked = r.written < total;
+      return r;
+    }
+  }
+  // TLS: one call for the whole gathered write (records of up to 16 KiB).
+  tls_io t;
+  if (n == 1) {
+    t = tls_->write(iov[0].iov_base, total);
+  } else {
+    auto& g = thread_gather_buffer();
+    g.clear();
+    for (std::size_t i = 0; i < n; ++i)
+      g.append(static_cast<const char*>(iov[i].iov_base), iov[i].iov_len);
+    t = tls_->write(g.data(), g.size());
+    if (g.capacity() > 1024 * 1024) std::string().swap(g);  // after an unusually large write
+  }
+  write_waits_readable_ = false;
+  if (t.ec) {
+    r.ec = t.ec;
+  } else if (t.need != tls_io::wait::none) {
+    r.blocked = true;
+    r.repeat = true;
+    write_waits_readable_ = t.need == tls_io::wait::readable;
+  } else {
+    r.written = total;
+  }
+  return r;
+}
+
+std::optional<error_code> direct_websocket::on_event(const frame_reader::result& r,
+                                                     std::string& out, bool& binary) {
   switch (r.kind) {
     case frame_reader::event::message:
       out = reader_.take_message();
@@ -112,12 +175,12 @@ std::optional<error_code> plain_websocket::on_event(const frame_reader::result& 
   return std::nullopt;
 }
 
-void plain_websocket::keep_rest(const char* data, std::size_t n) {
+void direct_websocket::keep_rest(const char* data, std::size_t n) {
   partial_.assign(data, n);
   partial_offset_ = 0;
 }
 
-error_code plain_websocket::finish_reading(error_code ec) {
+error_code direct_websocket::finish_reading(error_code ec) {
   if (ec) {
     reader_done_ = true;
     if (close_wait_) close_wait_->cancel();  // async_close waits for this reader
@@ -130,7 +193,7 @@ error_code plain_websocket::finish_reading(error_code ec) {
   return ec;
 }
 
-std::optional<error_code> plain_websocket::read_available(std::string& out, bool& binary) {
+std::optional<error_code> direct_websocket::read_available(std::string& out, bool& binary) {
   if (reader_done_ || close_received_) return asio::error::eof;
   for (;;) {
     // Bytes kept from an earlier read first: the frames after a message, or a frame's start.
@@ -146,14 +209,10 @@ std::optional<error_code> plain_websocket::read_available(std::string& out, bool
       partial_offset_ = 0;
     }
     char* buf = thread_read_buffer();
-    ssize_t n = ::recv(socket_.native_handle(), buf, read_chunk, MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return std::nullopt;
-      return error_code(errno, boost::system::system_category());
-    }
-    if (n == 0) return asio::error::eof;  // gone without a close frame
-    const auto got = static_cast<std::size_t>(n);
+    error_code ec;
+    const std::size_t got = receive(buf, read_chunk, ec);
+    if (ec) return ec;  // eof: gone without a close frame
+    if (got == 0) return std::nullopt;
     if (!partial_.empty()) {
       partial_.append(buf, got);  // completes a frame begun earlier
       continue;
@@ -173,42 +232,80 @@ std::optional<error_code> plain_websocket::read_available(std::string& out, bool
   }
 }
 
+std::size_t direct_websocket::receive(char* buf, std::size_t n, error_code& ec) {
+  if (!socket_.is_open()) {
+    ec = asio::error::bad_descriptor;
+    return 0;
+  }
+  if (tls_) {
+    auto t = tls_->read(buf, n);
+    read_waits_writable_ = t.need == tls_io::wait::writable;
+    ec = t.ec;
+    return t.bytes;
+  }
+  for (;;) {
+    ssize_t got = ::recv(socket_.native_handle(), buf, n, MSG_DONTWAIT);
+    if (got > 0) return static_cast<std::size_t>(got);
+    if (got == 0) {
+      ec = asio::error::eof;
+    } else if (errno == EINTR) {
+      continue;
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      ec = error_code(errno, boost::system::system_category());
+    }
+    return 0;
+  }
+}
+
 // A small coroutine frame (an idle connection keeps one): the work is in read_available().
-asio::awaitable<error_code> plain_websocket::async_read(std::string& out, bool& binary) {
+asio::awaitable<error_code> direct_websocket::async_read(std::string& out, bool& binary) {
   for (;;) {
     if (auto done = read_available(out, binary)) co_return finish_reading(*done);
-    auto [ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read, use_tuple);
+    auto [ec] = co_await socket_.async_wait(
+        read_waits_writable_ ? asio::ip::tcp::socket::wait_write : asio::ip::tcp::socket::wait_read,
+        use_tuple);
     if (ec) co_return finish_reading(ec);
   }
 }
 
-asio::awaitable<error_code> plain_websocket::async_write(std::span<const std::string_view> parts,
-                                                         bool binary) {
+asio::awaitable<error_code> direct_websocket::write_all(std::string bytes) {
+  std::size_t offset = 0;
+  while (offset < bytes.size()) {
+    iovec v{bytes.data() + offset, bytes.size() - offset};
+    auto r = write(&v, 1);
+    if (r.ec) co_return r.ec;
+    offset += r.written;
+    if (r.blocked) {
+      auto [ec] =
+          co_await socket_.async_wait(write_waits_readable_ ? asio::ip::tcp::socket::wait_read
+                                                            : asio::ip::tcp::socket::wait_write,
+                                      use_tuple);
+      if (ec) co_return ec;
+    }
+  }
+  co_return error_code{};
+}
+
+asio::awaitable<error_code> direct_websocket::async_write(std::span<const std::string_view> parts,
+                                                          bool binary) {
   if (owned_ || close_sent_) co_return asio::error::operation_not_supported;
   std::size_t len = 0;
   for (auto p : parts) len += p.size();
   unsigned char header[ws_max_header];
   std::size_t h = write_frame_header(header, binary ? ws_opcode::binary : ws_opcode::text, len);
-  std::string control = take_control();
-  std::vector<asio::const_buffer> bufs;
-  bufs.reserve(parts.size() + 2);
-  if (!control.empty()) bufs.emplace_back(control.data(), control.size());
-  bufs.emplace_back(header, h);
-  for (auto p : parts) bufs.emplace_back(p.data(), p.size());
-  auto [ec, n] = co_await asio::async_write(socket_, bufs, use_tuple);
-  (void)n;
-  co_return ec;
+  std::string bytes = take_control();
+  bytes.reserve(bytes.size() + h + len);
+  bytes.append(reinterpret_cast<const char*>(header), h);
+  for (auto p : parts) bytes.append(p);
+  co_return co_await write_all(std::move(bytes));
 }
 
-asio::awaitable<error_code> plain_websocket::async_close(std::uint16_t code) {
+asio::awaitable<error_code> direct_websocket::async_close(std::uint16_t code) {
   if (!socket_.is_open()) co_return error_code{};
   error_code result;
   if (!close_sent_) {
     close_sent_ = true;
-    std::string frame = make_close_frame(code);
-    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(frame), use_tuple);
-    (void)n;
-    result = ec;
+    result = co_await write_all(make_close_frame(code));
   }
   if (!result && !close_received_) {
     // The peer answers with its close frame; bounded, as Beast's close handshake timeout.
@@ -235,7 +332,9 @@ asio::awaitable<error_code> plain_websocket::async_close(std::uint16_t code) {
   co_return result;
 }
 
-void plain_websocket::abort() {
+void direct_websocket::abort() {
+  // TLS: close_notify if it goes out at once (a browser does not wait for it).
+  if (tls_ && socket_.is_open()) tls_->shutdown();
   error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);

@@ -1,8 +1,9 @@
-// Internal to http/: a WebSocket on plain TCP after Beast's upgrade handshake, read by hubcast's
-// own frame reader (http/websocket_frames.hpp) and written by a direct frame writer
-// (http::direct_socket). An idle connection holds the socket and a few flags: bytes are read
-// into a buffer shared by the thread's connections, and only the rest of an incomplete frame is
-// kept (no per-connection read buffer, no Beast stream state, no timers).
+// Internal to http/: a WebSocket on plain TCP or TLS after Beast's upgrade handshake, read by
+// hubcast's own frame reader (http/websocket_frames.hpp) and written by a direct frame writer
+// (http::direct_socket). An idle connection holds the socket, its TLS session (OpenSSL's state;
+// its record buffers are released while idle) and a few flags: bytes are read into a buffer
+// shared by the thread's connections, and only the rest of an incomplete frame is kept (no
+// per-connection read buffer, no Beast or Asio stream state, no timers).
 #pragma once
 
 #include <cstddef>
@@ -15,15 +16,18 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "http/tls_session.hpp"
 #include "http/websocket.hpp"
 #include "http/websocket_frames.hpp"
 
 namespace hubcast::http::detail {
 
-class plain_websocket final : public websocket, public direct_socket {
+class direct_websocket final : public websocket, public direct_socket {
  public:
-  explicit plain_websocket(boost::asio::ip::tcp::socket socket);
-  ~plain_websocket() override;
+  // `tls`: the socket's TLS session, its handshake done (nullptr: plain TCP).
+  explicit direct_websocket(boost::asio::ip::tcp::socket socket,
+                            std::unique_ptr<tls_session> tls = nullptr);
+  ~direct_websocket() override;
 
   // websocket
   boost::asio::awaitable<boost::system::error_code> async_read(std::string& out,
@@ -39,7 +43,7 @@ class plain_websocket final : public websocket, public direct_socket {
   direct_socket* direct() override { return this; }
 
   // direct_socket
-  int native_handle() override { return socket_.native_handle(); }
+  write_result write(const iovec* iov, std::size_t n) override;
   void async_wait_writable(std::function<void(boost::system::error_code)> done) override;
   void acquire(std::function<void()> on_control) override;
   std::string take_control() override;
@@ -48,6 +52,7 @@ class plain_websocket final : public websocket, public direct_socket {
 
  private:
   boost::asio::ip::tcp::socket socket_;
+  std::unique_ptr<tls_session> tls_;
   frame_reader reader_;
   // The unparsed rest of what was received (an incomplete frame, or frames after a message).
   std::string partial_;
@@ -63,6 +68,10 @@ class plain_websocket final : public websocket, public direct_socket {
   bool close_received_ = false;
   bool peer_closed_ = false;
   bool reader_done_ = false;  // async_read returned an error: nobody reads any more
+  // TLS: what the session waits for before reading (writable: it has to send first) and
+  // before writing again (readable: it has to receive first).
+  bool read_waits_writable_ = false;
+  bool write_waits_readable_ = false;
   std::unique_ptr<boost::asio::steady_timer> close_wait_;  // only while closing
 
   // Handles one reader event: a value when async_read returns (a message, or the error).
@@ -73,6 +82,10 @@ class plain_websocket final : public websocket, public direct_socket {
   std::optional<boost::system::error_code> read_available(std::string& out, bool& binary);
   void queue_control(std::string frame, bool pong);
   void keep_rest(const char* data, std::size_t n);
+  // Reads what is there now: bytes, 0 and no error (nothing now), or an error (eof: closed).
+  std::size_t receive(char* buf, std::size_t n, boost::system::error_code& ec);
+  // Writes `bytes` whole, waiting for the socket as needed (the close handshake, async_write).
+  boost::asio::awaitable<boost::system::error_code> write_all(std::string bytes);
   boost::system::error_code finish_reading(boost::system::error_code ec);
 };
 
