@@ -316,6 +316,10 @@ struct endpoint {
     auto poll = [c, timeout, who]() -> asio::awaitable<poll_result> {
       if (who.principal) c->set_user(who.principal, who.expires_at);
       auto r = co_await long_polling_transport::poll(c, timeout);
+      // The application ended the connection (the client's Close message, a hub's Abort): this
+      // 204 is the last answer, and nothing more is read, as after a DELETE. The hub's read loop
+      // ends and OnDisconnected runs now, not when the connection times out.
+      if (r.status == 204 && c->is_completed()) c->end_input();
       co_return r;
     };
     auto target = c->get_executor();

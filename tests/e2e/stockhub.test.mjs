@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { MessagePackHubProtocol } from '@microsoft/signalr-protocol-msgpack';
-import { connect, delay, once, signalR, startStockhub, stopCleanly, stockhubDir } from './helpers.mjs';
+import { connect, delay, once, signalR, startStockhub, stockhubToken, stopCleanly, stockhubDir } from './helpers.mjs';
 
 const binDir = process.env.HUBCAST_BIN ?? path.resolve('build/bin');
 let sh;
@@ -386,4 +386,26 @@ describe('token expiry', () => {
       p.kill('SIGTERM');
     }
   });
+});
+
+// A long-polling client that ends with a Close message and no DELETE (hubcast's C++ client
+// stops polling once a poll answers 204): the connection ends at that 204, OnDisconnected runs
+// at once and nothing waits for the connection to time out (nor holds a graceful shutdown).
+it('a long-polling connection closed by its Close message is disconnected at once', { timeout: 20000 }, async () => {
+  const token = await stockhubToken(sh, 'trader@stockhub.local');
+  const auth = { Authorization: `Bearer ${token}` };
+  const neg = await (await fetch(`${url}/hubs/stocks/negotiate?negotiateVersion=1`, { method: 'POST', headers: auth })).json();
+  const conn = `${url}/hubs/stocks?id=${encodeURIComponent(neg.connectionToken)}`;
+  const left = () => sh.output.split("User 'trader@stockhub.local' disconnected").length - 1;
+  const before = left();
+  assert.equal((await fetch(conn, { headers: auth })).status, 200, 'the first poll starts the connection');
+  assert.equal((await fetch(conn, { method: 'POST', headers: auth, body: '{"protocol":"json","version":1}\x1e' })).status, 200);
+  assert.equal(await (await fetch(conn, { headers: auth })).text(), '{}\x1e', 'the handshake response');
+  assert.equal((await fetch(conn, { method: 'POST', headers: auth, body: '{"type":7}\x1e' })).status, 200);
+  let status = 200;
+  for (let i = 0; i < 20 && status === 200; ++i) status = (await fetch(conn, { headers: auth })).status;
+  assert.equal(status, 204, 'the poll after the Close message is the last one');
+  for (let i = 0; i < 40 && left() === before; ++i) await delay(50);
+  assert.equal(left(), before + 1, 'OnDisconnected ran within 2 s');
+  assert.equal((await fetch(conn, { method: 'POST', headers: auth, body: '{"type":6}\x1e' })).status, 404, 'the connection is gone');
 });
