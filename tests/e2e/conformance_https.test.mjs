@@ -1,7 +1,8 @@
 // hubcast-conformance over TLS: `--urls "https://127.0.0.1:0;http://127.0.0.1:0"` with
 // `--https-cert/--https-key` (a certificate from `stockhub dev-certs`) prints a
 // `Now listening on:` line per URL and serves the official client over both schemes, every
-// transport, cookies included, without redirecting plain HTTP; https:// without a certificate is
+// transport (WebSockets with stateful reconnect too), cookies and messages of several TLS records
+// included, without redirecting plain HTTP; https:// without a certificate is
 // one clear line and exit 1.
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,10 +41,11 @@ it('serves the official client over https:// and http:// on every transport', { 
     { env: { ...process.env, NODE_EXTRA_CA_CERTS: `${dir}/stockhub-dev.crt` }, encoding: 'utf8' });
   const result = JSON.parse(out.trim().split('\n').pop());
   for (const base of [https, http]) {
-    for (const t of ['WebSockets', 'ServerSentEvents', 'LongPolling']) {
+    for (const t of ['WebSockets', 'ServerSentEvents', 'LongPolling', 'WebSockets stateful']) {
       const r = result[`${base} ${t}`];
       assert.equal(r.error, undefined, `${base} ${t}: ${r.error}`);
       assert.equal(r.echo, `hello over ${t}`);
+      assert.equal(r.big, 20000, `${base} ${t}: a message of several TLS records each way`);
       assert.equal(r.cookie, 'testValue', `${base} ${t}: the negotiate cookie comes back`);
     }
   }
