@@ -79,10 +79,13 @@ void direct_websocket::release() {
   pong_.clear();
 }
 
+asio::ip::tcp::socket::wait_type direct_websocket::write_wait() const {
+  return write_waits_readable_ ? asio::ip::tcp::socket::wait_read
+                               : asio::ip::tcp::socket::wait_write;
+}
+
 void direct_websocket::async_wait_writable(std::function<void(error_code)> done) {
-  socket_.async_wait(
-      write_waits_readable_ ? asio::ip::tcp::socket::wait_read : asio::ip::tcp::socket::wait_write,
-      std::move(done));
+  socket_.async_wait(write_wait(), std::move(done));
 }
 
 write_result direct_websocket::write(const iovec* iov, std::size_t n) {
@@ -276,10 +279,7 @@ asio::awaitable<error_code> direct_websocket::write_all(std::string bytes) {
     if (r.ec) co_return r.ec;
     offset += r.written;
     if (r.blocked) {
-      auto [ec] =
-          co_await socket_.async_wait(write_waits_readable_ ? asio::ip::tcp::socket::wait_read
-                                                            : asio::ip::tcp::socket::wait_write,
-                                      use_tuple);
+      auto [ec] = co_await socket_.async_wait(write_wait(), use_tuple);
       if (ec) co_return ec;
     }
   }

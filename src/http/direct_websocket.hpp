@@ -86,6 +86,8 @@ class direct_websocket final : public websocket, public direct_socket {
   std::size_t receive(char* buf, std::size_t n, boost::system::error_code& ec);
   // Writes `bytes` whole, waiting for the socket as needed (the close handshake, async_write).
   boost::asio::awaitable<boost::system::error_code> write_all(std::string bytes);
+  // What a blocked write waits for (TLS may have to receive first).
+  boost::asio::ip::tcp::socket::wait_type write_wait() const;
   boost::system::error_code finish_reading(boost::system::error_code ec);
 };
 

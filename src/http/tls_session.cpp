@@ -124,35 +124,29 @@ tls_io tls_session::result(int rc) {
 }
 
 // The thread's error queue may hold another connection's leftovers: cleared before each call,
-// or SSL_get_error would report them as this call's.
-tls_io tls_session::handshake() {
+// or SSL_get_error would report them as this call's. `op(bytes)` returns OpenSSL's result.
+template <class Op>
+tls_io tls_session::call(Op op) {
   if (failed_) return {tls_io::wait::none, 0, boost::asio::error::broken_pipe};
   ERR_clear_error();
   errno = 0;
-  int rc = SSL_do_handshake(ssl_);
-  if (rc == 1) return {};
+  std::size_t bytes = 0;
+  int rc = op(bytes);
+  if (rc == 1) return {tls_io::wait::none, bytes, {}};
   return result(rc);
+}
+
+tls_io tls_session::handshake() {
+  return call([this](std::size_t&) { return SSL_do_handshake(ssl_); });
 }
 
 tls_io tls_session::read(void* data, std::size_t n) {
-  if (failed_) return {tls_io::wait::none, 0, boost::asio::error::broken_pipe};
-  ERR_clear_error();
-  errno = 0;
-  std::size_t got = 0;
-  int rc = SSL_read_ex(ssl_, data, n, &got);
-  if (rc == 1) return {tls_io::wait::none, got, {}};
-  return result(rc);
+  return call([&](std::size_t& got) { return SSL_read_ex(ssl_, data, n, &got); });
 }
 
 tls_io tls_session::write(const void* data, std::size_t n) {
-  if (failed_) return {tls_io::wait::none, 0, boost::asio::error::broken_pipe};
   if (n == 0) return {};
-  ERR_clear_error();
-  errno = 0;
-  std::size_t put = 0;
-  int rc = SSL_write_ex(ssl_, data, n, &put);
-  if (rc == 1) return {tls_io::wait::none, put, {}};
-  return result(rc);
+  return call([&](std::size_t& put) { return SSL_write_ex(ssl_, data, n, &put); });
 }
 
 tls_io tls_session::shutdown() {

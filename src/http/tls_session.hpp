@@ -51,6 +51,8 @@ class tls_session {
   ssl_st* ssl_;
   bool failed_ = false;  // a fatal error: OpenSSL forbids shutdown afterwards
   tls_io result(int rc);
+  template <class Op>
+  tls_io call(Op op);
 };
 
 }  // namespace hubcast::http::detail
