@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "core/fifo.hpp"
+#include "dispatch/connection_state.hpp"
 #include "protocol/handshake.hpp"
 #include "protocol/hub_protocol.hpp"
 #include "protocol/text_framing.hpp"
@@ -35,96 +36,7 @@ std::string unauthorized_text(const std::string& target) {
   return "Failed to invoke '" + target + "' because user is unauthorized";
 }
 
-constexpr std::size_t stream_backpressure_bytes = 256 * 1024;
-
-// Server-to-client stream bound to one invocation id.
-class stream_sink_impl final : public detail::stream_sink {
- public:
-  stream_sink_impl(std::shared_ptr<hub_connection> hc, std::string id, asio::any_io_executor ex)
-      : hc_(std::move(hc)), id_(std::move(id)), event_(ex, asio::steady_timer::time_point::max()) {}
-
-  asio::awaitable<void> async_write(protocol::payload item) override {
-    if (cancelled_) throw stream_cancelled();
-    // A slow client: wait for its queue to drain rather than buffer without bound.
-    if (hc_->transport().queued_bytes() > stream_backpressure_bytes && !hc_->closing()) {
-      auto draining = hc_->transport().async_wait_drained(stream_backpressure_bytes / 2);
-      co_await std::move(draining);
-    }
-    if (cancelled_ || !hc_->send_stream_item(id_, item)) throw stream_cancelled();
-  }
-
-  bool cancelled() const override { return cancelled_; }
-
-  detail::try_write_result try_write(const protocol::payload& item,
-                                     detail::framing_cache& cache) override {
-    if (cancelled_ || hc_->closing() || !hc_->protocol())
-      return detail::try_write_result::cancelled;
-    if (hc_->transport().queued_bytes() > stream_backpressure_bytes)
-      return detail::try_write_result::full;
-    const auto* proto = hc_->protocol();
-    auto bytes = cache.find(proto, id_);
-    if (!bytes) {
-      std::string out;
-      proto->write_stream_item(out, id_, item, hc_->options().encoding);
-      bytes = std::make_shared<const std::string>(std::move(out));
-      cache.add(proto, id_, bytes);
-    }
-    return hc_->send_framed(std::move(bytes)) ? detail::try_write_result::written
-                                              : detail::try_write_result::cancelled;
-  }
-
-  asio::awaitable<void> async_wait_writable() override {
-    if (cancelled_ || hc_->closing()) co_return;
-    if (hc_->transport().queued_bytes() > stream_backpressure_bytes / 2) {
-      auto draining = hc_->transport().async_wait_drained(stream_backpressure_bytes / 2);
-      co_await std::move(draining);
-    }
-  }
-
-  asio::awaitable<void> async_wait_cancelled() override {
-    while (!cancelled_) {
-      event_.expires_at(asio::steady_timer::time_point::max());
-      co_await event_.async_wait(asio::as_tuple(asio::use_awaitable));
-    }
-  }
-
-  // The producer sees the cancellation at its next write or in wait_cancelled(). (Emitting an
-  // Asio cancellation signal into the producer's own awaits was tried: the signal must outlive
-  // the coroutine's last resumption, which the dispatcher cannot see.)
-  void cancel() {
-    if (cancelled_) return;
-    cancelled_ = true;
-    event_.cancel();
-  }
-
- private:
-  std::shared_ptr<hub_connection> hc_;
-  std::string id_;
-  asio::steady_timer event_;
-  bool cancelled_ = false;
-};
-
 }  // namespace
-
-struct hub_dispatcher::connection_state {
-  struct pending_call {
-    std::optional<std::string> id;
-    std::string target;  // as the client spelled it
-    const detail::method_descriptor* method = nullptr;
-    detail::bound_call call;
-    std::vector<std::string> upload_ids;
-  };
-
-  std::shared_ptr<transport::connection> conn;
-  std::shared_ptr<hub_connection> hc;
-  asio::any_io_executor ex;
-  fifo<pending_call> queue;
-  bool worker_running = false;
-  bool reader_done = false;
-  std::unordered_map<std::string, std::shared_ptr<detail::upload_channel>> uploads;
-  std::unordered_map<std::string, std::shared_ptr<stream_sink_impl>> streams;
-  std::optional<std::string> close_error;
-};
 
 hub_dispatcher::hub_dispatcher(hub_definition def, const hub_options& options,
                                std::shared_ptr<lifetime::hub_lifetime_manager> lifetime)
@@ -154,168 +66,6 @@ std::unique_ptr<hub> hub_dispatcher::make_hub(connection_state& st) {
   auto h = def_.factory();
   h->bind_caller(st.hc, lifetime_.get());
   return h;
-}
-
-asio::awaitable<bool> hub_dispatcher::handshake(connection_state& st, std::string& inbuf) {
-  auto conn = st.conn;
-  auto done = std::make_shared<bool>(false);
-  auto timer = std::make_shared<asio::steady_timer>(st.ex, options_.handshake_timeout);
-  timer->async_wait([done, conn](boost::system::error_code ec) {
-    if (ec || *done) return;
-    *done = true;
-    conn->set_binary(false);
-    conn->try_send(std::make_shared<const std::string>(
-        protocol::handshake_failure("Handshake was canceled.")));
-    conn->complete();
-  });
-  auto fail = [&](const std::string& text) {
-    *done = true;
-    timer->cancel();
-    conn->set_binary(false);  // a failed handshake is answered in a Text frame
-    conn->try_send(std::make_shared<const std::string>(protocol::handshake_failure(text)));
-    conn->complete();
-  };
-  const std::size_t max = options_.maximum_receive_message_size;
-  std::string chunk;
-  bool binary = false;
-  for (;;) {
-    if (!co_await conn->async_read(chunk, binary)) {
-      *done = true;
-      timer->cancel();
-      co_return false;
-    }
-    if (*done) continue;  // failed or timed out: drain until the client goes
-    inbuf += chunk;
-    auto pos = inbuf.find(protocol::record_separator);
-    if (pos == std::string::npos) {
-      if (max != 0 && inbuf.size() >= max) fail("Handshake was canceled.");
-      continue;
-    }
-    if (max != 0 && pos + 1 > max) {
-      fail("Handshake was canceled.");
-      continue;
-    }
-    auto parsed = protocol::parse_handshake_request(std::string_view(inbuf).substr(0, pos));
-    if (auto* err = std::get_if<protocol::handshake_error>(&parsed)) {
-      std::string text = "An unexpected error occurred during connection handshake.";
-      if (options_.enable_detailed_errors) text += " " + err->detail;
-      fail(text);
-      continue;
-    }
-    auto& req = std::get<protocol::handshake_request>(parsed);
-    const protocol::hub_protocol* p = protocol::find_protocol(req.protocol);
-    if (p && p->id() == protocol::protocol_id::json && !options_.allow_json) p = nullptr;
-    if (p && p->id() == protocol::protocol_id::messagepack && !options_.allow_messagepack)
-      p = nullptr;
-    if (!p) {
-      fail("The protocol '" + req.protocol + "' is not supported.");
-      continue;
-    }
-    if (req.version > p->version() || req.version < 0) {
-      fail("The server does not support version " + std::to_string(req.version) + " of the '" +
-           req.protocol + "' protocol.");
-      continue;
-    }
-    if (p->format() == protocol::transfer_format::binary &&
-        conn->transport() == transport::transport_type::server_sent_events) {
-      fail("Cannot use the '" + req.protocol +
-           "' protocol on the current transport. The transport does not support 'Binary' "
-           "transfer format.");
-      continue;
-    }
-    *done = true;
-    timer->cancel();
-    st.hc->set_protocol(p);
-    if (conn->stateful()) {
-      // A version-1 handshake turns stateful reconnect off for this connection (§11).
-      if (req.version >= 2) {
-        st.hc->enable_stateful();
-        std::weak_ptr<hub_connection> weak = st.hc;
-        conn->set_on_reconnected([weak] {
-          if (auto hc = weak.lock()) hc->replay();
-        });
-      } else {
-        conn->set_stateful(false);
-      }
-    }
-    conn->try_send(std::make_shared<const std::string>(protocol::handshake_success()));
-    inbuf.erase(0, pos + 1);
-    co_return true;
-  }
-}
-
-asio::awaitable<void> hub_dispatcher::on_connected(std::shared_ptr<transport::connection> conn) {
-  auto st = std::make_shared<connection_state>();
-  st->conn = conn;
-  st->ex = conn->get_executor();
-  st->hc = std::make_shared<hub_connection>(conn, options_);
-  st->hc->set_counters(counters_);
-  st->hc->user = conn->user();
-  if (st->hc->user) {
-    if (options_.user_id_provider) {
-      st->hc->user_identifier = options_.user_id_provider(*st->hc->user);
-    } else if (auto id = st->hc->user->name_identifier()) {
-      st->hc->user_identifier = std::string(*id);
-    }
-  }
-  conn->set_coalesce(true);
-  std::string inbuf;
-  if (!co_await handshake(*st, inbuf)) co_return;
-
-  const bool connected = co_await connect(st);
-  // The read loop keeps only what an idle connection needs across its wait: parsing and the
-  // messages' handling run in their own coroutine frames (process), freed after each read.
-  auto& hc = *st->hc;
-  std::string chunk;
-  bool binary = false;
-  for (;;) {
-    if (!hc.closing() && !inbuf.empty()) co_await process(st, inbuf);
-    if (hc.closing()) inbuf.clear();
-    if (inbuf.empty()) std::string().swap(inbuf);  // no buffer held while idle
-    if (!co_await conn->async_read(chunk, binary)) break;
-    counters_->bytes_received.add(chunk.size());
-    hc.on_received(false);
-    if (hc.closing()) continue;
-    if (inbuf.empty())
-      inbuf.swap(chunk);  // the common case: one whole message, no copy
-    else
-      inbuf.append(chunk);
-  }
-  co_await disconnect(st, connected);
-}
-
-asio::awaitable<bool> hub_dispatcher::connect(std::shared_ptr<connection_state> st) {
-  auto& hc = *st->hc;
-  // OnConnectedAsync (§10: failure closes without reconnect).
-  try {
-    auto h = make_hub(*st);
-    hub_lifetime_context ctx(*h, def_.name);
-    auto op = filters_.connected(ctx);
-    co_await std::move(op);
-  } catch (const std::exception& e) {
-    spdlog::debug("connection {}: on_connected failed: {}", st->conn->id(), log::escape(e.what()));
-    hc.close(error_text("Connection closed with an error.", e), false);
-    co_return false;
-  }
-  std::optional<std::string> refused;
-  try {
-    co_await lifetime_->on_connected(&hc);
-  } catch (const std::exception& e) {
-    // A backplane that could not subscribe the connection: it could not be reached.
-    spdlog::warn("connection {}: the lifetime manager refused it: {}", st->conn->id(),
-                 log::escape(e.what()));
-    refused = error_text("Connection closed with an error.", e);
-  }
-  if (refused) {
-    try {
-      co_await lifetime_->on_disconnected(&hc);
-    } catch (const std::exception&) {
-    }
-    hc.close(*refused, true);
-    co_return false;
-  }
-  heartbeat_.add(&hc);
-  co_return true;
 }
 
 asio::awaitable<void> hub_dispatcher::process(std::shared_ptr<connection_state> st,
@@ -352,6 +102,7 @@ asio::awaitable<void> hub_dispatcher::disconnect(std::shared_ptr<connection_stat
   // Cleanup: the client is gone (or the transport ended after our Close).
   auto& hc = *st->hc;
   st->reader_done = true;
+  st->connected = false;  // no authentication-refreshed callback after this
   st->queue.clear();
   for (auto& [id, s] : st->streams) s->cancel();
   for (auto& [id, u] : st->uploads) u->complete(std::string("The connection was closed."));

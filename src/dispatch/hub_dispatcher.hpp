@@ -64,6 +64,9 @@ class hub_dispatcher final : public transport::connection_handler {
   // Parses and handles the whole messages in `inbuf`, leaving an incomplete rest.
   boost::asio::awaitable<void> process(std::shared_ptr<connection_state> st, std::string& inbuf);
   boost::asio::awaitable<void> disconnect(std::shared_ptr<connection_state> st, bool connected);
+  // What the transport reports about a running connection (on its shard).
+  void on_event(connection_state& st, transport::connection::event e);
+  boost::asio::awaitable<void> authentication_refreshed(std::shared_ptr<connection_state> st);
   boost::asio::awaitable<void> handle(std::shared_ptr<connection_state> st,
                                       protocol::hub_message& m);
   void handle_invocation(std::shared_ptr<connection_state> st, protocol::invocation_message& m);

@@ -9,12 +9,15 @@ namespace {
 const auth::claims_principal anonymous;
 }
 
+hub_caller_context::hub_caller_context(std::shared_ptr<session::hub_connection> c)
+    : c_(std::move(c)), user_(c_->user()) {}
+
 const std::string& hub_caller_context::connection_id() const {
   return c_->connection_id();
 }
 
 const auth::claims_principal& hub_caller_context::user() const {
-  return c_->user ? *c_->user : anonymous;
+  return user_ ? *user_ : anonymous;
 }
 
 std::optional<std::string> hub_caller_context::user_identifier() const {

@@ -20,10 +20,12 @@ namespace hubcast {
 // What a hub method knows about its caller (HubCallerContext).
 class hub_caller_context {
  public:
-  explicit hub_caller_context(std::shared_ptr<session::hub_connection> c) : c_(std::move(c)) {}
+  // Takes the connection's principal now: a refresh during the call does not change what this
+  // call sees (ASP.NET Core: running invocations keep their Context.User).
+  explicit hub_caller_context(std::shared_ptr<session::hub_connection> c);
 
   const std::string& connection_id() const;
-  // The authenticated user (empty principal when anonymous).
+  // The authenticated user (empty principal when anonymous), as of this call's start.
   const auth::claims_principal& user() const;
   // What clients().user(...) matches: the name identifier by default.
   std::optional<std::string> user_identifier() const;
@@ -47,6 +49,7 @@ class hub_caller_context {
 
  private:
   std::shared_ptr<session::hub_connection> c_;
+  std::shared_ptr<const auth::claims_principal> user_;
 };
 
 class hub {
@@ -59,6 +62,9 @@ class hub {
     (void)error;
     co_return;
   }
+  // The connection's token was refreshed (OnAuthenticationRefreshedAsync): context().user() is
+  // the new principal; the user identifier and group memberships are unchanged.
+  virtual boost::asio::awaitable<void> on_authentication_refreshed() { co_return; }
 
   hub_caller_context& context() { return *context_; }
   hub_caller_clients& clients() { return *clients_; }

@@ -48,8 +48,11 @@ class hub_connection {
   const metrics::hub_counters* counters() const { return counters_; }
   void set_protocol(const protocol::hub_protocol* p);
 
-  // Identity.
-  std::shared_ptr<const auth::claims_principal> user;
+  // Identity: the principal of the latest authentication (the transport's, replaced by an
+  // authentication refresh). An invocation takes it when it starts and keeps it to its end.
+  const std::shared_ptr<const auth::claims_principal>& user() const { return user_; }
+  void set_user(std::shared_ptr<const auth::claims_principal> u) { user_ = std::move(u); }
+  // What clients().user(...) routes by: set once at connect, never re-keyed by a refresh.
   std::optional<std::string> user_identifier;
   std::unordered_map<std::string, std::any> items;
   std::vector<std::string> groups;  // joined groups, for cleanup
@@ -109,6 +112,7 @@ class hub_connection {
   friend class heartbeat;
   std::size_t heartbeat_slot_ = static_cast<std::size_t>(-1);
   std::shared_ptr<transport::connection> conn_;
+  std::shared_ptr<const auth::claims_principal> user_;
   const hub_options& options_;
   const protocol::hub_protocol* protocol_ = nullptr;
   const metrics::hub_counters* counters_ = nullptr;

@@ -183,7 +183,7 @@ std::uint64_t connection::begin_attachment() {
   ++attachment_;
   lost_ = false;
   queue_.clear();
-  if (attachment_ > 1 && on_reconnected_) on_reconnected_();
+  if (attachment_ > 1) notify(event::reconnected);
   wake();
   return attachment_;
 }

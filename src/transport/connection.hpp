@@ -67,6 +67,16 @@ class connection : public std::enable_shared_from_this<connection> {
     auth_expires_at_ = expires_at;
   }
 
+  // What the transport tells the handler about (on the connection's shard).
+  enum class event {
+    reconnected,               // a stateful reconnect's new socket took over (§11)
+    authentication_refreshed,  // POST {hub}/refresh replaced user() and auth_expires_at()
+  };
+  void set_event_handler(std::function<void(event)> f) { on_event_ = std::move(f); }
+  void notify(event e) {
+    if (on_event_) on_event_(e);
+  }
+
   // --- inbound (called by the connection handler) ---
   // The next transport message from the client; false once the client is gone.
   boost::asio::awaitable<bool> async_read(std::string& out, bool& binary);
@@ -141,7 +151,6 @@ class connection : public std::enable_shared_from_this<connection> {
   // not acknowledged), then let the hub write Sequence + replay. Returns the attachment number.
   std::uint64_t begin_attachment();
   std::uint64_t attachment() const { return attachment_; }
-  void set_on_reconnected(std::function<void()> f) { on_reconnected_ = std::move(f); }
   // Output for a bridged writer: waits until something is queued, the output completed, or the
   // attachment changed. `done` says the writer should close the socket.
   struct batch {
@@ -208,7 +217,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::atomic<bool> stateful_{false};
   std::atomic<bool> lost_{false};
   std::atomic<std::int64_t> lost_since_ms_{0};
-  std::function<void()> on_reconnected_;
+  std::function<void(event)> on_event_;
   bool bridged_ = false;
   std::uint64_t attachment_ = 0;
   bool binary_ = false;

@@ -40,11 +40,11 @@ class harness {
   }
 
   std::shared_ptr<transport::connection> connect(
-      std::shared_ptr<auth::claims_principal> user = {}) {
+      std::shared_ptr<const auth::claims_principal> user = {}) {
     auto c = manager_.create(1, {});
     c->attach(transport::transport_type::websockets, http::request{}, 0, shards_.executor(0),
               nullptr);
-    (void)user;
+    c->set_user(std::move(user), std::nullopt);
     asio::co_spawn(shards_.executor(0), dispatcher_->on_connected(c), asio::detached);
     pump();
     return c;

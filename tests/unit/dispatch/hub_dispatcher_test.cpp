@@ -180,3 +180,61 @@ TEST(HubDispatcher, ShutdownClosesOnceTheInvocationsInFlightHaveAnswered) {
   for (auto& b : idle->take_output()) out += *b;
   EXPECT_EQ(out, rec(R"({"type":7,"allowReconnect":true})"));
 }
+
+namespace {
+std::shared_ptr<const auth::claims_principal> principal(std::string id, std::string role) {
+  return std::make_shared<const auth::claims_principal>(
+      std::vector<auth::claim>{{"sub", std::move(id)}, {"role", std::move(role)}}, true);
+}
+}  // namespace
+
+TEST(HubDispatcher, AnAuthenticationRefreshReachesNewCallsNotRunningOnes) {
+  harness h;
+  auto c = h.connect(principal("alice", "Viewer"));
+  h.exchange(*c, hs);
+  EXPECT_EQ(
+      h.exchange(*c, rec(R"({"type":1,"invocationId":"1","target":"Admin","arguments":[]})")),
+      rec(R"({"type":3,"invocationId":"1","error":"Failed to invoke 'Admin' because user is unauthorized"})"));
+  // A call waiting on a timer when the refresh lands keeps the principal it started with.
+  c->push_input(rec(R"({"type":1,"invocationId":"2","target":"RolesLater","arguments":[]})"),
+                false);
+  h.poll();
+  c->set_user(principal("alice", "Admin"), std::nullopt);
+  c->notify(transport::connection::event::authentication_refreshed);
+  h.pump();
+  std::string out;
+  for (auto& b : c->take_output()) out += *b;
+  EXPECT_EQ(out, rec(R"({"type":1,"target":"Refreshed","arguments":["Admin"]})") +
+                     rec(R"({"type":3,"invocationId":"2","result":"Viewer"})"));
+  // Calls from now on see the new claims (roles included); the user id is not re-keyed.
+  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"3","target":"Admin","arguments":[]})")),
+            rec(R"({"type":3,"invocationId":"3","result":1})"));
+  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"4","target":"Roles","arguments":[]})")),
+            rec(R"({"type":3,"invocationId":"4","result":"Admin"})"));
+  c->set_user(principal("mallory", "Admin"), std::nullopt);
+  c->notify(transport::connection::event::authentication_refreshed);
+  h.pump();
+  c->take_output();
+  EXPECT_EQ(
+      h.exchange(*c, rec(R"({"type":1,"invocationId":"5","target":"UserId","arguments":[]})")),
+      rec(R"({"type":3,"invocationId":"5","result":"alice"})"));
+}
+
+TEST(HubDispatcher, NoRefreshCallbackBeforeConnectedOrAfterTheEnd) {
+  harness h;
+  auto c = h.connect(principal("alice", "Viewer"));
+  // Before the handshake: the principal is replaced, no hub callback runs.
+  c->set_user(principal("alice", "Admin"), std::nullopt);
+  c->notify(transport::connection::event::authentication_refreshed);
+  h.pump();
+  EXPECT_EQ(h.exchange(*c, hs), "{}\x1e");
+  EXPECT_EQ(h.exchange(*c, rec(R"({"type":1,"invocationId":"1","target":"Roles","arguments":[]})")),
+            rec(R"({"type":3,"invocationId":"1","result":"Admin"})"));
+  h.exchange(*c, rec(R"({"type":7})"));
+  c->end_input();
+  h.pump();
+  // The handler is gone: the connection no longer points at it.
+  c->notify(transport::connection::event::authentication_refreshed);
+  h.pump();
+  EXPECT_TRUE(c->take_output().empty());
+}

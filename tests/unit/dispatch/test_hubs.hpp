@@ -32,7 +32,10 @@ class calc_hub : public hubcast::hub {
         .add("Greet", &calc_hub::greet)
         .add("JoinAndSend", &calc_hub::join_and_send)
         .add("Admin", &calc_hub::admin)
-        .require("Admin");
+        .require("Admin")
+        .add("Roles", &calc_hub::roles)
+        .add("RolesLater", &calc_hub::roles_later)
+        .add("UserId", &calc_hub::user_id);
   }
   int add(int a, int b) { return a + b; }
   std::string echo(std::string s) { return s; }
@@ -63,6 +66,25 @@ class calc_hub : public hubcast::hub {
     clients().group(group).send("InGroup", group);
   }
   int admin() { return 1; }
+  // The caller's roles, comma-separated, as the call sees them.
+  std::string roles() {
+    std::string out;
+    for (const auto& c : context().user().claims())
+      if (c.type == "role") out += (out.empty() ? "" : ",") + c.value;
+    return out;
+  }
+  // The roles after a 1 ms wait: what a call that was running during a refresh sees.
+  boost::asio::awaitable<std::string> roles_later() {
+    boost::asio::steady_timer t(co_await boost::asio::this_coro::executor,
+                                std::chrono::milliseconds(1));
+    co_await t.async_wait(boost::asio::use_awaitable);
+    co_return roles();
+  }
+  std::string user_id() { return context().user_identifier().value_or("none"); }
+  boost::asio::awaitable<void> on_authentication_refreshed() override {
+    clients().caller().send("Refreshed", roles());
+    co_return;
+  }
 };
 
 }  // namespace unit
