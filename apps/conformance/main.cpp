@@ -178,7 +178,8 @@ int main(int argc, char** argv) {
   jwt.valid_issuers = {"SignalRTestServer"};
   jwt.valid_audiences = {"SignalRTests"};
   jwt.clock_skew = std::chrono::seconds(clock_skew_s);
-  app.use_jwt_bearer(jwt, {"/authorizedhub"});
+  app.use_jwt_bearer(
+      jwt, {"/authorizedhub", "/authorizedhub-refresh", "/authorizedhub-refresh-noclose"});
   hubcast::auth::authorization_policy admin;
   admin.require_role({"Admin"});
   app.add_policy("Admin", admin);
@@ -191,6 +192,18 @@ int main(int argc, char** argv) {
   expiring_opts.close_on_authentication_expiration = true;
   app.map_hub<conformance::authorized_hub>("/authorizedhub-closeonexpiry", expiring_opts,
                                            authorized);
+  // Authentication refresh (the 11.0 clients' withAuthenticationRefresh), with the connection
+  // closed when its token expires; the hook refuses a token with the role "NoRefresh".
+  hubcast::endpoint_options refreshing = authorized;
+  refreshing.authentication_refresh.enabled = true;
+  refreshing.long_poll_timeout = all_transports.long_poll_timeout;
+  refreshing.authentication_refresh.on_refresh =
+      [](const hubcast::authentication_refresh_context& ctx) {
+        return !ctx.new_user.is_in_role("NoRefresh");
+      };
+  app.map_hub<conformance::authorized_hub>("/authorizedhub-refresh", expiring_opts, refreshing);
+  // The same without closing at expiry: a long poll with an expired token is answered 409.
+  app.map_hub<conformance::authorized_hub>("/authorizedhub-refresh-noclose", hub_opts, refreshing);
 
   // GET /generateJwtToken[?lifetime=<s>&role=<r>...]: nameid=testuser (or ?user=), 5 s default.
   app.map("/generateJwtToken", [signing_key](http::exchange& ex) -> asio::awaitable<void> {

@@ -143,8 +143,22 @@ void authorized_hub::configure(hubcast::hub_methods<authorized_hub>& m) {
       .add("SendToGroup", &authorized_hub::send_to_group)
       .add("AddToGroup", &authorized_hub::add_to_group)
       .add("RemoveFromGroup", &authorized_hub::remove_from_group)
+      .add("GetRoles", &authorized_hub::get_roles)
       .add("AdminOnly", &authorized_hub::admin_only)
       .require("Admin");
+}
+
+std::string authorized_hub::get_roles() {
+  std::string out;
+  for (const auto& c : context().user().claims())
+    if (c.type == "role") out += (out.empty() ? "" : ",") + c.value;
+  return out;
+}
+
+// Tells the caller, with the roles of the new token.
+boost::asio::awaitable<void> authorized_hub::on_authentication_refreshed() {
+  clients().caller().send("AuthenticationRefreshed", get_roles());
+  co_return;
 }
 
 // 0, 1, ... count-1, one every delay_ms (the stateful-reconnect test streams through cuts).

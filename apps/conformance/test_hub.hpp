@@ -60,6 +60,9 @@ class authorized_hub : public hubcast::hub {
   // hubcast additions for the auth tests.
   std::optional<std::string> get_user_identifier() { return context().user_identifier(); }
   std::string admin_only() { return "admin"; }
+  // The caller's roles, comma-separated, as this call sees them (authentication refresh tests).
+  std::string get_roles();
+  boost::asio::awaitable<void> on_authentication_refreshed() override;
   // Sends that go through the lifetime manager to the owning shard(s) (e2e sends.test.mjs).
   std::string get_connection_id() { return context().connection_id(); }
   void send_to_connection(std::string connection_id, std::string message) {

@@ -22,6 +22,7 @@ authentication_result bearer_authenticator::authenticate(const http::request& re
   // ASP.NET joins the values with a comma, which then fails to parse. Never pick one.
   if (req.header_count("Authorization") > 1) {
     r.token_present = true;
+    r.reason = "ambiguous";
     r.error = "more than one Authorization header";
     return r;
   }
@@ -38,6 +39,7 @@ authentication_result bearer_authenticator::authenticate(const http::request& re
     for (const auto& p : prefixes_) hub_path = hub_path || starts_with_segments(req.path, p);
     if (hub_path && req.query_param_count("access_token") > 1) {
       r.token_present = true;
+      r.reason = "ambiguous";
       r.error = "more than one access_token parameter";
       return r;
     }
@@ -50,6 +52,7 @@ authentication_result bearer_authenticator::authenticate(const http::request& re
   auto v = validator_->validate(token);
   if (!v.valid) {
     metrics::jwt_rejected(v.reason);
+    r.reason = v.reason;
     r.error = std::move(v.error);
     return r;
   }

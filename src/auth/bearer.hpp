@@ -20,6 +20,8 @@ struct authentication_result {
   bool token_present = false;
   bool authenticated = false;
   std::string error;  // never contains the token
+  // Why a present token was refused, as jwt_validation_result::reason ("expired", …).
+  const char* reason = "";
   std::shared_ptr<const claims_principal> principal;
   std::optional<std::chrono::system_clock::time_point> expires_at;
 };

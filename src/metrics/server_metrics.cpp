@@ -57,6 +57,11 @@ struct instruments {
                                         .Name("hubcast_jwt_validation_failures_total")
                                         .Help("Bearer tokens refused, by reason.")
                                         .Register(registry())};
+  children<prometheus::Counter> refreshes{
+      prometheus::BuildCounter()
+          .Name("hubcast_authentication_refreshes_total")
+          .Help("Authentication refresh requests (POST {hub}/refresh), by outcome.")
+          .Register(registry())};
 };
 
 instruments& get() {
@@ -65,6 +70,7 @@ instruments& get() {
     // Zero from the start, so a dashboard shows 0 rather than no data.
     for (std::string t : {"web_sockets", "server_sent_events", "long_polling"})
       made->active.get(t, {{"signalr_transport", t}});
+    made->refreshes.get("refreshed", {{"outcome", "refreshed"}});
     return made;
   }();
   return *i;
@@ -118,6 +124,11 @@ void http_request(std::string_view method, std::string_view route, int status,
 void jwt_rejected(std::string_view reason) {
   std::string r(reason);
   get().jwt.get(r, {{"reason", r}}).Increment();
+}
+
+void authentication_refresh(std::string_view outcome) {
+  std::string o(outcome);
+  get().refreshes.get(o, {{"outcome", o}}).Increment();
 }
 
 }  // namespace hubcast::metrics

@@ -26,4 +26,9 @@ void http_request(std::string_view method, std::string_view route, int status,
 // hubcast_jwt_validation_failures_total{reason}.
 void jwt_rejected(std::string_view reason);
 
+// hubcast_authentication_refreshes_total{outcome}: POST {hub}/refresh answers. `outcome`:
+// refreshed | missing_connection_token | invalid_token | forbidden | connection_not_found |
+// user_mismatch | refused (the application's hook).
+void authentication_refresh(std::string_view outcome);
+
 }  // namespace hubcast::metrics

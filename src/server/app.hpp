@@ -48,6 +48,7 @@ struct app_options {
 };
 
 using endpoint_options = transport::endpoint_options;
+using authentication_refresh_context = transport::authentication_refresh_context;
 
 // The Prometheus endpoint (app::use_metrics; docs/metrics.md).
 struct metrics_options {

@@ -50,9 +50,11 @@ struct endpoint {
 
   // Authenticates and authorizes one request ([Authorize] runs on every request of the
   // connection, not only negotiate). Answers 401/403 itself and returns false when refused.
-  asio::awaitable<bool> admit(http::exchange& ex, auth::authentication_result& out) {
+  // `out` is computed here unless `authenticated` says the caller did it already.
+  asio::awaitable<bool> admit(http::exchange& ex, auth::authentication_result& out,
+                              bool authenticated = false) {
     if (!options.authenticate) co_return true;
-    out = options.authenticate(ex.req());
+    if (!authenticated) out = options.authenticate(ex.req());
     if (out.token_present && !out.authenticated)
       spdlog::debug("{} {}: token refused: {}", ex.req().method,
                     log::escape(http::redact_target(ex.req().target)), out.error);
@@ -69,6 +71,35 @@ struct endpoint {
         co_return false;
       }
     }
+    co_return true;
+  }
+
+  // With authentication refresh on, a long poll whose token has expired (refused as expired,
+  // or inside the clock skew) is answered 409 `authentication_refresh_required`: the 11.0
+  // clients refresh once and poll again. Only for a poll of a long-polling connection of the
+  // same user: anything else goes through admit() as before.
+  asio::awaitable<bool> must_refresh_first(http::exchange& ex,
+                                           const auth::authentication_result& who) {
+    const auto& req = ex.req();
+    if (!options.authentication_refresh.enabled || !options.authenticate || req.method != "GET" ||
+        req.websocket_upgrade)
+      co_return false;
+    auto accept = req.header("Accept");
+    if (accept && accept->find("text/event-stream") != std::string_view::npos) co_return false;
+    auto id = req.query_param("id");
+    if (!id || id->empty()) co_return false;
+    if (!refresh_required(who)) co_return false;
+    auto c = manager->find(*id);
+    if (!c || c->transport() != transport_type::long_polling || !c->owner()) co_return false;
+    // A token inside the clock skew names its user: it must be the connection's. One refused
+    // as expired names nobody; the connection token (a capability) is what identifies the
+    // caller then, as for the refresh that follows. Any other refusal gets admit()'s 401.
+    if (who.authenticated && who.principal) {
+      auto caller = who.principal->name_identifier();
+      if (!caller || *caller != *c->owner()) co_return false;
+    }
+    co_await ex.async_respond(refresh_error(409, "authentication_refresh_required",
+                                            "The connection's token has expired: refresh it."));
     co_return true;
   }
 
@@ -128,7 +159,10 @@ struct endpoint {
     if (want && http::iequals(*want, "true") && options.allow_stateful_reconnect &&
         options.websockets)
       c->set_stateful(true);
-    http::response r(200, negotiate_response_body(*c, options), "application/json");
+    std::optional<std::int64_t> lifetime;
+    if (options.authentication_refresh.enabled && who.authenticated)
+      lifetime = token_lifetime_seconds(who.expires_at);
+    http::response r(200, negotiate_response_body(*c, options, lifetime), "application/json");
     co_await ex.async_respond(std::move(r));
   }
 
@@ -159,7 +193,9 @@ struct endpoint {
   asio::awaitable<void> serve(http::exchange& ex) {
     const auto& req = ex.req();
     auth::authentication_result who;
-    if (!co_await admit(ex, who)) co_return;
+    if (options.authenticate) who = options.authenticate(req);
+    if (co_await must_refresh_first(ex, who)) co_return;
+    if (!co_await admit(ex, who, true)) co_return;
     if (req.method == "GET") {
       // §1: the SSE check comes first, then the WebSocket upgrade; anything else long-polls.
       auto accept = req.header("Accept");
@@ -505,7 +541,8 @@ struct endpoint {
 
 }  // namespace
 
-std::string negotiate_response_body(const connection& c, const endpoint_options& o) {
+std::string negotiate_response_body(const connection& c, const endpoint_options& o,
+                                    std::optional<std::int64_t> token_lifetime_seconds) {
   boost::json::object r;
   if (c.stateful()) r["useStatefulReconnect"] = true;
   r["negotiateVersion"] = c.negotiate_version();
@@ -522,6 +559,7 @@ std::string negotiate_response_body(const connection& c, const endpoint_options&
     transports.push_back(
         boost::json::object{{"transport", "LongPolling"}, {"transferFormats", {"Text", "Binary"}}});
   r["availableTransports"] = std::move(transports);
+  if (token_lifetime_seconds) r["tokenLifetimeSeconds"] = *token_lifetime_seconds;
   return boost::json::serialize(r);
 }
 
@@ -534,6 +572,10 @@ void map_endpoint(http::router& routes, const std::string& path,
   while (base.size() > 1 && base.back() == '/') base.pop_back();
   routes.add_exact(base + "/negotiate", [ep](http::exchange& ex) { return ep->negotiate(ex); });
   routes.add_exact(base, [ep](http::exchange& ex) { return ep->serve(ex); });
+  if (ep->options.authentication_refresh.enabled)
+    routes.add_exact(base + "/refresh", [ep](http::exchange& ex) {
+      return serve_authentication_refresh(ex, ep->options, *ep->manager);
+    });
 }
 
 }  // namespace hubcast::transport

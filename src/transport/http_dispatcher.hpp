@@ -4,11 +4,13 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "auth/bearer.hpp"
 #include "http/router.hpp"
+#include "transport/authentication_refresh.hpp"
 #include "transport/connection_handler.hpp"
 #include "transport/connection_manager.hpp"
 
@@ -31,6 +33,10 @@ struct endpoint_options {
   // A poll with nothing to send is answered 200 empty after this (below the clients' 100 s).
   std::chrono::milliseconds long_poll_timeout{90000};
   queue_limits limits;
+  // Authentication refresh without reconnecting (EnableAuthenticationRefresh, ASP.NET Core 11):
+  // `POST path/refresh`, negotiate's `tokenLifetimeSeconds`, and a long poll whose token has
+  // expired answered 409 `authentication_refresh_required`.
+  authentication_refresh_options authentication_refresh;
 };
 
 // Registers `path` (WebSocket, and later SSE/long polling) and `path/negotiate`.
@@ -38,7 +44,9 @@ void map_endpoint(http::router& routes, const std::string& path,
                   std::shared_ptr<connection_handler> handler, endpoint_options options,
                   std::shared_ptr<connection_manager> manager);
 
-// The negotiate response body (signalr-protocol.md §2.3).
-std::string negotiate_response_body(const connection& c, const endpoint_options& o);
+// The negotiate response body (signalr-protocol.md §2.3); `token_lifetime_seconds` only when
+// authentication refresh is on and the token expires.
+std::string negotiate_response_body(const connection& c, const endpoint_options& o,
+                                    std::optional<std::int64_t> token_lifetime_seconds = {});
 
 }  // namespace hubcast::transport

@@ -86,3 +86,59 @@ TEST(Negotiate, PendingConnectionsAreCapped) {
   EXPECT_EQ(m.pending(), 0u) << "expired unused connections free theirs";
   EXPECT_NE(m.create(1, {}), nullptr);
 }
+
+TEST(Negotiate, NamesTheTokenLifetimeOnlyWhenGiven) {
+  connection_manager m(std::chrono::seconds(15));
+  auto c = m.create(1, {});
+  auto without = boost::json::parse(negotiate_response_body(*c, endpoint_options{})).as_object();
+  EXPECT_FALSE(without.contains("tokenLifetimeSeconds"));
+  auto with = boost::json::parse(negotiate_response_body(*c, endpoint_options{}, 299)).as_object();
+  EXPECT_EQ(with.at("tokenLifetimeSeconds").as_int64(), 299);
+}
+
+TEST(AuthenticationRefresh, TokenLifetimeIsWholeSecondsAndAtLeastOne) {
+  using namespace std::chrono;
+  auto now = system_clock::time_point(seconds(1'800'000'000));
+  EXPECT_EQ(token_lifetime_seconds(std::nullopt, now), std::nullopt);
+  EXPECT_EQ(token_lifetime_seconds(now + milliseconds(299'900), now), 299);
+  // Expired but still accepted inside the clock skew: refresh at once.
+  EXPECT_EQ(token_lifetime_seconds(now - seconds(5), now), 1);
+  EXPECT_EQ(token_lifetime_seconds(now + milliseconds(200), now), 1);
+}
+
+TEST(AuthenticationRefresh, Iso8601InUtcWithMilliseconds) {
+  using namespace std::chrono;
+  EXPECT_EQ(iso_8601_utc(system_clock::time_point(milliseconds(1'796'641'593'123))),
+            "2026-12-07T11:06:33.123Z");
+  EXPECT_EQ(iso_8601_utc(system_clock::time_point()), "1970-01-01T00:00:00.000Z");
+}
+
+TEST(AuthenticationRefresh, APollMustRefreshOnlyWithAnExpiredToken) {
+  using namespace std::chrono;
+  auto now = system_clock::now();
+  hubcast::auth::authentication_result none;
+  EXPECT_FALSE(refresh_required(none, now));
+  hubcast::auth::authentication_result expired;
+  expired.token_present = true;
+  expired.reason = "expired";
+  EXPECT_TRUE(refresh_required(expired, now));
+  hubcast::auth::authentication_result forged = expired;
+  forged.reason = "signature";
+  EXPECT_FALSE(refresh_required(forged, now));
+  hubcast::auth::authentication_result in_skew;
+  in_skew.token_present = in_skew.authenticated = true;
+  in_skew.expires_at = now - seconds(1);
+  EXPECT_TRUE(refresh_required(in_skew, now));
+  in_skew.expires_at = now + seconds(60);
+  EXPECT_FALSE(refresh_required(in_skew, now));
+  in_skew.expires_at.reset();  // a token without expiry never needs a refresh
+  EXPECT_FALSE(refresh_required(in_skew, now));
+}
+
+TEST(AuthenticationRefresh, ErrorsAreJsonWithADescription) {
+  auto r = refresh_error(409, "authentication_refresh_required", "refresh first");
+  EXPECT_EQ(r.status, 409);
+  auto body = boost::json::parse(r.body).as_object();
+  EXPECT_EQ(body.at("error").as_string(), "authentication_refresh_required");
+  EXPECT_EQ(body.at("error_description").as_string(), "refresh first");
+}
