@@ -303,6 +303,9 @@ int run(const command_line& o, const std::string& environment, const configurati
   hubcast::endpoint_options ep;
   ep.require_authenticated = true;
   ep.allow_stateful_reconnect = true;
+  // The 11.0 clients' withAuthenticationRefresh(): a new token without reconnecting, so a
+  // token's end is no gap in the stream even with CloseOnAuthenticationExpiration.
+  ep.authentication_refresh.enabled = setting_flag(cfg, "SignalR:EnableAuthenticationRefresh");
   app.map_hub<stock_hub>("/hubs/stocks", hub_opts, ep,
                          [services] { return std::make_unique<stock_hub>(services); });
 

@@ -3,9 +3,10 @@
 //   STOCKHUB_EMAIL=trader@stockhub.local STOCKHUB_PASSWORD=... node examples/node/stock-client.mjs
 //
 // It logs in at /api/login, connects to /hubs/stocks with an accessTokenFactory that refreshes
-// the token through /api/refresh before it expires (the client calls the factory before every
-// HTTP request and on each reconnect), subscribes, and prints every price it streams. After an
-// automatic reconnect (a new token, a drained node) it starts the stream again.
+// the token through /api/refresh before it expires, and hands each new token to the open
+// connection a minute before the old one ends (11.0's withAuthenticationRefresh: no reconnect,
+// no gap in the stream). It subscribes and prints every price it streams. After an automatic
+// reconnect (a network cut, a drained node) it starts the stream again.
 //
 // Environment: STOCKHUB_URL (default http://localhost:5000; https://localhost:5001 with a
 // `stockhub dev-certs` certificate trusted through NODE_EXTRA_CA_CERTS=<the .crt>),
@@ -56,10 +57,15 @@ async function login() {
   tokens = await res.json();
 }
 
+// The open connection asks for a new token this long before the current one ends (or at half
+// its life when it lives less than twice this).
+const REFRESH_BEFORE_MS = 60000;
+
 function isTokenExpired() {
-  // Renewed a little before it expires: within a tenth of its lifetime or 30 s, whichever is less.
+  // Renewed when the connection asks (REFRESH_BEFORE_MS before its end, or half its life, and a
+  // second of slack), never for a connection that starts with a fresh one.
   const { exp, iat } = JSON.parse(Buffer.from(tokens.token.split('.')[1], 'base64url'));
-  const margin = Math.min(30, (exp - iat) / 10) * 1000;
+  const margin = Math.min(REFRESH_BEFORE_MS, ((exp - iat) * 1000) / 2) + 1000;
   return Date.now() >= exp * 1000 - margin;
 }
 
@@ -81,6 +87,7 @@ let builder = new signalR.HubConnectionBuilder()
     accessTokenFactory: async () => (isTokenExpired() ? refreshToken() : tokens.token),
   })
   .withAutomaticReconnect()
+  .withAuthenticationRefresh({ refreshBeforeExpirationInMilliseconds: REFRESH_BEFORE_MS })
   .configureLogging(signalR.LogLevel.Warning);
 if (process.env.STOCKHUB_PROTOCOL === 'messagepack') builder = builder.withHubProtocol(new MessagePackHubProtocol());
 const connection = builder.build();

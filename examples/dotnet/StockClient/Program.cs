@@ -2,8 +2,10 @@
 //
 //   STOCKHUB_EMAIL=trader@stockhub.local STOCKHUB_PASSWORD=... dotnet run --project examples/dotnet/StockClient
 //
-// Logs in, keeps its token fresh through /api/refresh in AccessTokenProvider, subscribes and
-// streams prices; after an automatic reconnect it streams again. Environment as the Node example:
+// Logs in, keeps its token fresh through /api/refresh in AccessTokenProvider and hands each new
+// token to the open connection a minute before the old one ends (11.0's WithAuthenticationRefresh:
+// no reconnect, no gap in the stream), subscribes and streams prices; after an automatic
+// reconnect it streams again. Environment as the Node example:
 // STOCKHUB_URL (https://localhost:5001 needs the dev certificate trusted, e.g. SSL_CERT_FILE),
 // STOCKHUB_EMAIL, STOCKHUB_PASSWORD, STOCKHUB_SYMBOLS, STOCKHUB_PROTOCOL (json | messagepack),
 // STOCKHUB_COUNT (exit after that many prices).
@@ -47,14 +49,19 @@ catch (Exception e) when (e is InvalidOperationException or HttpRequestException
     return 1;
 }
 
+// The open connection asks for a new token this long before the current one ends (or at half
+// its life when it lives less than twice this).
+var refreshBefore = TimeSpan.FromSeconds(60);
 var gate = new SemaphoreSlim(1);
 async Task<string?> AccessToken()
 {
     await gate.WaitAsync();
     try
     {
-        // Renewed within a tenth of its lifetime (at most 30 s) before it expires.
-        var margin = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(30).Ticks, (tokens.ExpiresAt - obtained).Ticks / 10));
+        // Renewed when the connection asks (refreshBefore before its end, or half its life, and
+        // a second of slack), never for a connection that starts with a fresh one.
+        var margin = TimeSpan.FromTicks(Math.Min(refreshBefore.Ticks, (tokens.ExpiresAt - obtained).Ticks / 2))
+                     + TimeSpan.FromSeconds(1);
         if (DateTimeOffset.UtcNow >= tokens.ExpiresAt - margin)
         {
             try
@@ -80,7 +87,8 @@ async Task<string?> AccessToken()
 
 var builder = new HubConnectionBuilder()
     .WithUrl($"{apiUrl}/hubs/stocks", options => options.AccessTokenProvider = AccessToken)
-    .WithAutomaticReconnect();
+    .WithAutomaticReconnect()
+    .WithAuthenticationRefresh(o => o.RefreshBeforeExpiration = refreshBefore);
 // MessagePack: the record below binds by member name (PascalCase), as ASP.NET Core writes it.
 if (Environment.GetEnvironmentVariable("STOCKHUB_PROTOCOL") == "messagepack") builder.AddMessagePackProtocol();
 var connection = builder.Build();

@@ -1,8 +1,13 @@
 // The hub connection (the article's JavaScript client): transport and protocol as chosen,
-// the token from the session before each attempt, automatic reconnect for as long as the user
-// is signed in, and the price stream restarted quietly after every reconnect (a token refresh
-// is one: the server closes a connection when its token expires).
+// the token from the session before each attempt and renewed on the open connection before it
+// expires (`withAuthenticationRefresh`: no reconnect, no gap in the stream), automatic
+// reconnect for as long as the user is signed in, and the price stream restarted quietly after
+// every reconnect.
 /* global signalR */
+
+// The open connection's token is renewed this long before its end (or at half its life when
+// it lives less than twice this).
+const REFRESH_BEFORE_MS = 60000;
 
 const transports = {
   WebSockets: signalR.HttpTransportType.WebSockets,
@@ -87,8 +92,9 @@ export class StockConnection {
     let builder = new signalR.HubConnectionBuilder()
       .withUrl('/hubs/stocks', {
         transport: transports[transport],
-        accessTokenFactory: () => this.session.accessToken(),
+        accessTokenFactory: () => this.session.accessToken({ refreshWithin: REFRESH_BEFORE_MS }),
       })
+      .withAuthenticationRefresh({ refreshBeforeExpirationInMilliseconds: REFRESH_BEFORE_MS })
       .withAutomaticReconnect({
         // For as long as the user is signed in: 0, 1, 2, 5, then every 10 s.
         nextRetryDelayInMilliseconds: (ctx) =>
@@ -111,6 +117,8 @@ export class StockConnection {
       await this.resume(generation);
     }));
     c.onclose(mine(() => this.on.state('Disconnected')));
+    // A refused refresh: the connection runs on until its token ends, then reconnects.
+    c.onAuthenticationRefreshFailed(mine(({ error }) => console.warn(`[signalr] token refresh failed: ${error?.message ?? error}`)));
     this.on.state('Connecting');
     try {
       await c.start();

@@ -19,6 +19,7 @@ export class Session {
     this.token = null;
     this.refreshToken = null;
     this.expiresAt = 0;
+    this.lifetime = 0;
     this.email = null;
     this.roles = [];
     this.refreshes = [];  // times of successful refreshes
@@ -40,6 +41,7 @@ export class Session {
     this.refreshToken = tokens.refreshToken;
     this.expiresAt = Date.parse(tokens.expiresAt);
     const claims = decodeClaims(tokens.token);
+    this.lifetime = claims.iat && claims.exp ? (claims.exp - claims.iat) * 1000 : this.expiresAt - Date.now();
     this.email = claims.email;
     this.roles = [].concat(claims.role || []);
     this.onchange();
@@ -62,13 +64,17 @@ export class Session {
     return null;
   }
 
-  // The hub connection's accessTokenFactory: called before each connection attempt (the
-  // server closes a connection when its token expires, and the client comes back here).
-  async accessToken() {
-    // Refresh when a third of the lifetime left or 30 s, whichever is smaller, and at least
-    // 1 s (clocks differ a little; the server closes the connection at expiry).
-    const margin = Math.max(1000, Math.min(30000, (this.expiresAt - Date.now()) / 3));
-    if (this.refreshToken && Date.now() >= this.expiresAt - margin) await this.refresh();
+  // The hub connection's accessTokenFactory: called before each connection attempt and for
+  // each authentication refresh of the open connection (`withAuthenticationRefresh`, which
+  // asks `refreshWithin` before the token's end, or at half the life of a shorter token: a
+  // token with that little left, and a second more, is renewed).
+  async accessToken({ refreshWithin = 0 } = {}) {
+    // Otherwise: refresh when a third of the lifetime is left or 30 s, whichever is smaller,
+    // and at least 1 s (clocks differ a little; the server closes the connection at expiry).
+    const left = this.expiresAt - Date.now();
+    const asked = refreshWithin > 0 ? Math.min(refreshWithin, this.lifetime / 2) + 1000 : 0;
+    const margin = Math.max(1000, Math.min(30000, left / 3), asked);
+    if (this.refreshToken && left <= margin) await this.refresh();
     if (!this.token) throw new Error('signed out');
     return this.token;
   }
