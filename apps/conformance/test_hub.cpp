@@ -26,6 +26,8 @@ void test_hub::configure(hubcast::hub_methods<test_hub>& m) {
       .add("GetContentTypeHeader", &test_hub::get_content_type_header)
       .add("GetHeader", &test_hub::get_header)
       .add("GetCookie", &test_hub::get_cookie)
+      .add("WaitForCancellation", &test_hub::wait_for_cancellation)
+      .add("GetLastCancellation", &test_hub::get_last_cancellation)
       .add("SendToAll", &test_hub::send_to_all)
       .add("Counter", &test_hub::counter);
 }
@@ -123,6 +125,25 @@ std::optional<std::string> test_hub::get_header(std::string name) {
   auto h = context().header(name);
   if (!h) return std::nullopt;
   return std::string(*h);
+}
+
+boost::asio::awaitable<std::string> test_hub::wait_for_cancellation(
+    int timeout_ms, hubcast::cancellation_token cancel) {
+  boost::asio::steady_timer t(co_await boost::asio::this_coro::executor);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (!cancel.is_cancellation_requested() && std::chrono::steady_clock::now() < deadline) {
+    t.expires_after(std::chrono::milliseconds(10));
+    co_await t.async_wait(boost::asio::use_awaitable);
+  }
+  std::string outcome = cancel.is_cancellation_requested() ? "cancelled" : "timed out";
+  context().items()["last_cancellation"] = outcome;
+  co_return outcome;
+}
+
+std::string test_hub::get_last_cancellation() {
+  auto& items = context().items();
+  auto it = items.find("last_cancellation");
+  return it == items.end() ? "none" : std::any_cast<std::string>(it->second);
 }
 
 std::optional<std::string> test_hub::get_cookie(std::string name) {

@@ -48,6 +48,12 @@ class test_hub : public hubcast::hub {
   std::optional<std::string> get_content_type_header();
   std::optional<std::string> get_header(std::string name);
   std::optional<std::string> get_cookie(std::string name);
+  // Waits until the client cancels the invocation (11.0 clients' CancelInvocation for ordinary
+  // invocations) or `timeout_ms` passes; "cancelled" or "timed out", also kept for
+  // GetLastCancellation (the client that cancelled never sees the answer).
+  boost::asio::awaitable<std::string> wait_for_cancellation(int timeout_ms,
+                                                            hubcast::cancellation_token cancel);
+  std::string get_last_cancellation();
   void send_to_all(std::string message);
   hubcast::async_stream<int> counter(int count, int delay_ms);
 };

@@ -14,6 +14,7 @@
 
 #include "core/fifo.hpp"
 #include "dispatch/hub_dispatcher.hpp"
+#include "hubs/cancellation.hpp"
 #include "session/hub_connection.hpp"
 
 namespace hubcast::dispatch {
@@ -81,13 +82,17 @@ class stream_sink_impl final : public detail::stream_sink {
     if (cancelled_) return;
     cancelled_ = true;
     event_.cancel();
+    if (linked_) linked_->cancel();
   }
+  // The method's cancellation_token, cancelled with the stream.
+  void link(std::shared_ptr<detail::cancellation_state> c) { linked_ = std::move(c); }
 
  private:
   std::shared_ptr<session::hub_connection> hc_;
   std::string id_;
   asio::steady_timer event_;
   bool cancelled_ = false;
+  std::shared_ptr<detail::cancellation_state> linked_;
 };
 
 struct hub_dispatcher::connection_state : std::enable_shared_from_this<connection_state> {
@@ -97,6 +102,9 @@ struct hub_dispatcher::connection_state : std::enable_shared_from_this<connectio
     const detail::method_descriptor* method = nullptr;
     detail::bound_call call;
     std::vector<std::string> upload_ids;
+    // Registered in `cancellations` under `id` while queued or running (methods that take a
+    // cancellation_token, with an invocation id).
+    std::shared_ptr<detail::cancellation_state> cancellation;
   };
 
   std::shared_ptr<transport::connection> conn;
@@ -108,6 +116,8 @@ struct hub_dispatcher::connection_state : std::enable_shared_from_this<connectio
   bool connected = false;  // OnConnectedAsync ran and the lifetime manager took it
   std::unordered_map<std::string, std::shared_ptr<detail::upload_channel>> uploads;
   std::unordered_map<std::string, std::shared_ptr<stream_sink_impl>> streams;
+  // Non-streaming invocations a CancelInvocation can reach (11.0 clients send it for them).
+  std::unordered_map<std::string, std::shared_ptr<detail::cancellation_state>> cancellations;
   std::optional<std::string> close_error;
 };
 

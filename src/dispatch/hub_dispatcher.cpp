@@ -104,6 +104,9 @@ asio::awaitable<void> hub_dispatcher::disconnect(std::shared_ptr<connection_stat
   st->reader_done = true;
   st->connected = false;  // no authentication-refreshed callback after this
   st->queue.clear();
+  // The connection is gone: every invocation's token says so (ConnectionAborted).
+  for (auto& [id, c] : st->cancellations) c->cancel();
+  st->cancellations.clear();
   for (auto& [id, s] : st->streams) s->cancel();
   for (auto& [id, u] : st->uploads) u->complete(std::string("The connection was closed."));
   hc.fail_all_results("Connection disconnected.");
@@ -156,7 +159,14 @@ asio::awaitable<void> hub_dispatcher::handle(std::shared_ptr<connection_state> s
     }
   } else if (auto* cancel = std::get_if<protocol::cancel_invocation_message>(&m)) {
     auto it = st->streams.find(cancel->invocation_id);
-    if (it != st->streams.end()) it->second->cancel();
+    if (it != st->streams.end()) {
+      it->second->cancel();
+    } else if (auto c = st->cancellations.find(cancel->invocation_id);
+               c != st->cancellations.end()) {
+      // An ordinary invocation: its cancellation_token says so; it still answers (ASP.NET:
+      // the method decides what a cancelled call returns, or throws).
+      c->second->cancel();
+    }
   } else if (std::holds_alternative<protocol::ping_message>(m)) {
     hc.on_received(true);
   } else if (auto* close = std::get_if<protocol::close_message>(&m)) {
@@ -224,9 +234,16 @@ void hub_dispatcher::handle_invocation(std::shared_ptr<connection_state> st,
   for (std::size_t i = 0; i < m.stream_ids.size(); ++i)
     uploads.push_back(
         std::make_shared<detail::upload_channel>(st->ex, options_.stream_buffer_capacity));
+  // A CancelInvocation can reach an ordinary invocation only while its id is unique.
+  std::shared_ptr<detail::cancellation_state> cancellation;
+  if (method->takes_cancellation && !m.streaming && m.invocation_id &&
+      !st->cancellations.count(*m.invocation_id))
+    cancellation = std::make_shared<detail::cancellation_state>(st->ex);
+  else if (method->takes_cancellation && m.streaming)
+    cancellation = std::make_shared<detail::cancellation_state>(st->ex);
   detail::bound_call call;
   try {
-    call = method->bind(m.arguments, uploads);
+    call = method->bind(m.arguments, uploads, cancellation_token(cancellation));
   } catch (const detail::binding_failure& e) {
     std::string text = bind_prefix;
     if (options_.enable_detailed_errors) text += std::string(" ") + e.what();
@@ -237,6 +254,7 @@ void hub_dispatcher::handle_invocation(std::shared_ptr<connection_state> st,
 
   if (m.streaming) {
     auto sink = std::make_shared<stream_sink_impl>(st->hc, *m.invocation_id, st->ex);
+    if (cancellation) sink->link(std::move(cancellation));
     st->streams[*m.invocation_id] = sink;
     asio::co_spawn(
         st->ex,
@@ -249,7 +267,9 @@ void hub_dispatcher::handle_invocation(std::shared_ptr<connection_state> st,
   }
   // MaximumParallelInvocationsPerClient = 1: one non-streaming invocation at a time, in order,
   // while the reader keeps reading (pings, cancels, client results, upload items).
-  st->queue.push_back({m.invocation_id, m.target, method, std::move(call), m.stream_ids});
+  if (cancellation) st->cancellations[*m.invocation_id] = cancellation;
+  st->queue.push_back(
+      {m.invocation_id, m.target, method, std::move(call), m.stream_ids, std::move(cancellation)});
   hc.invocation_started();
   if (!st->worker_running) {
     st->worker_running = true;
@@ -301,6 +321,7 @@ asio::awaitable<void> hub_dispatcher::run_invocations(std::shared_ptr<connection
         st->uploads.erase(it);
       }
     }
+    if (p.cancellation) st->cancellations.erase(*p.id);
     hc.invocation_finished();  // a shutdown waiting for this answer closes now
   }
   st->worker_running = false;

@@ -15,6 +15,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "hubs/cancellation.hpp"
 #include "hubs/hub.hpp"
 #include "hubs/streams.hpp"
 #include "protocol/payload.hpp"
@@ -44,8 +45,12 @@ struct method_descriptor {
   bool streaming = false;
   std::size_t arg_count = 0;          // values in `arguments`
   std::size_t stream_count = 0;       // stream_reader<T> parameters (`streamIds`)
+  bool takes_cancellation = false;    // a cancellation_token parameter
   std::vector<std::string> policies;  // authorization requirements (names), checked by the app
-  std::function<bound_call(std::vector<protocol::raw_value>&, upload_list&)> bind;
+  // `cancel`: what a cancellation_token parameter is bound to.
+  std::function<bound_call(std::vector<protocol::raw_value>&, upload_list&,
+                           const cancellation_token& cancel)>
+      bind;
 };
 
 template <class T>
@@ -65,24 +70,50 @@ struct stream_reader_traits : std::false_type {};
 template <class T>
 struct stream_reader_traits<stream_reader<T>> : std::true_type {};
 
-template <class... Args>
-constexpr std::array<bool, sizeof...(Args) + 1> stream_flags() {
-  return {stream_reader_traits<std::decay_t<Args>>::value..., false};
+// What a parameter is bound from.
+enum class param_kind { argument, stream, cancellation };
+
+template <class T>
+constexpr param_kind kind_of() {
+  if constexpr (stream_reader_traits<std::decay_t<T>>::value)
+    return param_kind::stream;
+  else if constexpr (std::is_same_v<std::decay_t<T>, cancellation_token>)
+    return param_kind::cancellation;
+  else
+    return param_kind::argument;
 }
 
 template <class... Args>
-constexpr std::size_t position_of(std::size_t index, bool streams) {
-  constexpr auto flags = stream_flags<Args...>();
+constexpr std::array<param_kind, sizeof...(Args) + 1> param_kinds() {
+  return {kind_of<Args>()..., param_kind::argument};
+}
+
+template <class... Args>
+constexpr std::size_t count_of(param_kind k) {
+  constexpr auto kinds = param_kinds<Args...>();
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < sizeof...(Args); ++i)
+    if (kinds[i] == k) ++n;
+  return n;
+}
+
+// The index among the parameters of the same kind.
+template <class... Args>
+constexpr std::size_t position_of(std::size_t index, param_kind k) {
+  constexpr auto kinds = param_kinds<Args...>();
   std::size_t n = 0;
   for (std::size_t i = 0; i < index; ++i)
-    if (flags[i] == streams) ++n;
+    if (kinds[i] == k) ++n;
   return n;
 }
 
 template <class T, std::size_t ArgPos, std::size_t StreamPos>
-T bind_one(std::vector<protocol::raw_value>& args, upload_list& uploads) {
-  if constexpr (stream_reader_traits<T>::value) {
+T bind_one(std::vector<protocol::raw_value>& args, upload_list& uploads,
+           const cancellation_token& cancel) {
+  if constexpr (kind_of<T>() == param_kind::stream) {
     return T(uploads[StreamPos]);
+  } else if constexpr (kind_of<T>() == param_kind::cancellation) {
+    return cancel;
   } else {
     try {
       return from_raw<T>(args[ArgPos]);
@@ -100,10 +131,11 @@ T bind_one(std::vector<protocol::raw_value>& args, upload_list& uploads) {
 
 template <class... Args, std::size_t... I>
 std::tuple<std::decay_t<Args>...> bind_all(std::vector<protocol::raw_value>& args,
-                                           upload_list& uploads, std::index_sequence<I...>) {
+                                           upload_list& uploads, const cancellation_token& cancel,
+                                           std::index_sequence<I...>) {
   return std::tuple<std::decay_t<Args>...>{
-      bind_one<std::decay_t<Args>, position_of<Args...>(I, false), position_of<Args...>(I, true)>(
-          args, uploads)...};
+      bind_one<std::decay_t<Args>, position_of<Args...>(I, param_kind::argument),
+               position_of<Args...>(I, param_kind::stream)>(args, uploads, cancel)...};
 }
 
 template <class R>
@@ -155,18 +187,19 @@ constexpr bool returns_stream() {
 
 template <class Hub, class Fn, class R, class... Args>
 method_descriptor make_method(std::string name, Fn fn) {
-  constexpr auto flags = stream_flags<Args...>();
-  std::size_t streams = 0;
-  for (std::size_t i = 0; i < sizeof...(Args); ++i) streams += flags[i] ? 1 : 0;
+  static_assert(count_of<Args...>(param_kind::cancellation) <= 1,
+                "a hub method takes at most one cancellation_token");
   method_descriptor d;
   d.name = std::move(name);
   d.streaming = returns_stream<R>();
-  d.stream_count = streams;
-  d.arg_count = sizeof...(Args) - streams;
-  d.bind = [fn](std::vector<protocol::raw_value>& args, upload_list& uploads) -> bound_call {
+  d.stream_count = count_of<Args...>(param_kind::stream);
+  d.arg_count = count_of<Args...>(param_kind::argument);
+  d.takes_cancellation = count_of<Args...>(param_kind::cancellation) == 1;
+  d.bind = [fn](std::vector<protocol::raw_value>& args, upload_list& uploads,
+                const cancellation_token& cancel) -> bound_call {
     std::tuple<std::decay_t<Args>...> bound;
     try {
-      bound = bind_all<Args...>(args, uploads, std::index_sequence_for<Args...>{});
+      bound = bind_all<Args...>(args, uploads, cancel, std::index_sequence_for<Args...>{});
     } catch (const binding_error&) {
       throw binding_failure(
           "InvalidDataException: Error binding arguments. Make sure that the types of the "

@@ -192,4 +192,20 @@ public class ConformanceTests : IClassFixture<ConformanceFixture>
         Assert.NotNull(error);
         Assert.Contains("Connection closed with an error.", error!.Message);
     }
+
+    // 11.0: cancelling the token given to InvokeAsync sends CancelInvocation; the hub method's
+    // cancellation_token sees it.
+    [Theory]
+    [MemberData(nameof(Protocols.Matrix), MemberType = typeof(Protocols))]
+    public async Task CancellingAnInvokeCancelsTheHubMethod(string protocol, HttpTransportType transport)
+    {
+        await using var c = Build(protocol, transport);
+        await c.StartAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(
+            () => c.InvokeAsync<string>("WaitForCancellation", 20000, cts.Token));
+        // One invocation at a time: this answers once the cancelled one has.
+        Assert.Equal("cancelled", await c.InvokeAsync<string>("GetLastCancellation"));
+        Assert.Equal("timed out", await c.InvokeAsync<string>("WaitForCancellation", 10));
+    }
 }

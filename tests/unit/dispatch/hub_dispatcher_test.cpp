@@ -238,3 +238,45 @@ TEST(HubDispatcher, NoRefreshCallbackBeforeConnectedOrAfterTheEnd) {
   h.pump();
   EXPECT_TRUE(c->take_output().empty());
 }
+
+TEST(HubDispatcher, CancelInvocationReachesAnOrdinaryInvocationsToken) {
+  harness h;
+  auto c = h.connect();
+  h.exchange(*c, hs);
+  // One argument: the cancellation_token is not one of them.
+  c->push_input(rec(R"({"type":1,"invocationId":"1","target":"UntilCancelled","arguments":["a"]})"),
+                false);
+  h.poll();
+  EXPECT_TRUE(c->take_output().empty()) << "waits for its cancellation";
+  // Queued behind it (one invocation at a time): cancelled before it starts.
+  c->push_input(rec(R"({"type":1,"invocationId":"2","target":"UntilCancelled","arguments":["b"]})"),
+                false);
+  c->push_input(rec(R"({"type":5,"invocationId":"2"})"), false);
+  h.poll();
+  EXPECT_EQ(h.exchange(*c, rec(R"({"type":5,"invocationId":"1"})")),
+            rec(R"({"type":3,"invocationId":"1","result":"a cancelled"})") +
+                rec(R"({"type":3,"invocationId":"2","result":"b cancelled"})"));
+  // A cancel for an id that is done, unknown, or a non-blocking method changes nothing.
+  EXPECT_EQ(
+      h.exchange(*c, rec(R"({"type":5,"invocationId":"1"})") +
+                         rec(R"({"type":1,"invocationId":"3","target":"Add","arguments":[1,2]})")),
+      rec(R"({"type":3,"invocationId":"3","result":3})"));
+  EXPECT_EQ(
+      h.exchange(*c,
+                 rec(R"({"type":1,"invocationId":"4","target":"UntilCancelled","arguments":[1]})")),
+      rec(R"({"type":3,"invocationId":"4","error":"Failed to invoke 'UntilCancelled' due to an error on the server."})"));
+}
+
+TEST(HubDispatcher, TheEndOfTheConnectionCancelsRunningInvocations) {
+  harness h;
+  auto c = h.connect();
+  h.exchange(*c, hs);
+  unit::calc_hub::last_outcome.clear();
+  c->push_input(rec(R"({"type":1,"invocationId":"1","target":"UntilCancelled","arguments":["z"]})"),
+                false);
+  h.poll();
+  EXPECT_EQ(unit::calc_hub::last_outcome, "");
+  c->end_input();
+  h.pump();
+  EXPECT_EQ(unit::calc_hub::last_outcome, "z cancelled");
+}

@@ -33,7 +33,7 @@ TEST(MethodTable, BindingFailureHasTheReferenceDetail) {
   args.emplace_back(boost::json::value(1));
   detail::upload_list uploads;
   try {
-    find(m, "Add").bind(args, uploads);
+    find(m, "Add").bind(args, uploads, cancellation_token());
     FAIL();
   } catch (const detail::binding_failure& e) {
     EXPECT_STREQ(e.what(),

@@ -35,7 +35,8 @@ class calc_hub : public hubcast::hub {
         .require("Admin")
         .add("Roles", &calc_hub::roles)
         .add("RolesLater", &calc_hub::roles_later)
-        .add("UserId", &calc_hub::user_id);
+        .add("UserId", &calc_hub::user_id)
+        .add("UntilCancelled", &calc_hub::until_cancelled);
   }
   int add(int a, int b) { return a + b; }
   std::string echo(std::string s) { return s; }
@@ -80,6 +81,14 @@ class calc_hub : public hubcast::hub {
     co_await t.async_wait(boost::asio::use_awaitable);
     co_return roles();
   }
+  // Answers once the client cancels the invocation (or the connection ends).
+  boost::asio::awaitable<std::string> until_cancelled(std::string tag,
+                                                      hubcast::cancellation_token cancel) {
+    co_await cancel.async_wait_cancelled();
+    last_outcome = tag + (cancel.is_cancellation_requested() ? " cancelled" : " not cancelled");
+    co_return last_outcome;
+  }
+  static inline std::string last_outcome;
   std::string user_id() { return context().user_identifier().value_or("none"); }
   boost::asio::awaitable<void> on_authentication_refreshed() override {
     clients().caller().send("Refreshed", roles());
