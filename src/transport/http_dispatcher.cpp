@@ -42,6 +42,14 @@ http::response negotiate_error(std::string message) {
   return http::response(200, boost::json::serialize(o), "application/json");
 }
 
+// Whether a token expiring at `candidate` is fresher than the connection's, expiring at
+// `current` (no expiry: never expires).
+bool fresher(std::optional<std::chrono::system_clock::time_point> candidate,
+             std::optional<std::chrono::system_clock::time_point> current) {
+  if (!candidate) return true;
+  return current && *candidate > *current;
+}
+
 struct endpoint {
   std::string path;
   std::shared_ptr<connection_handler> handler;
@@ -346,11 +354,14 @@ struct endpoint {
       co_await ex.async_respond(std::move(r));
       co_return;
     }
-    // Every poll is authorized again; the newest user (and token expiry) wins.
+    // Every poll is authorized again; a fresher token (one that expires later) of the same user
+    // replaces the connection's. Never an older one: a poll sent with the token an
+    // authentication refresh has just replaced must not bring its expiry back.
     auto timeout = options.long_poll_timeout;
     using poll_result = long_polling_transport::poll_result;
     auto poll = [c, timeout, who]() -> asio::awaitable<poll_result> {
-      if (who.principal) c->set_user(who.principal, who.expires_at);
+      if (who.principal && fresher(who.expires_at, c->auth_expires_at()))
+        c->set_user(who.principal, who.expires_at);
       auto r = co_await long_polling_transport::poll(c, timeout);
       // The application ended the connection (the client's Close message, a hub's Abort): this
       // 204 is the last answer, and nothing more is read, as after a DELETE. The hub's read loop
@@ -390,7 +401,8 @@ struct endpoint {
       asio::co_spawn(c->get_executor(), run_handler(handler, c), asio::detached);
     } else {
       auto take_over = [c, who]() -> asio::awaitable<std::uint64_t> {
-        if (who.principal) c->set_user(who.principal, who.expires_at);
+        if (who.principal && fresher(who.expires_at, c->auth_expires_at()))
+          c->set_user(who.principal, who.expires_at);
         co_return c->begin_attachment();  // the old socket's coroutines see it and stop
       };
       auto target = c->get_executor();

@@ -213,6 +213,32 @@ describe('POST {hub}/refresh', () => {
   });
 });
 
+describe('a long poll after a refresh', () => {
+  it('with the replaced token does not bring its expiry back', { timeout: 30000 }, async () => {
+    const hub = `${server.url}/authorizedhub-refresh`;  // closes at the token's end
+    const old = await token({ lifetime: 3 });
+    const n = await negotiate('authorizedhub-refresh', old);
+    const url = `${hub}?id=${n.connectionToken}`;
+    const as = (t) => ({ headers: { Authorization: `Bearer ${t}` } });
+    assert.equal((await fetch(url, as(old))).status, 200);  // starts the connection
+    const hs = await fetch(url, { method: 'POST', ...as(old), body: '{"protocol":"json","version":1}\x1e' });
+    assert.equal(hs.status, 200);
+    assert.equal(await (await fetch(url, as(old))).text(), '{}\x1e');
+    const fresh = await token({ lifetime: 60 });
+    const r = await refresh('authorizedhub-refresh', { connectionToken: n.connectionToken, bearer: fresh });
+    assert.equal(r.status, 200);
+    // A poll that still carries the old token (sent before the client had the new one).
+    const late = await fetch(url, as(old));
+    assert.equal(late.status, 200);
+    // Past the old token's end: the connection is still there (a poll ends after 1 s, empty).
+    await new Promise((res) => setTimeout(res, 3500));
+    const after = await fetch(url, as(fresh));
+    assert.equal(after.status, 200);
+    assert.doesNotMatch(await after.text(), /"type":7/, 'not closed at the old token\'s end');
+    await fetch(url, { method: 'DELETE', ...as(fresh) });
+  });
+});
+
 describe('the 10.0 client', () => {
   it('ignores the token lifetime and is closed at the token end, as before', { timeout: 30000 }, async () => {
     const c = new signalR10.HubConnectionBuilder()

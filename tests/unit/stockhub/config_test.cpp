@@ -27,7 +27,8 @@ TEST(Configuration, TypedValuesWithRanges) {
   EXPECT_EQ(setting_number(c, "Server:Threads"), 4);
   EXPECT_EQ(setting_duration(c, "Stocks:TickInterval"), 250ms);
   EXPECT_TRUE(setting_flag(c, "SignalR:EnableDetailedErrors"));
-  EXPECT_EQ(setting_duration(c, "Auth:AccessTokenLifetime"), 15min) << "the table's default";
+  EXPECT_EQ(setting_duration(c, "Auth:AccessTokenLifetime"), 5min) << "the table's default";
+  EXPECT_TRUE(setting_flag(c, "SignalR:EnableAuthenticationRefresh")) << "on by default";
   c.set("Server:Threads", "12abc");
   EXPECT_EQ(error_of([&] { setting_number(c, "Server:Threads"); }),
             "Server:Threads: '12abc' is not a whole number");

@@ -74,8 +74,11 @@ export class StockConnection {
         if (t) this.setInfo({ transport: t[1] });
         const p = /^Using HubProtocol '(\w+)'/.exec(message);
         if (p) this.setInfo({ protocol: p[1] });
-        if (level >= signalR.LogLevel.Error) console.error(`[signalr] ${message}`);
-        else if (level === signalR.LogLevel.Warning) console.warn(`[signalr] ${message}`);
+        // A refused or late token refresh is not the page's error: the connection runs on until
+        // the server ends it at the token's end, and automatic reconnect brings a new one.
+        const refreshFailed = /^Authentication refresh failed/.test(message);
+        if (level >= signalR.LogLevel.Error && !refreshFailed) console.error(`[signalr] ${message}`);
+        else if (level >= signalR.LogLevel.Warning) console.warn(`[signalr] ${message}`);
       },
     };
   }
@@ -117,8 +120,6 @@ export class StockConnection {
       await this.resume(generation);
     }));
     c.onclose(mine(() => this.on.state('Disconnected')));
-    // A refused refresh: the connection runs on until its token ends, then reconnects.
-    c.onAuthenticationRefreshFailed(mine(({ error }) => console.warn(`[signalr] token refresh failed: ${error?.message ?? error}`)));
     this.on.state('Connecting');
     try {
       await c.start();
