@@ -16,8 +16,6 @@
 
 namespace hubcast::client::detail {
 
-namespace {
-
 std::string with_path_suffix(const std::string& url, std::string_view suffix) {
   boost::urls::url u(*boost::urls::parse_uri(url));
   std::string path(u.encoded_path());
@@ -25,6 +23,8 @@ std::string with_path_suffix(const std::string& url, std::string_view suffix) {
   u.set_encoded_path(path + std::string(suffix));
   return std::string(u.buffer());
 }
+
+namespace {
 
 std::string with_param(const std::string& url, std::string_view key, std::string_view value) {
   boost::urls::url u(*boost::urls::parse_uri(url));
@@ -103,6 +103,7 @@ asio::awaitable<connection_core::negotiation> connection_core::negotiate(std::st
       n.connection_token = *n.connection_id;
     if (n.connection_token.empty())
       throw connection_error("Negotiate response did not contain a connection token.");
+    n.token_lifetime_seconds = token_lifetime_of(o);
     if (auto s = o.if_contains("useStatefulReconnect"); s && s->is_bool() && s->get_bool()) {
       if (!opt.stateful_reconnect)
         throw connection_error("Client didn't negotiate Stateful Reconnect but the server did.");
@@ -129,6 +130,8 @@ asio::awaitable<connection_core::negotiation> connection_core::negotiate(std::st
 // session's loops are running.
 asio::awaitable<void> connection_core::connect_session() {
   co_await refresh_token();
+  initial_token_lifetime.reset();
+  connection_token.clear();
   bool binary = proto->format() == protocol::transfer_format::binary;
   std::shared_ptr<transport> t;
   std::string errors;
@@ -176,6 +179,26 @@ asio::awaitable<void> connection_core::connect_session() {
         connection_id = n.connection_id;
         transport_url = url;
         stateful = n.stateful && flag == websockets;
+        // Authentication refresh: POST {hub URL after redirects}/refresh with this token.
+        refresh_base = n.url;
+        connection_token = n.connection_token;
+        initial_token_lifetime = n.token_lifetime_seconds;
+        if (opt.authentication_refresh) {
+          std::weak_ptr<connection_core> weak = weak_from_this();
+          std::weak_ptr<transport> self_transport = t;
+          t->set_refresh_hook([weak, self_transport]() -> asio::awaitable<bool> {
+            auto self = weak.lock();
+            if (!self) co_return false;
+            try {
+              co_await self->refresh_authentication(true);
+            } catch (const std::exception&) {
+              co_return false;
+            }
+            // Before the handshake completes this transport is not yet the session's.
+            if (auto tr = self_transport.lock()) tr->update_headers(self->request_headers());
+            co_return true;
+          });
+        }
       } catch (const std::exception& e) {
         errors += std::string(e.what()) + " ";
         log(std::string("transport ") + name + " failed: " + e.what());

@@ -21,6 +21,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/object.hpp>
 
 #include "client/hub_connection.hpp"
 #include "client/transport.hpp"
@@ -67,6 +68,11 @@ struct ci_less {
 
 // True for https: and wss: URLs.
 bool secure_url(const std::string& url);
+// `url` with `suffix` appended to its path ("/negotiate", "/refresh"), the query kept.
+std::string with_path_suffix(const std::string& url, std::string_view suffix);
+// negotiate's or a refresh's `tokenLifetimeSeconds`: a positive finite number (capped as the
+// official clients do), else nothing.
+std::optional<double> token_lifetime_of(const boost::json::object& o);
 
 class connection_core : public std::enable_shared_from_this<connection_core> {
  public:
@@ -74,6 +80,7 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
       : ex(ex),
         opt(std::move(o)),
         proto(&protocol::protocol_by_id(opt.protocol)),
+        refresh_timer(ex),
         outbox_wake(ex),
         timer(ex),
         reconnect_timer(ex) {}
@@ -94,6 +101,7 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
     std::string connection_token;
     bool stateful = false;
     std::vector<std::pair<std::string, std::vector<std::string>>> transports;
+    std::optional<double> token_lifetime_seconds;
   };
 
   void log(const std::string& text) const {
@@ -119,6 +127,15 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
   asio::awaitable<void> handshake(std::shared_ptr<transport> t);
   // Starts the loops of a new session on `t` (`resumed`: a stateful reconnect, buffers kept).
   void begin_session(std::shared_ptr<transport> t, bool resumed);
+
+  // --- authentication refresh (authentication_refresh.cpp) --------------------------------
+  // `for_transport`: asked by a long poll answered 409 (also while still connecting).
+  asio::awaitable<std::optional<std::chrono::seconds>> refresh_authentication(
+      bool for_transport = false);
+  // After a (re)connect: the first refresh, from negotiate's token lifetime.
+  void schedule_initial_refresh();
+  void schedule_refresh(double lifetime_seconds);
+  void cancel_refresh();
 
   // --- the loops of one session (session_loops.cpp) ----------------------------------------
   asio::awaitable<void> reader(std::uint64_t gen, std::shared_ptr<transport> t);
@@ -160,6 +177,16 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
   std::optional<std::string> connection_id;
   std::string transport_url;  // with id: the URL a stateful reconnect reopens
   std::string token;
+  // Authentication refresh: where and for which connection, the lifetime negotiate named, the
+  // timer of the next automatic refresh (`refresh_schedule` tells a stale wait from the
+  // current one).
+  std::string refresh_base;
+  std::string connection_token;
+  std::optional<double> initial_token_lifetime;
+  asio::steady_timer refresh_timer;
+  std::uint64_t refresh_schedule = 0;
+  std::vector<authentication_refreshed_handler> refreshed_handlers;
+  std::vector<authentication_refresh_failed_handler> refresh_failed_handlers;
   bool stateful = false;
   bool stop_requested = false;
 

@@ -194,6 +194,7 @@ asio::awaitable<void> hub_connection::start() {
     throw connection_error(*failure);
   }
   core->state = connection_state::connected;
+  core->schedule_initial_refresh();
 }
 
 asio::awaitable<void> hub_connection::stop() {
@@ -251,6 +252,19 @@ void hub_connection::on_reconnecting(closed_handler h) {
 }
 void hub_connection::on_reconnected(reconnected_handler h) {
   core_->reconnected_handlers.push_back(std::move(h));
+}
+
+asio::awaitable<std::optional<std::chrono::seconds>> hub_connection::refresh_authentication() {
+  auto core = core_;
+  co_return co_await core->refresh_authentication();
+}
+
+void hub_connection::on_authentication_refreshed(authentication_refreshed_handler h) {
+  core_->refreshed_handlers.push_back(std::move(h));
+}
+
+void hub_connection::on_authentication_refresh_failed(authentication_refresh_failed_handler h) {
+  core_->refresh_failed_handlers.push_back(std::move(h));
 }
 
 }  // namespace hubcast::client

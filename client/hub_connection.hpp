@@ -68,6 +68,19 @@ reconnect_policy default_reconnect_policy(std::vector<duration> delays = {
                                               duration{30000}});
 
 using access_token_provider = std::function<asio::awaitable<std::string>()>;
+
+// Authentication refresh without reconnecting (ASP.NET Core 11; the official clients'
+// withAuthenticationRefresh): when negotiate names the token's lifetime, the connection asks the
+// access-token provider for a new token `refresh_before_expiration` before the end (at half the
+// lifetime when it is shorter than twice that) and hands it to the server (POST {hub}/refresh).
+struct authentication_refresh_options {
+  bool enable_auto_refresh = true;
+  duration refresh_before_expiration{300000};
+};
+// The new token's lifetime, when the server named one.
+using authentication_refreshed_handler =
+    std::function<void(std::optional<std::chrono::seconds> new_lifetime)>;
+using authentication_refresh_failed_handler = std::function<void(const std::string& error)>;
 using closed_handler = std::function<void(std::optional<std::string> error)>;
 using reconnected_handler = std::function<void(std::optional<std::string> connection_id)>;
 
@@ -88,6 +101,7 @@ struct connection_options {
   std::string ca_file;  // PEM; default: the system's trust store
   encode_options encoding;
   std::function<void(std::string_view)> log;  // diagnostics (never tokens); empty: silent
+  std::optional<authentication_refresh_options> authentication_refresh;  // none: off
 };
 
 class hub_connection;
@@ -326,6 +340,13 @@ class hub_connection {
   void on_reconnecting(closed_handler h);
   void on_reconnected(reconnected_handler h);
 
+  // Hands a new token from the access-token provider to the server now (with
+  // authentication refresh configured): the new lifetime, if named. Throws connection_error
+  // when not connected or refused (on_authentication_refresh_failed handlers run too).
+  asio::awaitable<std::optional<std::chrono::seconds>> refresh_authentication();
+  void on_authentication_refreshed(authentication_refreshed_handler h);
+  void on_authentication_refresh_failed(authentication_refresh_failed_handler h);
+
  private:
   std::shared_ptr<detail::connection_core> core_;
 };
@@ -354,6 +375,10 @@ class hub_connection_builder {
   }
   hub_connection_builder& with_hub_protocol(protocol::protocol_id p) {
     o_.protocol = p;
+    return *this;
+  }
+  hub_connection_builder& with_authentication_refresh(authentication_refresh_options o = {}) {
+    o_.authentication_refresh = o;
     return *this;
   }
   hub_connection_builder& with_stateful_reconnect(bool on = true) {

@@ -7,6 +7,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
 
 #include "client/http_client.hpp"
 #include "client/hub_connection.hpp"
@@ -83,6 +84,10 @@ class long_polling final : public transport, public std::enable_shared_from_this
   }
 
   const char* name() const override { return "LongPolling"; }
+  void update_headers(protocol::header_map headers) override { headers_ = std::move(headers); }
+  void set_refresh_hook(std::function<asio::awaitable<bool>()> hook) override {
+    refresh_hook_ = std::move(hook);
+  }
 
  private:
   std::string poll_url() const {
@@ -92,12 +97,32 @@ class long_polling final : public transport, public std::enable_shared_from_this
            std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now).count());
   }
 
+  // A 409 whose JSON body says {"error":"authentication_refresh_required"}.
+  static bool refresh_required(const http_response& res) {
+    if (res.status != 409) return false;
+    boost::system::error_code ec;
+    auto v = boost::json::parse(res.body, ec);
+    if (ec || !v.is_object()) return false;
+    auto* e = v.as_object().if_contains("error");
+    return e && e->is_string() && e->get_string() == "authentication_refresh_required";
+  }
+
   asio::awaitable<void> poll_loop() {
     auto keep = shared_from_this();
+    bool refreshed = false;  // one refresh per 409; a second 409 in a row is an error
     while (running_) {
       try {
         auto res = co_await http_request(ex_, tls_, poll_url(), "GET", headers_, {}, timeout_);
         if (!running_) break;
+        if (!refreshed && refresh_hook_ && refresh_required(res)) {
+          refreshed = true;
+          if (!co_await refresh_hook_()) {
+            finish(std::string("Authentication refresh failed."));
+            break;
+          }
+          continue;
+        }
+        refreshed = false;
         if (res.status == 204) {  // the server closed the connection
           finish(std::nullopt);
           break;
@@ -135,6 +160,7 @@ class long_polling final : public transport, public std::enable_shared_from_this
   std::chrono::milliseconds timeout_;
   std::string url_;
   protocol::header_map headers_;
+  std::function<asio::awaitable<bool>()> refresh_hook_;
   bool binary_ = false;
   bool running_ = false;
   bool closed_ = false;

@@ -48,6 +48,7 @@ void connection_core::lost(std::optional<std::string> error, bool reconnect_allo
 
 void connection_core::finish(std::optional<std::string> error) {
   state = connection_state::disconnected;
+  cancel_refresh();
   connection_id.reset();
   tr.reset();
   fail_pending(closed_text);
@@ -118,6 +119,7 @@ asio::awaitable<void> connection_core::reconnect_loop(std::shared_ptr<connection
         co_return;
       }
       self->state = connection_state::connected;
+      self->schedule_initial_refresh();
       auto hs = self->reconnected_handlers;
       for (auto& h : hs) h(self->connection_id);
       co_return;

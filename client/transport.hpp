@@ -1,6 +1,7 @@
 // The client transports behind one seam: WebSockets (plain and TLS) and long polling.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,12 @@ class transport {
   // Immediate: closes sockets; pending operations fail.
   virtual void abort() = 0;
   virtual const char* name() const = 0;
+  // An authentication refresh replaced the bearer token: later requests carry these headers
+  // (long polling; a WebSocket makes no further requests).
+  virtual void update_headers(protocol::header_map headers) { (void)headers; }
+  // Long polling: a poll answered 409 authentication_refresh_required runs `hook` (the refresh,
+  // true when it succeeded) once, then polls again.
+  virtual void set_refresh_hook(std::function<boost::asio::awaitable<bool>()> hook) { (void)hook; }
 };
 
 std::shared_ptr<transport> make_websocket_transport(boost::asio::any_io_executor ex,

@@ -261,6 +261,44 @@ TEST_P(ClientMatrix, AuthenticatesWithTheTokenProvider) {
   }());
 }
 
+TEST_P(ClientMatrix, RefreshesItsTokenWithoutReconnecting) {
+  auto p = GetParam();
+  run_async([p]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    int issued = 0;
+    auto conn = make(ex, p, "/authorizedhub-refresh", [&](hc::hub_connection_builder& b) {
+      b.with_access_token_provider([&issued]() -> asio::awaitable<std::string> {
+        co_return co_await http_get(conformance().url() + "/generateJwtToken?lifetime=6&role=r" +
+                                    std::to_string(++issued));
+      });
+      b.with_automatic_reconnect({0ms});
+      b.with_authentication_refresh({true, 3000ms});
+    });
+    int refreshed = 0, reconnects = 0;
+    std::vector<std::string> failures;
+    conn->on_authentication_refreshed([&](std::optional<std::chrono::seconds> lifetime) {
+      ++refreshed;
+      EXPECT_TRUE(lifetime && lifetime->count() > 0 && lifetime->count() <= 6);
+    });
+    conn->on_authentication_refresh_failed([&](const std::string& e) { failures.push_back(e); });
+    conn->on_reconnecting([&](std::optional<std::string>) { ++reconnects; });
+    auto started = std::chrono::steady_clock::now();
+    co_await conn->start();
+    auto id = conn->connection_id();
+    // Past the first token's end (6 s; the hub closes at expiry) with two refreshes.
+    for (int i = 0;
+         i < 400 && (refreshed < 2 || std::chrono::steady_clock::now() - started < 7500ms); ++i)
+      co_await sleep_for(100ms);
+    EXPECT_GE(refreshed, 2);
+    EXPECT_TRUE(failures.empty()) << (failures.empty() ? "" : failures.front());
+    EXPECT_EQ(reconnects, 0);
+    EXPECT_EQ(conn->state(), hc::connection_state::connected);
+    EXPECT_EQ(conn->connection_id(), id);
+    EXPECT_EQ(co_await conn->invoke<std::string>("GetRoles"), "r" + std::to_string(issued));
+    co_await conn->stop();
+  }());
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Pairs, ClientMatrix,
     ::testing::Values(
@@ -269,6 +307,38 @@ INSTANTIATE_TEST_SUITE_P(
         pair_param{protocol_id::json, hc::long_polling, "LongPolling_Json"},
         pair_param{protocol_id::messagepack, hc::long_polling, "LongPolling_MessagePack"}),
     [](const auto& info) { return std::string(info.param.name); });
+
+TEST(Client, ALongPollAnswered409RefreshesOnceAndPollsOn) {
+  run_async([]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    int issued = 0;
+    auto conn =
+        make(ex, {protocol_id::json, hc::long_polling, "LongPolling"},
+             "/authorizedhub-refresh-noclose", [&](hc::hub_connection_builder& b) {
+               // First a token that expired 5 s ago, still accepted inside the server's clock skew
+               // (negotiate and the transport take it); then fresh ones.
+               b.with_access_token_provider([&issued]() -> asio::awaitable<std::string> {
+                 co_return co_await http_get(conformance().url() + "/generateJwtToken?" +
+                                             (issued++ == 0 ? "lifetime=-5&role=old" : "role=new"));
+               });
+               b.with_authentication_refresh({false, 3000ms});
+             });
+    int refreshed = 0;
+    conn->on_authentication_refreshed([&](std::optional<std::chrono::seconds>) { ++refreshed; });
+    co_await conn->start();
+    // The first poll after the start carries the expired token: 409, one refresh, polls on.
+    for (int i = 0; i < 100 && refreshed == 0; ++i) co_await sleep_for(50ms);
+    EXPECT_EQ(refreshed, 1);
+    EXPECT_EQ(issued, 2);
+    EXPECT_EQ(co_await conn->invoke<std::string>("GetRoles"), "new");
+    EXPECT_EQ(conn->state(), hc::connection_state::connected);
+    // By hand too.
+    auto lifetime = co_await conn->refresh_authentication();
+    EXPECT_TRUE(lifetime && lifetime->count() > 0);
+    EXPECT_EQ(refreshed, 2);
+    co_await conn->stop();
+  }());
+}
 
 TEST(Client, RefusesCallsWhenNotConnected) {
   run_async([]() -> asio::awaitable<void> {
