@@ -70,7 +70,11 @@ describe('the 11.0 client refreshes instead of reconnecting', () => {
       const failed = [];
       const fromHub = [];
       let reconnects = 0;
-      c.onAuthenticationRefreshed((e) => refreshed.push(e));
+      let issuedAtRefresh = 0;  // the newest token a completed refresh can have carried
+      c.onAuthenticationRefreshed((e) => {
+        issuedAtRefresh = issued;
+        refreshed.push(e);
+      });
       c.onAuthenticationRefreshFailed((e) => failed.push(e));
       c.onreconnecting(() => reconnects++);
       c.on('AuthenticationRefreshed', (roles) => fromHub.push(roles));
@@ -88,8 +92,11 @@ describe('the 11.0 client refreshes instead of reconnecting', () => {
       assert.equal(c.connectionId, id, name);
       assert.ok(refreshed[0].newTokenLifetimeInSeconds > 0 && refreshed[0].newTokenLifetimeInSeconds <= 6, name);
       // New calls see the newest token's claims; the hub heard of every refresh.
+      // New calls see a refreshed token's claims (a later refresh may be on its way meanwhile).
+      const seenAfter = issuedAtRefresh;
       const roles = await c.invoke('GetRoles');
-      assert.equal(roles, `r${issued}`, name);
+      const k = Number(roles.slice(1));
+      assert.ok(k >= seenAfter && k > Number(firstRoles.slice(1)) && k <= issued, `${name}: ${roles}, refreshed at r${seenAfter}, issued r${issued}`);
       await waitFor(() => fromHub.length >= 2, 5000, `${name}: the hub's callback`);
       const n = (r) => Number(r.slice(1));
       assert.ok(n(fromHub[0]) > n(firstRoles) && n(fromHub[1]) > n(fromHub[0]), `${name}: ${fromHub}`);
