@@ -6,9 +6,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
-import * as signalR from '@microsoft/signalr';
+import * as signalR11 from '@microsoft/signalr';
+import * as signalR10 from '@microsoft/signalr-10';
 
-export { signalR };
+// The newest official client (what `npm install @microsoft/signalr` gives), or the older one a
+// suite runs again with (HUBCAST_SIGNALR_CLIENT=10; clients in the field are older than servers).
+export const signalR = process.env.HUBCAST_SIGNALR_CLIENT === '10' ? signalR10 : signalR11;
 
 const binDir = process.env.HUBCAST_BIN ?? path.resolve('build/bin');
 

@@ -17,6 +17,11 @@ before(async () => {
 
 after(() => stopCleanly(server));
 
+it('runs with the official client it names', () => {
+  // 11.0.0 by default; the previous major when HUBCAST_SIGNALR_CLIENT=10 (e2e.hub_matrix.signalr10).
+  assert.equal(signalR.VERSION, process.env.HUBCAST_SIGNALR_CLIENT === '10' ? '10.0.11' : '11.0.0');
+});
+
 const pairs = [];
 for (const [name, transport] of [
   ['WebSockets', signalR.HttpTransportType.WebSockets],
