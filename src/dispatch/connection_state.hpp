@@ -105,6 +105,9 @@ struct hub_dispatcher::connection_state : std::enable_shared_from_this<connectio
     // Registered in `cancellations` under `id` while queued or running (methods that take a
     // cancellation_token, with an invocation id).
     std::shared_ptr<detail::cancellation_state> cancellation;
+    // Not a method: the hub's on_authentication_refreshed(), which ASP.NET Core serializes with
+    // the invocations (MaximumParallelInvocationsPerClient).
+    bool authentication_refreshed = false;
   };
 
   std::shared_ptr<transport::connection> conn;

@@ -197,8 +197,13 @@ void hub_dispatcher::on_event(connection_state& st, transport::connection::event
       // Invocations from now on see the new principal; running ones keep theirs. The user
       // identifier (Clients.User, the lifetime manager's index) is not re-keyed.
       st.hc->set_user(st.conn->user());
-      if (st.connected && !st.hc->closing())
-        asio::co_spawn(st.ex, authentication_refreshed(st.shared_from_this()), asio::detached);
+      if (st.connected && !st.hc->closing()) {
+        // Serialized with the invocations, as ASP.NET Core does: after the call running now.
+        connection_state::pending_call refreshed;
+        refreshed.authentication_refreshed = true;
+        st.queue.push_back(std::move(refreshed));
+        start_worker(st.shared_from_this());
+      }
       break;
   }
 }

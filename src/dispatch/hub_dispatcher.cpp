@@ -270,7 +270,11 @@ void hub_dispatcher::handle_invocation(std::shared_ptr<connection_state> st,
   if (cancellation) st->cancellations[*m.invocation_id] = cancellation;
   st->queue.push_back(
       {m.invocation_id, m.target, method, std::move(call), m.stream_ids, std::move(cancellation)});
-  hc.invocation_started();
+  start_worker(st);
+}
+
+void hub_dispatcher::start_worker(std::shared_ptr<connection_state> st) {
+  st->hc->invocation_started();
   if (!st->worker_running) {
     st->worker_running = true;
     asio::co_spawn(
@@ -295,6 +299,11 @@ asio::awaitable<void> hub_dispatcher::run_invocations(std::shared_ptr<connection
   while (!st->queue.empty() && !st->reader_done) {
     auto p = std::move(st->queue.front());
     st->queue.pop_front();
+    if (p.authentication_refreshed) {
+      co_await authentication_refreshed(st);
+      hc.invocation_finished();
+      continue;
+    }
     try {
       auto h = make_hub(*st);
       auto op = invoke(*h, *p.method, p.call);

@@ -70,6 +70,8 @@ class hub_dispatcher final : public transport::connection_handler {
   boost::asio::awaitable<void> handle(std::shared_ptr<connection_state> st,
                                       protocol::hub_message& m);
   void handle_invocation(std::shared_ptr<connection_state> st, protocol::invocation_message& m);
+  // Queues a call (or the refresh callback) behind the others; starts the worker if idle.
+  void start_worker(std::shared_ptr<connection_state> st);
   boost::asio::awaitable<void> run_invocations(std::shared_ptr<connection_state> st);
   boost::asio::awaitable<void> run_stream(std::shared_ptr<connection_state> st, std::string id,
                                           std::string target,

@@ -68,10 +68,11 @@ async function streamThroughThreeTokens([transportName, transport, protocol]) {
   assert.equal(reconnects, 0, `${name}: no reconnect`);
   assert.equal(c.connectionId, id, name);
   assert.ok(refreshed >= 3, `${name}: ${refreshed} refreshes`);
-  // No gap: ticks every 100 ms, never a second without a price.
+  // No gap: ticks every 100 ms; a reconnect would end the stream (above) and take seconds. The
+  // bound leaves room for a loaded machine (long polling's round trips under the sanitizer).
   let gap = 0;
   for (let i = 1; i < arrivals.length; i++) gap = Math.max(gap, arrivals[i] - arrivals[i - 1]);
-  assert.ok(arrivals.length > 100 && gap < 1000, `${name}: ${arrivals.length} items, largest gap ${gap} ms`);
+  assert.ok(arrivals.length > 100 && gap < 3000, `${name}: ${arrivals.length} items, largest gap ${gap} ms`);
   await c.stop();
 }
 
