@@ -43,7 +43,7 @@ class cancellation_token {
   bool is_cancellation_requested() const { return s_ && s_->cancelled(); }
   // Completes once cancelled (never for a default token): race it against the work, e.g. with
   // Asio's awaitable operators `co_await (work() || cancel.async_wait_cancelled())`.
-  boost::asio::awaitable<void> async_wait_cancelled() const;
+  [[nodiscard]] boost::asio::awaitable<void> async_wait_cancelled() const;
 
  private:
   std::shared_ptr<detail::cancellation_state> s_;

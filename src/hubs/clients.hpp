@@ -58,12 +58,16 @@ class client_proxy {
 
   // SendAsync: completes when the lifetime manager has sent it (handed to the local shards,
   // published to the backplane); throws hub_exception when it could not be sent.
+  // Lazy: nothing is sent unless it is awaited (a discarded one is a compiler warning); to send
+  // without waiting, use send().
   template <class... A>
-  boost::asio::awaitable<void> send_async(std::string_view method, A&&... args) const {
+  [[nodiscard]] boost::asio::awaitable<void> send_async(std::string_view method,
+                                                        A&&... args) const {
     return send_payload_async(std::string(method),
                               protocol::payload::arguments(std::forward<A>(args)...));
   }
-  boost::asio::awaitable<void> send_payload_async(std::string method, protocol::payload args) const;
+  [[nodiscard]] boost::asio::awaitable<void> send_payload_async(std::string method,
+                                                                protocol::payload args) const;
 
  protected:
   // The lifetime manager's operation for this target (not started).
@@ -86,16 +90,17 @@ class single_client_proxy : public client_proxy {
   // Invokes `method` on the client and returns what its handler returned. Throws hub_exception
   // with the client's error text, or when the connection is gone or `timeout` passes.
   template <class R, class... A>
-  boost::asio::awaitable<R> invoke(std::string_view method, std::chrono::milliseconds timeout,
-                                   A&&... args) const {
+  [[nodiscard]] boost::asio::awaitable<R> invoke(std::string_view method,
+                                                 std::chrono::milliseconds timeout,
+                                                 A&&... args) const {
     auto args_payload = protocol::payload::arguments(std::forward<A>(args)...);
     auto value = co_await invoke_raw(std::string(method), std::move(args_payload), timeout);
     co_return from_json<R>(value);  // converted to JSON once: client results are rare
   }
 
   // Returns the raw JSON value of the result; throws hub_exception on a client error.
-  boost::asio::awaitable<boost::json::value> invoke_raw(std::string method, protocol::payload args,
-                                                        std::chrono::milliseconds timeout) const;
+  [[nodiscard]] boost::asio::awaitable<boost::json::value> invoke_raw(
+      std::string method, protocol::payload args, std::chrono::milliseconds timeout) const;
 };
 
 class hub_clients {
@@ -154,8 +159,12 @@ class hub_caller_clients : public hub_clients {
 class group_manager {
  public:
   explicit group_manager(lifetime::hub_lifetime_manager* lm) : lm_(lm) {}
-  boost::asio::awaitable<void> add(std::string connection_id, std::string group) const;
-  boost::asio::awaitable<void> remove(std::string connection_id, std::string group) const;
+  // Lazy, like every awaitable: the change happens when awaited (`co_await`). A discarded one
+  // never runs, so discarding it is a compiler warning.
+  [[nodiscard]] boost::asio::awaitable<void> add(std::string connection_id,
+                                                 std::string group) const;
+  [[nodiscard]] boost::asio::awaitable<void> remove(std::string connection_id,
+                                                    std::string group) const;
 
  private:
   lifetime::hub_lifetime_manager* lm_;

@@ -98,13 +98,13 @@ template <class T>
 class stream_writer {
  public:
   explicit stream_writer(std::shared_ptr<detail::stream_sink> sink) : sink_(std::move(sink)) {}
-  // Sends one item; throws stream_cancelled if the client cancelled.
-  boost::asio::awaitable<void> write(T item) {
+  // Sends one item when awaited; throws stream_cancelled if the client cancelled.
+  [[nodiscard]] boost::asio::awaitable<void> write(T item) {
     return sink_->async_write(protocol::payload::of(std::move(item)));
   }
   // Sends an item already encoded as a T (protocol::payload::preserialize): one encoding shared
   // by every stream that sends it.
-  boost::asio::awaitable<void> write_payload(protocol::payload item) {
+  [[nodiscard]] boost::asio::awaitable<void> write_payload(protocol::payload item) {
     return sink_->async_write(std::move(item));
   }
   bool cancelled() const { return sink_->cancelled(); }

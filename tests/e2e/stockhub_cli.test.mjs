@@ -26,6 +26,7 @@ function startCli(args, password) {
   cli.stdout.on('data', (d) => (cli.out += d));
   cli.stderr.on('data', (d) => (cli.err += d));
   cli.exited = new Promise((r) => cli.on('exit', (code) => r(code)));
+  cli.stdin.on('error', () => {});  // EPIPE when it exits before reading: not the test's concern
   cli.stdin.end(`${password}\n`);
   return cli;
 }
