@@ -89,14 +89,14 @@ struct endpoint {
   asio::awaitable<bool> must_refresh_first(http::exchange& ex,
                                            const auth::authentication_result& who) {
     const auto& req = ex.req();
-    if (!options.authentication_refresh.enabled || !options.authenticate || req.method != "GET" ||
+    // The cheap test first: almost every request carries a live token (or refresh is off).
+    if (!options.authentication_refresh.enabled || !refresh_required(who) || req.method != "GET" ||
         req.websocket_upgrade)
       co_return false;
     auto accept = req.header("Accept");
     if (accept && accept->find("text/event-stream") != std::string_view::npos) co_return false;
     auto id = req.query_param("id");
     if (!id || id->empty()) co_return false;
-    if (!refresh_required(who)) co_return false;
     auto c = manager->find(*id);
     if (!c || c->transport() != transport_type::long_polling || !c->owner()) co_return false;
     // A token inside the clock skew names its user: it must be the connection's. One refused
