@@ -8,7 +8,7 @@
 namespace hubcast::protocol::msgpack_protocol {
 
 namespace mt = msgpack::type;
-using packer = codec_detail::msgpack_packer;
+using packer = string_packer;
 
 void write_varint(std::string& out, std::uint32_t n) {
   do {
@@ -166,16 +166,21 @@ hub_message decode(const msgpack::object& root, const std::shared_ptr<msgpack::z
 }
 
 // Packs a message body, then prepends its varint length.
+// The body goes into a buffer of the thread first (its length comes before it); `body` gets
+// the packer and that buffer (to splice a payload's bytes into).
 template <class F>
 void framed(std::string& out, F&& body) {
-  msgpack::sbuffer buf;
-  packer pk(buf);
-  if constexpr (std::is_invocable_v<F, packer&, msgpack::sbuffer&>)
-    body(pk, buf);
+  thread_local std::string scratch;
+  scratch.clear();
+  string_sink sink{&scratch};
+  packer pk(sink);
+  if constexpr (std::is_invocable_v<F, packer&, std::string&>)
+    body(pk, scratch);
   else
     body(pk);
-  write_varint(out, static_cast<std::uint32_t>(buf.size()));
-  out.append(buf.data(), buf.size());
+  write_varint(out, static_cast<std::uint32_t>(scratch.size()));
+  out.append(scratch);
+  if (scratch.capacity() > 1024 * 1024) std::string().swap(scratch);  // after a huge message
 }
 
 void pack_str(packer& pk, std::string_view s) {
@@ -235,7 +240,7 @@ class msgpack_hub_protocol final : public hub_protocol {
   }
   void write_stream_item(std::string& out, std::string_view id, const payload& item,
                          const encode_options& opt) const override {
-    framed(out, [&](packer& pk, msgpack::sbuffer& buf) {
+    framed(out, [&](packer& pk, std::string& buf) {
       pk.pack_array(4);
       pk.pack_int(2);
       pk.pack_map(0);
@@ -245,7 +250,7 @@ class msgpack_hub_protocol final : public hub_protocol {
   }
   void write_completion_result(std::string& out, std::string_view id, const payload& result,
                                const encode_options& opt) const override {
-    framed(out, [&](packer& pk, msgpack::sbuffer& buf) {
+    framed(out, [&](packer& pk, std::string& buf) {
       pk.pack_array(5);
       pk.pack_int(3);
       pk.pack_map(0);
@@ -309,7 +314,7 @@ class msgpack_hub_protocol final : public hub_protocol {
                                const payload& args, std::optional<std::string_view> invocation_id,
                                const std::vector<std::string>& stream_ids,
                                const encode_options& opt) const override {
-    framed(out, [&](packer& pk, msgpack::sbuffer& buf) {
+    framed(out, [&](packer& pk, std::string& buf) {
       pk.pack_array(6);
       pk.pack_int(streaming ? 4 : 1);
       pk.pack_map(0);

@@ -24,9 +24,9 @@ class payload {
     p.to_json_ = [](const void* v, const encode_options& o) {
       return hubcast::to_json(*static_cast<const T*>(v), o);
     };
-    p.to_msgpack_ = [](const void* v, msgpack::sbuffer& buf, const encode_options& o) {
-      codec_detail::msgpack_packer pk(buf);
-      hubcast::to_msgpack(pk, *static_cast<const T*>(v), o);
+    p.to_msgpack_ = [](const void* v, std::string& out, const encode_options& o) {
+      msgpack_writer w(out);
+      hubcast::to_msgpack(w, *static_cast<const T*>(v), o);
     };
     return p;
   }
@@ -45,10 +45,10 @@ class payload {
     auto of_value = of(value);
     std::string json;
     of_value.append_json(json, o);
-    msgpack::sbuffer buf;
-    of_value.append_msgpack(buf, o);
+    std::string msgpack;
+    of_value.append_msgpack(msgpack, o);
     return preserialized(std::make_shared<const std::string>(std::move(json)),
-                         std::make_shared<const std::string>(buf.data(), buf.size()));
+                         std::make_shared<const std::string>(std::move(msgpack)));
   }
 
   // Arguments of an invocation: always a JSON array / MessagePack array.
@@ -71,21 +71,20 @@ class payload {
       out += boost::json::serialize(to_json(o));
   }
   // Appends the value as MessagePack.
-  void append_msgpack(msgpack::sbuffer& buf, const encode_options& o) const {
+  void append_msgpack(std::string& out, const encode_options& o) const {
     if (msgpack_bytes_) {
-      buf.write(msgpack_bytes_->data(), msgpack_bytes_->size());
+      out += *msgpack_bytes_;
     } else if (to_msgpack_) {
-      to_msgpack_(value_.get(), buf, o);
+      to_msgpack_(value_.get(), out, o);
     } else {
-      codec_detail::msgpack_packer pk(buf);
-      pk.pack_nil();
+      msgpack_writer(out).write_nil();
     }
   }
 
  private:
   std::shared_ptr<const void> value_;
   boost::json::value (*to_json_)(const void*, const encode_options&) = nullptr;
-  void (*to_msgpack_)(const void*, msgpack::sbuffer&, const encode_options&) = nullptr;
+  void (*to_msgpack_)(const void*, std::string&, const encode_options&) = nullptr;
   std::shared_ptr<const std::string> json_text_;
   std::shared_ptr<const std::string> msgpack_bytes_;
 };

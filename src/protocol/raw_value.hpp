@@ -6,6 +6,8 @@
 
 #include <boost/json/value.hpp>
 
+#include "protocol/msgpack_view.hpp"
+
 namespace hubcast::protocol {
 
 struct msgpack_value;  // protocol/msgpack_value.hpp
@@ -19,6 +21,9 @@ class raw_value {
   bool is_msgpack() const { return mp_ != nullptr; }
   const boost::json::value& json() const { return json_; }
   boost::json::value& json() { return json_; }
+  // The MessagePack value (is_msgpack()): valid while this raw_value lives.
+  msgpack_view as_msgpack() const;
+  // Internal: msgpack-cxx's form (protocol/msgpack_value.hpp).
   const msgpack_value& msgpack() const { return *mp_; }
 
  private:

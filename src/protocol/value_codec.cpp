@@ -207,7 +207,7 @@ std::uint64_t get_be(const char* in, int n) {
 }  // namespace
 
 // The MessagePack timestamp extension (type -1): 32-, 64- or 96-bit form, smallest that fits.
-void pack_date_time(msgpack_packer& pk, date_time t) {
+void pack_date_time(msgpack_writer& w, date_time t) {
   auto us = t.time_since_epoch().count();
   std::int64_t sec = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
   std::uint32_t nsec = static_cast<std::uint32_t>((us - sec * 1000000) * 1000);
@@ -216,29 +216,27 @@ void pack_date_time(msgpack_packer& pk, date_time t) {
     std::uint64_t v = (static_cast<std::uint64_t>(nsec) << 34) | static_cast<std::uint64_t>(sec);
     if ((v & 0xffffffff00000000ULL) == 0) {
       put_be(buf, v, 4);
-      pk.pack_ext(4, -1);
-      pk.pack_ext_body(buf, 4);
+      w.write_ext(-1, std::string_view(buf, 4));
     } else {
       put_be(buf, v, 8);
-      pk.pack_ext(8, -1);
-      pk.pack_ext_body(buf, 8);
+      w.write_ext(-1, std::string_view(buf, 8));
     }
   } else {
     put_be(buf, nsec, 4);
     put_be(buf + 4, static_cast<std::uint64_t>(sec), 8);
-    pk.pack_ext(12, -1);
-    pk.pack_ext_body(buf, 12);
+    w.write_ext(-1, std::string_view(buf, 12));
   }
 }
 
-date_time unpack_date_time(const msgpack::object& o) {
-  if (o.type == msgpack::type::STR) return parse_date_time(str_of(o));
-  if (o.type != msgpack::type::EXT || o.via.ext.type() != -1)
-    throw binding_error("expected a timestamp");
-  const char* d = o.via.ext.data();
+date_time unpack_date_time(msgpack_view o) {
+  using k = msgpack_view::kind;
+  if (o.type() == k::str) return parse_date_time(o.as_str());
+  if (o.type() != k::ext || o.ext_type() != -1) throw binding_error("expected a timestamp");
+  const std::string_view data = o.ext_data();
+  const char* d = data.data();
   std::int64_t sec = 0;
   std::uint32_t nsec = 0;
-  switch (o.via.ext.size) {
+  switch (data.size()) {
     case 4:
       sec = static_cast<std::int64_t>(get_be(d, 4));
       break;
@@ -263,19 +261,20 @@ date_time unpack_date_time(const msgpack::object& o) {
   return date_time{std::chrono::microseconds{sec * 1000000 + nsec / 1000}};
 }
 
-decimal unpack_decimal(const msgpack::object& o) {
-  switch (o.type) {
-    case msgpack::type::STR:
-      return decimal::parse(str_of(o));
-    case msgpack::type::POSITIVE_INTEGER:
-      if (o.via.u64 > std::uint64_t(std::numeric_limits<std::int64_t>::max()))
+decimal unpack_decimal(msgpack_view o) {
+  using k = msgpack_view::kind;
+  switch (o.type()) {
+    case k::str:
+      return decimal::parse(o.as_str());
+    case k::positive_integer:
+      if (o.as_uint() > std::uint64_t(std::numeric_limits<std::int64_t>::max()))
         throw binding_error("decimal out of range");
-      return decimal{static_cast<std::int64_t>(o.via.u64), 0};
-    case msgpack::type::NEGATIVE_INTEGER:
-      return decimal{o.via.i64, 0};
-    case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64:
-      return decimal_from_json_double(o.via.f64);
+      return decimal{static_cast<std::int64_t>(o.as_uint()), 0};
+    case k::negative_integer:
+      return decimal{o.as_int(), 0};
+    case k::float32:
+    case k::float64:
+      return decimal_from_json_double(o.as_double());
     default:
       throw binding_error("expected a decimal (string or number)");
   }
@@ -291,81 +290,80 @@ decimal decimal_from_json_double(double v) {
   return decimal::from_double(v, 15);
 }
 
-void pack_json(msgpack_packer& pk, const boost::json::value& v) {
+void pack_json(msgpack_writer& w, const boost::json::value& v) {
   switch (v.kind()) {
     case boost::json::kind::null:
-      pk.pack_nil();
+      w.write_nil();
       break;
     case boost::json::kind::bool_:
-      v.get_bool() ? pk.pack_true() : pk.pack_false();
+      w.write_bool(v.get_bool());
       break;
     case boost::json::kind::int64:
-      pk.pack_int64(v.get_int64());
+      w.write_int(v.get_int64());
       break;
     case boost::json::kind::uint64:
-      pk.pack_uint64(v.get_uint64());
+      w.write_uint(v.get_uint64());
       break;
     case boost::json::kind::double_:
-      pk.pack_double(v.get_double());
+      w.write_double(v.get_double());
       break;
-    case boost::json::kind::string: {
-      const auto& s = v.get_string();
-      pk.pack_str(static_cast<std::uint32_t>(s.size()));
-      pk.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
+    case boost::json::kind::string:
+      w.write_str(v.get_string());
       break;
-    }
     case boost::json::kind::array:
-      pk.pack_array(static_cast<std::uint32_t>(v.get_array().size()));
-      for (const auto& e : v.get_array()) pack_json(pk, e);
+      w.write_array_header(static_cast<std::uint32_t>(v.get_array().size()));
+      for (const auto& e : v.get_array()) pack_json(w, e);
       break;
     case boost::json::kind::object:
-      pk.pack_map(static_cast<std::uint32_t>(v.get_object().size()));
+      w.write_map_header(static_cast<std::uint32_t>(v.get_object().size()));
       for (const auto& kv : v.get_object()) {
-        pk.pack_str(static_cast<std::uint32_t>(kv.key().size()));
-        pk.pack_str_body(kv.key().data(), static_cast<std::uint32_t>(kv.key().size()));
-        pack_json(pk, kv.value());
+        w.write_str(kv.key());
+        pack_json(w, kv.value());
       }
       break;
   }
 }
 
-boost::json::value msgpack_to_json(const msgpack::object& o) {
-  namespace mt = msgpack::type;
-  switch (o.type) {
-    case mt::NIL:
+boost::json::value msgpack_to_json(msgpack_view o) {
+  using k = msgpack_view::kind;
+  switch (o.type()) {
+    case k::nil:
       return nullptr;
-    case mt::BOOLEAN:
-      return o.via.boolean;
-    case mt::POSITIVE_INTEGER:
-      return o.via.u64;
-    case mt::NEGATIVE_INTEGER:
-      return o.via.i64;
-    case mt::FLOAT32:
-    case mt::FLOAT64:
-      return o.via.f64;
-    case mt::STR:
-      return boost::json::string(str_of(o));
-    case mt::BIN:
-      return boost::json::string(
-          base64_encode(std::vector<std::uint8_t>(o.via.bin.ptr, o.via.bin.ptr + o.via.bin.size)));
-    case mt::ARRAY: {
+    case k::boolean:
+      return o.as_bool();
+    case k::positive_integer:
+      return o.as_uint();
+    case k::negative_integer:
+      return o.as_int();
+    case k::float32:
+    case k::float64:
+      return o.as_double();
+    case k::str:
+      return boost::json::string(o.as_str());
+    case k::bin: {
+      auto b = o.as_bin();
+      return boost::json::string(base64_encode(std::vector<std::uint8_t>(b.begin(), b.end())));
+    }
+    case k::array: {
       boost::json::array a;
-      for (std::uint32_t i = 0; i < o.via.array.size; ++i)
-        a.push_back(msgpack_to_json(o.via.array.ptr[i]));
+      const std::uint32_t n = o.size();
+      a.reserve(n);
+      for (std::uint32_t i = 0; i < n; ++i) a.push_back(msgpack_to_json(o.element(i)));
       return a;
     }
-    case mt::MAP: {
+    case k::map: {
       boost::json::object m;
-      for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
-        const auto& kv = o.via.map.ptr[i];
-        std::string key = kv.key.type == mt::STR ? std::string(str_of(kv.key))
-                                                 : boost::json::serialize(msgpack_to_json(kv.key));
-        m[key] = msgpack_to_json(kv.val);
+      const std::uint32_t n = o.size();
+      for (std::uint32_t i = 0; i < n; ++i) {
+        const msgpack_view key = o.key(i);
+        std::string name = key.type() == k::str ? std::string(key.as_str())
+                                                : boost::json::serialize(msgpack_to_json(key));
+        m[name] = msgpack_to_json(o.value(i));
       }
       return m;
     }
-    case mt::EXT:
-      if (o.via.ext.type() == -1) return boost::json::string(format_date_time(unpack_date_time(o)));
+    case k::ext:
+      if (o.ext_type() == -1) return boost::json::string(format_date_time(unpack_date_time(o)));
       return nullptr;
   }
   return nullptr;

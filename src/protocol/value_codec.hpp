@@ -21,9 +21,9 @@
 #include <boost/describe/members.hpp>
 #include <boost/json/value.hpp>
 #include <boost/mp11/algorithm.hpp>
-#include <msgpack.hpp>
 
-#include "protocol/msgpack_value.hpp"
+#include "protocol/msgpack_view.hpp"
+#include "protocol/msgpack_writer.hpp"
 #include "protocol/raw_value.hpp"
 
 namespace hubcast {
@@ -102,17 +102,13 @@ date_time parse_date_time(std::string_view text);  // throws binding_error
 std::string member_name(std::string_view declared, naming_policy policy);
 bool iequals(std::string_view a, std::string_view b);
 
-using msgpack_packer = msgpack::packer<msgpack::sbuffer>;
-void pack_date_time(msgpack_packer& pk, date_time t);
-date_time unpack_date_time(const msgpack::object& o);  // timestamp ext or ISO string
-decimal unpack_decimal(const msgpack::object& o);      // string (MessagePack-CSharp) or number
+void pack_date_time(msgpack_writer& w, date_time t);
+date_time unpack_date_time(msgpack_view o);  // timestamp ext or ISO string
+decimal unpack_decimal(msgpack_view o);      // string (MessagePack-CSharp) or number
 // A JSON double: the shortest decimal that prints back to it (at most 15 significant digits).
 decimal decimal_from_json_double(double v);
-void pack_json(msgpack_packer& pk, const boost::json::value& v);
-boost::json::value msgpack_to_json(const msgpack::object& o);
-inline std::string_view str_of(const msgpack::object& o) {
-  return std::string_view(o.via.str.ptr, o.via.str.size);
-}
+void pack_json(msgpack_writer& w, const boost::json::value& v);
+boost::json::value msgpack_to_json(msgpack_view o);
 
 template <class T>
 struct is_vector : std::false_type {};
@@ -302,68 +298,59 @@ T from_json(const boost::json::value& v) {
 }
 
 template <class T>
-void to_msgpack(codec_detail::msgpack_packer& pk, const T& v, const encode_options& opt = {});
+void to_msgpack(msgpack_writer& w, const T& v, const encode_options& opt = {});
 template <class T>
-T from_msgpack(const msgpack::object& o);
+T from_msgpack(msgpack_view o);
 
 template <class T>
-void to_msgpack(codec_detail::msgpack_packer& pk, const T& v, const encode_options& opt) {
+void to_msgpack(msgpack_writer& w, const T& v, const encode_options& opt) {
   using namespace codec_detail;
   using U = std::remove_cvref_t<T>;
   if constexpr (std::is_same_v<U, boost::json::value>) {
-    pack_json(pk, v);
+    pack_json(w, v);
   } else if constexpr (std::is_same_v<U, std::nullptr_t>) {
-    pk.pack_nil();
+    w.write_nil();
   } else if constexpr (std::is_same_v<U, bool>) {
-    if (v)
-      pk.pack_true();
-    else
-      pk.pack_false();
+    w.write_bool(v);
   } else if constexpr (std::is_integral_v<U> && std::is_signed_v<U>) {
-    pk.pack_int64(static_cast<std::int64_t>(v));
+    w.write_int(static_cast<std::int64_t>(v));
   } else if constexpr (std::is_integral_v<U>) {
-    pk.pack_uint64(static_cast<std::uint64_t>(v));
+    w.write_uint(static_cast<std::uint64_t>(v));
   } else if constexpr (std::is_floating_point_v<U>) {
-    pk.pack_double(static_cast<double>(v));
+    w.write_double(static_cast<double>(v));
   } else if constexpr (std::is_enum_v<U>) {
-    pk.pack_int64(static_cast<std::int64_t>(v));
+    w.write_int(static_cast<std::int64_t>(v));
   } else if constexpr (std::is_convertible_v<const U&, std::string_view>) {
-    std::string_view s(v);
-    pk.pack_str(static_cast<std::uint32_t>(s.size()));
-    pk.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
+    w.write_str(std::string_view(v));
   } else if constexpr (std::is_same_v<U, bytes>) {
-    pk.pack_bin(static_cast<std::uint32_t>(v.data.size()));
-    pk.pack_bin_body(reinterpret_cast<const char*>(v.data.data()),
-                     static_cast<std::uint32_t>(v.data.size()));
+    w.write_bin(v.data);
   } else if constexpr (std::is_same_v<U, date_time>) {
-    pack_date_time(pk, v);
+    pack_date_time(w, v);
   } else if constexpr (std::is_same_v<U, decimal>) {
-    std::string text = v.to_string();
-    pk.pack_str(static_cast<std::uint32_t>(text.size()));
-    pk.pack_str_body(text.data(), static_cast<std::uint32_t>(text.size()));
+    w.write_str(v.to_string());
   } else if constexpr (is_optional<U>::value) {
     if (!v)
-      pk.pack_nil();
+      w.write_nil();
     else
-      to_msgpack(pk, *v, opt);
+      to_msgpack(w, *v, opt);
   } else if constexpr (is_vector<U>::value) {
-    pk.pack_array(static_cast<std::uint32_t>(v.size()));
-    for (const auto& e : v) to_msgpack(pk, e, opt);
+    w.write_array_header(static_cast<std::uint32_t>(v.size()));
+    for (const auto& e : v) to_msgpack(w, e, opt);
   } else if constexpr (is_string_map<U>::value) {
-    pk.pack_map(static_cast<std::uint32_t>(v.size()));
+    w.write_map_header(static_cast<std::uint32_t>(v.size()));
     for (const auto& [k, e] : v) {
-      to_msgpack(pk, k, opt);
-      to_msgpack(pk, e, opt);
+      to_msgpack(w, k, opt);
+      to_msgpack(w, e, opt);
     }
   } else if constexpr (is_tuple<U>::value) {
-    pk.pack_array(static_cast<std::uint32_t>(std::tuple_size_v<U>));
-    std::apply([&](const auto&... e) { (to_msgpack(pk, e, opt), ...); }, v);
+    w.write_array_header(static_cast<std::uint32_t>(std::tuple_size_v<U>));
+    std::apply([&](const auto&... e) { (to_msgpack(w, e, opt), ...); }, v);
   } else if constexpr (is_described_struct<U>) {
     using members = boost::describe::describe_members<U, codec_members>;
-    pk.pack_map(static_cast<std::uint32_t>(boost::mp11::mp_size<members>::value));
+    w.write_map_header(static_cast<std::uint32_t>(boost::mp11::mp_size<members>::value));
     boost::mp11::mp_for_each<members>([&](auto d) {
-      to_msgpack(pk, member_name(d.name, opt.msgpack_naming), opt);
-      to_msgpack(pk, v.*d.pointer, opt);
+      w.write_str(member_name(d.name, opt.msgpack_naming));
+      to_msgpack(w, v.*d.pointer, opt);
     });
   } else {
     static_assert(sizeof(U) == 0,
@@ -372,68 +359,75 @@ void to_msgpack(codec_detail::msgpack_packer& pk, const T& v, const encode_optio
 }
 
 template <class T>
-T from_msgpack(const msgpack::object& o) {
+T from_msgpack(msgpack_view o) {
   using namespace codec_detail;
   using U = std::remove_cvref_t<T>;
-  namespace mt = msgpack::type;
+  using k = msgpack_view::kind;
+  [[maybe_unused]] const k type = o.type();
   if constexpr (std::is_same_v<U, boost::json::value>) {
     return msgpack_to_json(o);
   } else if constexpr (std::is_same_v<U, bool>) {
-    if (o.type != mt::BOOLEAN) throw binding_error("expected a boolean");
-    return o.via.boolean;
+    if (type != k::boolean) throw binding_error("expected a boolean");
+    return o.as_bool();
   } else if constexpr (std::is_integral_v<U> || std::is_enum_v<U>) {
-    if (o.type == mt::POSITIVE_INTEGER) return from_json<U>(boost::json::value(o.via.u64));
-    if (o.type == mt::NEGATIVE_INTEGER) return from_json<U>(boost::json::value(o.via.i64));
-    if (o.type == mt::FLOAT32 || o.type == mt::FLOAT64)
-      return from_json<U>(boost::json::value(o.via.f64));
+    if (type == k::positive_integer) return from_json<U>(boost::json::value(o.as_uint()));
+    if (type == k::negative_integer) return from_json<U>(boost::json::value(o.as_int()));
+    if (type == k::float32 || type == k::float64)
+      return from_json<U>(boost::json::value(o.as_double()));
     throw binding_error("expected an integer");
   } else if constexpr (std::is_floating_point_v<U>) {
-    if (o.type == mt::FLOAT32 || o.type == mt::FLOAT64) return narrow_float<U>(o.via.f64);
-    if (o.type == mt::POSITIVE_INTEGER) return static_cast<U>(o.via.u64);
-    if (o.type == mt::NEGATIVE_INTEGER) return static_cast<U>(o.via.i64);
+    if (type == k::float32 || type == k::float64) return narrow_float<U>(o.as_double());
+    if (type == k::positive_integer) return static_cast<U>(o.as_uint());
+    if (type == k::negative_integer) return static_cast<U>(o.as_int());
     throw binding_error("expected a number");
   } else if constexpr (std::is_same_v<U, std::string>) {
-    if (o.type != mt::STR) throw binding_error("expected a string");
-    return std::string(str_of(o));
+    if (type != k::str) throw binding_error("expected a string");
+    return std::string(o.as_str());
   } else if constexpr (std::is_same_v<U, bytes>) {
-    if (o.type == mt::BIN)
-      return bytes{std::vector<std::uint8_t>(o.via.bin.ptr, o.via.bin.ptr + o.via.bin.size)};
-    if (o.type == mt::STR) return bytes{base64_decode(str_of(o))};
+    if (type == k::bin) {
+      auto b = o.as_bin();
+      return bytes{std::vector<std::uint8_t>(b.begin(), b.end())};
+    }
+    if (type == k::str) return bytes{base64_decode(o.as_str())};
     throw binding_error("expected binary data");
   } else if constexpr (std::is_same_v<U, date_time>) {
     return unpack_date_time(o);
   } else if constexpr (std::is_same_v<U, decimal>) {
     return unpack_decimal(o);
   } else if constexpr (is_optional<U>::value) {
-    if (o.type == mt::NIL) return U{};
+    if (type == k::nil) return U{};
     return U{from_msgpack<typename U::value_type>(o)};
   } else if constexpr (is_vector<U>::value) {
-    if (o.type != mt::ARRAY) throw binding_error("expected an array");
+    if (type != k::array) throw binding_error("expected an array");
     U out;
-    out.reserve(o.via.array.size);
-    for (std::uint32_t i = 0; i < o.via.array.size; ++i)
-      out.push_back(from_msgpack<typename U::value_type>(o.via.array.ptr[i]));
+    const std::uint32_t n = o.size();
+    out.reserve(n);
+    for (std::uint32_t i = 0; i < n; ++i)
+      out.push_back(from_msgpack<typename U::value_type>(o.element(i)));
     return out;
   } else if constexpr (is_string_map<U>::value) {
-    if (o.type != mt::MAP) throw binding_error("expected a map");
+    if (type != k::map) throw binding_error("expected a map");
     U out;
-    for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
-      const auto& kv = o.via.map.ptr[i];
-      if (kv.key.type != mt::STR) throw binding_error("expected string keys");
-      out.emplace(std::string(str_of(kv.key)), from_msgpack<typename U::mapped_type>(kv.val));
+    const std::uint32_t n = o.size();
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const msgpack_view key = o.key(i);
+      if (key.type() != k::str) throw binding_error("expected string keys");
+      out.emplace(std::string(key.as_str()), from_msgpack<typename U::mapped_type>(o.value(i)));
     }
     return out;
   } else if constexpr (is_described_struct<U>) {
-    if (o.type != mt::MAP) throw binding_error("expected a map");
+    if (type != k::map) throw binding_error("expected a map");
     U out{};
+    const std::uint32_t n = o.size();
     using members = boost::describe::describe_members<U, codec_members>;
     boost::mp11::mp_for_each<members>([&](auto d) {
-      for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
-        const auto& kv = o.via.map.ptr[i];
-        if (kv.key.type != mt::STR) continue;
-        auto key = str_of(kv.key);
-        if (iequals(key, d.name) || iequals(key, member_name(d.name, naming_policy::camel_case))) {
-          out.*d.pointer = from_msgpack<std::remove_cvref_t<decltype(out.*d.pointer)>>(kv.val);
+      for (std::uint32_t i = 0; i < n; ++i) {
+        const msgpack_view key = o.key(i);
+        if (key.type() != k::str) continue;
+        auto name = key.as_str();
+        if (iequals(name, d.name) ||
+            iequals(name, member_name(d.name, naming_policy::camel_case))) {
+          out.*d.pointer = from_msgpack<std::remove_cvref_t<decltype(out.*d.pointer)>>(o.value(i));
           return;
         }
       }
@@ -448,13 +442,13 @@ T from_msgpack(const msgpack::object& o) {
 // Binds a parsed protocol value, whichever protocol produced it.
 template <class T>
 T from_raw(const protocol::raw_value& v) {
-  if (v.is_msgpack()) return from_msgpack<T>(v.msgpack().object);
+  if (v.is_msgpack()) return from_msgpack<T>(v.as_msgpack());
   return from_json<T>(v.json());
 }
 
 // A protocol value as a JSON tree (for code that wants to inspect it generically).
 inline boost::json::value to_json_value(const protocol::raw_value& v) {
-  if (v.is_msgpack()) return codec_detail::msgpack_to_json(v.msgpack().object);
+  if (v.is_msgpack()) return codec_detail::msgpack_to_json(v.as_msgpack());
   return v.json();
 }
 

@@ -1,5 +1,7 @@
 #include "protocol/value_codec.hpp"
 
+#include "protocol/msgpack_value.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/describe/class.hpp>
@@ -7,6 +9,10 @@
 #include <boost/json/serialize.hpp>
 
 namespace {
+hubcast::msgpack_view view(const msgpack::object& o) {
+  return hubcast::protocol::msgpack_access::view(o);
+}
+
 struct price_event {
   std::string symbol;
   double last_price = 0;
@@ -60,13 +66,13 @@ TEST(ValueCodec, InheritedMembersComeFirstBothWays) {
   ASSERT_EQ(back.nodes.size(), 2u);
   EXPECT_EQ(back.nodes[1].connections, 5);
 
-  msgpack::sbuffer buf;
-  hubcast::codec_detail::msgpack_packer pk(buf);
-  hubcast::to_msgpack(pk, c);
+  std::string buf;
+  hubcast::msgpack_writer w(buf);
+  hubcast::to_msgpack(w, c);
   auto handle = msgpack::unpack(buf.data(), buf.size());
   ASSERT_EQ(handle.get().type, msgpack::type::MAP);
   EXPECT_EQ(handle.get().via.map.size, 3u);  // Node, Connections, Nodes
-  auto again = hubcast::from_msgpack<cluster_figures>(handle.get());
+  auto again = hubcast::from_msgpack<cluster_figures>(view(handle.get()));
   EXPECT_EQ(again.node, "a");
   ASSERT_EQ(again.nodes.size(), 2u);
   EXPECT_EQ(again.nodes[1].node, "b");
@@ -117,13 +123,13 @@ TEST(ValueCodec, DecimalIsANumberInJsonAndAStringInMessagePack) {
   EXPECT_DOUBLE_EQ(json.get_double(), 123.46);
   EXPECT_EQ(hubcast::from_json<hubcast::decimal>(json), price);
 
-  msgpack::sbuffer buf;
-  hubcast::codec_detail::msgpack_packer pk(buf);
-  hubcast::to_msgpack(pk, price);
+  std::string buf;
+  hubcast::msgpack_writer w(buf);
+  hubcast::to_msgpack(w, price);
   auto handle = msgpack::unpack(buf.data(), buf.size());
   ASSERT_EQ(handle.get().type, msgpack::type::STR);
-  EXPECT_EQ(hubcast::codec_detail::str_of(handle.get()), "123.46");
-  EXPECT_EQ(hubcast::from_msgpack<hubcast::decimal>(handle.get()), price);
+  EXPECT_EQ(view(handle.get()).as_str(), "123.46");
+  EXPECT_EQ(hubcast::from_msgpack<hubcast::decimal>(view(handle.get())), price);
 }
 
 TEST(ValueCodec, DecimalParsesWhatClientsSendAndRefusesTheRest) {
@@ -170,17 +176,18 @@ std::string be(std::uint64_t v, int n) {
 TEST(ValueCodec, TimestampsOutsideDateTimeAreBindingErrors) {
   using codec_detail::unpack_date_time;
   auto ok = timestamp_ext(be(0, 4) + be(253402300799ULL, 8));
-  EXPECT_EQ(unpack_date_time(ok.get()).time_since_epoch().count(), 253402300799LL * 1000000);
+  EXPECT_EQ(unpack_date_time(view(ok.get())).time_since_epoch().count(), 253402300799LL * 1000000);
   auto earliest = timestamp_ext(be(0, 4) + be(std::uint64_t(-62135596800LL), 8));
-  EXPECT_EQ(unpack_date_time(earliest.get()).time_since_epoch().count(), -62135596800LL * 1000000);
+  EXPECT_EQ(unpack_date_time(view(earliest.get())).time_since_epoch().count(),
+            -62135596800LL * 1000000);
   for (std::uint64_t sec :
        {std::uint64_t(1) << 62, std::uint64_t(1) << 63, std::uint64_t(253402300800ULL),
         std::uint64_t(253402300800000ULL), std::uint64_t(-62135596801LL)}) {
     auto h = timestamp_ext(be(0, 4) + be(sec, 8));
-    EXPECT_THROW(unpack_date_time(h.get()), binding_error) << sec;
+    EXPECT_THROW(unpack_date_time(view(h.get())), binding_error) << sec;
   }
   auto bad_nsec = timestamp_ext(be(1000000000u, 4) + be(0, 8));
-  EXPECT_THROW(unpack_date_time(bad_nsec.get()), binding_error);
+  EXPECT_THROW(unpack_date_time(view(bad_nsec.get())), binding_error);
 }
 
 TEST(ValueCodec, DatesOutsideDateTimeOrTheCalendarAreBindingErrors) {
@@ -203,4 +210,54 @@ TEST(ValueCodec, HugeOrNonFiniteNumbersAreBindingErrors) {
   EXPECT_THROW(from_json<float>(boost::json::value(1e300)), binding_error);
   EXPECT_EQ(from_json<double>(boost::json::value(1e300)), 1e300);
   EXPECT_EQ(from_json<float>(boost::json::value(1.5)), 1.5f);
+}
+
+// The public MessagePack reader and writer (what hub code binds through, with no msgpack-cxx
+// headers) round-trip every kind through msgpack-cxx's own parser.
+TEST(ValueCodec, MsgpackWriterAndViewRoundTripEveryKind) {
+  std::string buf;
+  hubcast::msgpack_writer w(buf);
+  w.write_array_header(11);
+  w.write_nil();
+  w.write_bool(true);
+  w.write_int(-5);
+  w.write_uint(std::uint64_t(1) << 63);
+  w.write_double(2.5);
+  w.write_str("héllo");
+  const std::uint8_t raw[] = {0, 1, 255};
+  w.write_bin(raw);
+  w.write_ext(7, std::string_view("\x01\x02", 2));
+  w.write_map_header(1);
+  w.write_str("k");
+  w.write_int(42);
+  w.write_raw("\x92\x01\x02");  // [1, 2], already encoded
+  w.write_int(-(std::int64_t(1) << 40));
+  auto handle = msgpack::unpack(buf.data(), buf.size());
+  auto a = view(handle.get());
+  using k = hubcast::msgpack_view::kind;
+  ASSERT_EQ(a.type(), k::array);
+  ASSERT_EQ(a.size(), 11u);
+  EXPECT_TRUE(a.element(0).is_nil());
+  EXPECT_TRUE(a.element(1).as_bool());
+  EXPECT_EQ(a.element(2).type(), k::negative_integer);
+  EXPECT_EQ(a.element(2).as_int(), -5);
+  EXPECT_EQ(a.element(3).as_uint(), std::uint64_t(1) << 63);
+  EXPECT_EQ(a.element(4).type(), k::float64);
+  EXPECT_EQ(a.element(4).as_double(), 2.5);
+  EXPECT_EQ(a.element(5).as_str(), "héllo");
+  ASSERT_EQ(a.element(6).type(), k::bin);
+  EXPECT_EQ(std::vector<std::uint8_t>(a.element(6).as_bin().begin(), a.element(6).as_bin().end()),
+            (std::vector<std::uint8_t>{0, 1, 255}));
+  EXPECT_EQ(a.element(7).ext_type(), 7);
+  EXPECT_EQ(a.element(7).ext_data(), std::string_view("\x01\x02", 2));
+  ASSERT_EQ(a.element(8).type(), k::map);
+  EXPECT_EQ(a.element(8).key(0).as_str(), "k");
+  EXPECT_EQ(a.element(8).value(0).as_uint(), 42u);
+  EXPECT_EQ(a.element(9).size(), 2u);
+  EXPECT_EQ(a.element(10).as_int(), -(std::int64_t(1) << 40));
+  EXPECT_EQ(a.element(5).size(), 0u);  // not a container
+  // msgpack-cxx's smallest forms: the writer does not change what went on the wire.
+  std::string small;
+  hubcast::msgpack_writer(small).write_int(5);
+  EXPECT_EQ(small, "\x05");
 }
