@@ -10,8 +10,8 @@
 
 #include <boost/asio/awaitable.hpp>
 
-#include "hubs/hub.hpp"
-#include "hubs/method_table.hpp"
+#include <hubcast/hubs/hub.hpp>
+#include <hubcast/hubs/method_table.hpp>
 
 namespace conformance {
 

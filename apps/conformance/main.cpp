@@ -8,8 +8,8 @@
 #include <CLI/CLI.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <hubcast/server/app.hpp>
 #include "cluster_hub.hpp"
-#include "server/app.hpp"
 #include "test_hub.hpp"
 
 namespace asio = boost::asio;

@@ -4,7 +4,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "hubs/errors.hpp"
+#include <hubcast/hubs/errors.hpp>
 
 namespace conformance {
 

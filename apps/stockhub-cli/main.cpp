@@ -21,8 +21,8 @@
 #include <boost/describe/class.hpp>
 #include <boost/json.hpp>
 
-#include "client/http_client.hpp"
-#include "client/hub_connection.hpp"
+#include <hubcast/client/http_client.hpp>
+#include <hubcast/client/hub_connection.hpp>
 
 namespace asio = boost::asio;
 namespace hc = hubcast::client;

@@ -1,15 +1,15 @@
 #include "account_api.hpp"
 
-#include "metrics/metrics.hpp"
+#include <hubcast/metrics/metrics.hpp>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "core/run_on.hpp"
-#include "http/request.hpp"
-#include "protocol/value_codec.hpp"
+#include <hubcast/core/run_on.hpp>
+#include <hubcast/http/request.hpp>
+#include <hubcast/protocol/value_codec.hpp>
 
 namespace stockhub {
 

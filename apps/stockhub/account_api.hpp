@@ -7,9 +7,9 @@
 
 #include <boost/asio/thread_pool.hpp>
 
-#include "auth/jwt.hpp"
+#include <hubcast/auth/jwt.hpp>
+#include <hubcast/server/app.hpp>
 #include "login_throttle.hpp"
-#include "server/app.hpp"
 #include "user_store.hpp"
 
 namespace stockhub {

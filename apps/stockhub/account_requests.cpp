@@ -4,8 +4,8 @@
 
 #include <boost/json/parse.hpp>
 
-#include "http/request.hpp"
-#include "protocol/json_parse.hpp"
+#include <hubcast/http/request.hpp>
+#include <hubcast/protocol/json_parse.hpp>
 
 namespace stockhub {
 

@@ -10,7 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
-#include "redis/redis_backplane.hpp"
+#include <hubcast/redis/redis_backplane.hpp>
 
 namespace stockhub {
 

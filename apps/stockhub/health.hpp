@@ -10,7 +10,7 @@
 
 #include <memory>
 
-#include "server/app.hpp"
+#include <hubcast/server/app.hpp>
 #include "user_store.hpp"
 
 namespace stockhub {

@@ -11,19 +11,19 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/thread_pool.hpp>
 
+#include <hubcast/core/log.hpp>
+#include <hubcast/http/cors.hpp>
+#include <hubcast/http/forwarded_headers.hpp>
+#include <hubcast/http/static_files.hpp>
+#include <hubcast/redis/redis_backplane.hpp>
+#include <hubcast/redis/redis_options.hpp>
+#include <hubcast/server/app.hpp>
 #include "account_api.hpp"
 #include "commands.hpp"
 #include "config.hpp"
-#include "core/log.hpp"
 #include "dev_certs.hpp"
 #include "health.hpp"
-#include "http/cors.hpp"
-#include "http/forwarded_headers.hpp"
-#include "http/static_files.hpp"
 #include "market_cluster.hpp"
-#include "redis/redis_backplane.hpp"
-#include "redis/redis_options.hpp"
-#include "server/app.hpp"
 #include "settings.hpp"
 #include "stock_hub.hpp"
 #include "user_store.hpp"

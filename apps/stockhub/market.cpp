@@ -1,6 +1,6 @@
 #include "market.hpp"
 
-#include "metrics/hot_metrics.hpp"
+#include <hubcast/metrics/hot_metrics.hpp>
 
 #include <algorithm>
 #include <cmath>

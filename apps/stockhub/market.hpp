@@ -23,10 +23,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/describe/class.hpp>
 
-#include "core/shards.hpp"
-#include "hubs/stream_source.hpp"
-#include "protocol/payload.hpp"
-#include "protocol/value_codec.hpp"
+#include <hubcast/core/shards.hpp>
+#include <hubcast/hubs/stream_source.hpp>
+#include <hubcast/protocol/payload.hpp>
+#include <hubcast/protocol/value_codec.hpp>
 #include "tick_codec.hpp"
 
 namespace stockhub {

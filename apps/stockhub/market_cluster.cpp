@@ -8,9 +8,9 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "core/log.hpp"
-#include "redis/redis_backplane.hpp"
-#include "redis/redis_client.hpp"
+#include <hubcast/core/log.hpp>
+#include <hubcast/redis/redis_backplane.hpp>
+#include <hubcast/redis/redis_client.hpp>
 
 namespace stockhub {
 

@@ -6,7 +6,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include "protocol/json_parse.hpp"
+#include <hubcast/protocol/json_parse.hpp>
 #include "wire_text.hpp"
 
 namespace stockhub {

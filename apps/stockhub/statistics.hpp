@@ -14,7 +14,7 @@
 
 #include <boost/describe/class.hpp>
 
-#include "protocol/value_codec.hpp"
+#include <hubcast/protocol/value_codec.hpp>
 
 namespace stockhub {
 

@@ -1,9 +1,9 @@
 #include "stock_hub.hpp"
 
-#include "core/log.hpp"
-#include "hubs/errors.hpp"
-#include "metrics/hub_metrics.hpp"
-#include "redis/redis_client.hpp"
+#include <hubcast/core/log.hpp>
+#include <hubcast/hubs/errors.hpp>
+#include <hubcast/metrics/hub_metrics.hpp>
+#include <hubcast/redis/redis_client.hpp>
 
 #include <algorithm>
 #include <cctype>

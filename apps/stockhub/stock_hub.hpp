@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include <hubcast/hubs/hub.hpp>
+#include <hubcast/hubs/method_table.hpp>
 #include "cluster_presence.hpp"
-#include "hubs/hub.hpp"
-#include "hubs/method_table.hpp"
 #include "market.hpp"
 #include "statistics.hpp"
 

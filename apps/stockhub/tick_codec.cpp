@@ -4,7 +4,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
-#include "protocol/json_parse.hpp"
+#include <hubcast/protocol/json_parse.hpp>
 #include "wire_text.hpp"
 
 namespace stockhub {

@@ -1,6 +1,6 @@
 #include "user_store.hpp"
 
-#include "auth/base64url.hpp"
+#include <hubcast/auth/base64url.hpp>
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>

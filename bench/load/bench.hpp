@@ -20,10 +20,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
 
+#include <hubcast/protocol/hub_protocol.hpp>
+#include <hubcast/protocol/payload.hpp>
 #include "epoll_reader.hpp"
 #include "measure.hpp"
-#include "protocol/hub_protocol.hpp"
-#include "protocol/payload.hpp"
 #include "ws_connection.hpp"
 
 namespace hubcast_bench {

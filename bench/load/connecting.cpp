@@ -17,7 +17,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
-#include "client/http_client.hpp"
+#include <hubcast/client/http_client.hpp>
 
 namespace hubcast_bench {
 

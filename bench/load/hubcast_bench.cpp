@@ -24,7 +24,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
-#include "auth/jwt.hpp"
+#include <hubcast/auth/jwt.hpp>
 #include "bench.hpp"
 
 namespace hubcast_bench {

@@ -4,7 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "auth/jwt.hpp"
+#include <hubcast/auth/jwt.hpp>
 
 using namespace hubcast::auth;
 

@@ -1,7 +1,7 @@
 // Hub protocol codec costs: parse one invocation, write one broadcast invocation.
 #include <benchmark/benchmark.h>
 
-#include "protocol/hub_protocol.hpp"
+#include <hubcast/protocol/hub_protocol.hpp>
 
 using namespace hubcast::protocol;
 

@@ -11,9 +11,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include "hubs/hub.hpp"
-#include "hubs/method_table.hpp"
-#include "server/app.hpp"
+#include <hubcast/hubs/hub.hpp>
+#include <hubcast/hubs/method_table.hpp>
+#include <hubcast/server/app.hpp>
 
 namespace {
 

@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "protocol/handshake.hpp"
-#include "protocol/hub_protocol.hpp"
+#include <hubcast/protocol/handshake.hpp>
+#include <hubcast/protocol/hub_protocol.hpp>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);

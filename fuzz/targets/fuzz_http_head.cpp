@@ -9,9 +9,9 @@
 
 #include <boost/beast/http.hpp>
 
-#include "http/forwarded_headers.hpp"
-#include "http/request.hpp"
-#include "http/request_head.hpp"
+#include <hubcast/http/forwarded_headers.hpp>
+#include <hubcast/http/request.hpp>
+#include <hubcast/http/request_head.hpp>
 
 namespace bhttp = boost::beast::http;
 

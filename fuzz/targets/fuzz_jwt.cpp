@@ -12,9 +12,9 @@
 #include <string>
 #include <string_view>
 
-#include "auth/base64url.hpp"
-#include "auth/bearer.hpp"
-#include "auth/jwt.hpp"
+#include <hubcast/auth/base64url.hpp>
+#include <hubcast/auth/bearer.hpp>
+#include <hubcast/auth/jwt.hpp>
 
 namespace {
 

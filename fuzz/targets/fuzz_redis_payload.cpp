@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "redis/redis_protocol.hpp"
+#include <hubcast/redis/redis_protocol.hpp>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;

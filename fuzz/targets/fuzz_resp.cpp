@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "redis/redis_value.hpp"
+#include <hubcast/redis/redis_value.hpp>
 
 namespace {
 void check(const hubcast::redis::redis_value& v, int depth) {

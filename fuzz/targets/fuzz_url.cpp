@@ -8,10 +8,10 @@
 #include <string>
 #include <string_view>
 
-#include "auth/bearer.hpp"
-#include "http/cors.hpp"
-#include "http/request.hpp"
-#include "http/request_head.hpp"
+#include <hubcast/auth/bearer.hpp>
+#include <hubcast/http/cors.hpp>
+#include <hubcast/http/request.hpp>
+#include <hubcast/http/request_head.hpp>
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);

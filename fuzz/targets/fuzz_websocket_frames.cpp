@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "http/websocket_frames.hpp"
+#include <hubcast/http/websocket_frames.hpp>
 
 namespace {
 void read_as(hubcast::http::ws_role role, const std::uint8_t* data, std::size_t size) {

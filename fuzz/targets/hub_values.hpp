@@ -13,9 +13,9 @@
 
 #include <boost/describe/class.hpp>
 
-#include "protocol/hub_message.hpp"
-#include "protocol/hub_protocol.hpp"
-#include "protocol/value_codec.hpp"
+#include <hubcast/protocol/hub_message.hpp>
+#include <hubcast/protocol/hub_protocol.hpp>
+#include <hubcast/protocol/value_codec.hpp>
 
 namespace hubcast_fuzz {
 

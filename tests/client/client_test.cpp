@@ -6,9 +6,9 @@
 #include <boost/asio/use_future.hpp>
 #include <boost/describe/class.hpp>
 
-#include "client/blocking.hpp"
-#include "client/http_client.hpp"
-#include "client/hub_connection.hpp"
+#include <hubcast/client/blocking.hpp>
+#include <hubcast/client/http_client.hpp>
+#include <hubcast/client/hub_connection.hpp>
 #include "test_support.hpp"
 
 namespace asio = boost::asio;

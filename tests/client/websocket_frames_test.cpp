@@ -17,8 +17,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "client/hub_connection.hpp"
-#include "client/transport.hpp"
+#include <hubcast/client/hub_connection.hpp>
+#include <hubcast/client/transport.hpp>
 #include "test_support.hpp"
 
 namespace asio = boost::asio;

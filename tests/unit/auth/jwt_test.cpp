@@ -1,4 +1,4 @@
-#include "auth/jwt.hpp"
+#include <hubcast/auth/jwt.hpp>
 
 #include <gtest/gtest.h>
 #include <openssl/bio.h>
@@ -9,9 +9,9 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "auth/base64url.hpp"
-#include "auth/bearer.hpp"
-#include "auth/policy.hpp"
+#include <hubcast/auth/base64url.hpp>
+#include <hubcast/auth/bearer.hpp>
+#include <hubcast/auth/policy.hpp>
 
 using namespace hubcast::auth;
 namespace bj = boost::json;

@@ -1,4 +1,4 @@
-#include "core/fifo.hpp"
+#include <hubcast/core/fifo.hpp>
 
 #include <memory>
 #include <string>

@@ -4,12 +4,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 
-#include "core/shards.hpp"
-#include "dispatch/hub_dispatcher.hpp"
-#include "lifetime/default_hub_lifetime_manager.hpp"
-#include "server/authorization_filter.hpp"
+#include <hubcast/core/shards.hpp>
+#include <hubcast/dispatch/hub_dispatcher.hpp>
+#include <hubcast/lifetime/default_hub_lifetime_manager.hpp>
+#include <hubcast/server/authorization_filter.hpp>
+#include <hubcast/transport/connection_manager.hpp>
 #include "test_hubs.hpp"
-#include "transport/connection_manager.hpp"
 
 namespace unit {
 

@@ -1,5 +1,5 @@
 // The dispatcher over an in-memory connection: no sockets, the exact bytes a client would see.
-#include "dispatch/hub_dispatcher.hpp"
+#include <hubcast/dispatch/hub_dispatcher.hpp>
 
 #include <gtest/gtest.h>
 

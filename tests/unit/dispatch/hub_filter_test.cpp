@@ -1,5 +1,5 @@
 // Hub filters: order, what they see, short-circuits, errors, lifetime hooks.
-#include "hubs/hub_filter.hpp"
+#include <hubcast/hubs/hub_filter.hpp>
 
 #include <gtest/gtest.h>
 

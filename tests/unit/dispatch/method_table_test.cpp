@@ -1,4 +1,4 @@
-#include "hubs/method_table.hpp"
+#include <hubcast/hubs/method_table.hpp>
 
 #include <gtest/gtest.h>
 

@@ -6,8 +6,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/describe/class.hpp>
 
-#include "hubs/hub.hpp"
-#include "hubs/method_table.hpp"
+#include <hubcast/hubs/hub.hpp>
+#include <hubcast/hubs/method_table.hpp>
 
 namespace unit {
 

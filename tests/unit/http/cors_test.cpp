@@ -1,4 +1,4 @@
-#include "http/cors.hpp"
+#include <hubcast/http/cors.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // X-Forwarded-For from known proxies only, its last entry, addresses validated.
-#include "http/forwarded_headers.hpp"
+#include <hubcast/http/forwarded_headers.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // What Beast lets through and Kestrel refuses (400).
-#include "http/request_head.hpp"
+#include <hubcast/http/request_head.hpp>
 
 #include <gtest/gtest.h>
 

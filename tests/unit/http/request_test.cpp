@@ -1,8 +1,8 @@
-#include "http/request.hpp"
+#include <hubcast/http/request.hpp>
 
 #include <gtest/gtest.h>
 
-#include "http/router.hpp"
+#include <hubcast/http/router.hpp>
 
 using namespace hubcast::http;
 

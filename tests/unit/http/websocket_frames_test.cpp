@@ -1,4 +1,4 @@
-#include "http/websocket_frames.hpp"
+#include <hubcast/http/websocket_frames.hpp>
 
 #include <string>
 #include <vector>

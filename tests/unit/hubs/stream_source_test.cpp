@@ -1,6 +1,6 @@
 // stream_source with fake sinks: the key index, framing shared across streams, conflation of a
 // full stream, cancellation, and delivery on every shard.
-#include "hubs/stream_source.hpp"
+#include <hubcast/hubs/stream_source.hpp>
 
 #include <atomic>
 #include <exception>

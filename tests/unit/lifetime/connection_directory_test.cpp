@@ -1,4 +1,4 @@
-#include "lifetime/connection_directory.hpp"
+#include <hubcast/lifetime/connection_directory.hpp>
 
 #include <string>
 #include <thread>

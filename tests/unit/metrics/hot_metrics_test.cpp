@@ -1,13 +1,13 @@
 // Hot counters: per-thread adds summed on read, threads that exit keep their counts, the same
 // family and labels give the same series, and the exposition is Prometheus text.
-#include "metrics/hot_metrics.hpp"
+#include <hubcast/metrics/hot_metrics.hpp>
 
 #include <gtest/gtest.h>
 
 #include <thread>
 #include <vector>
 
-#include "metrics/metrics.hpp"
+#include <hubcast/metrics/metrics.hpp>
 
 using namespace hubcast::metrics;
 

@@ -1,4 +1,4 @@
-#include "protocol/handshake.hpp"
+#include <hubcast/protocol/handshake.hpp>
 
 #include <gtest/gtest.h>
 

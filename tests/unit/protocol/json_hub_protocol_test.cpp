@@ -1,8 +1,8 @@
-#include "protocol/json_hub_protocol.hpp"
+#include <hubcast/protocol/json_hub_protocol.hpp>
 
 #include <gtest/gtest.h>
 
-#include "protocol/hub_protocol.hpp"
+#include <hubcast/protocol/hub_protocol.hpp>
 
 using namespace hubcast::protocol;
 namespace bj = boost::json;

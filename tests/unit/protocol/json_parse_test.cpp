@@ -1,4 +1,4 @@
-#include "protocol/json_parse.hpp"
+#include <hubcast/protocol/json_parse.hpp>
 
 #include <charconv>
 #include <cmath>

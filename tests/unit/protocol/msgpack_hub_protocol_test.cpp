@@ -1,12 +1,12 @@
 // Golden bytes for the MessagePack hub protocol layouts (signalr-protocol.md §6.2).
-#include "protocol/msgpack_hub_protocol.hpp"
+#include <hubcast/protocol/msgpack_hub_protocol.hpp>
 
 #include <gtest/gtest.h>
 
 #include <boost/describe/class.hpp>
 
-#include "protocol/msgpack_bounds.hpp"
-#include "protocol/msgpack_value.hpp"
+#include <hubcast/protocol/msgpack_bounds.hpp>
+#include <hubcast/protocol/msgpack_value.hpp>
 
 using namespace hubcast;
 using namespace hubcast::protocol;

@@ -1,6 +1,6 @@
-#include "protocol/value_codec.hpp"
+#include <hubcast/protocol/value_codec.hpp>
 
-#include "protocol/msgpack_value.hpp"
+#include <hubcast/protocol/msgpack_value.hpp>
 
 #include <gtest/gtest.h>
 

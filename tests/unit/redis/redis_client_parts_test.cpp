@@ -1,8 +1,8 @@
 // The Redis client's pure parts: the configuration string and the RESP reader.
 #include <gtest/gtest.h>
 
-#include "redis/redis_options.hpp"
-#include "redis/redis_value.hpp"
+#include <hubcast/redis/redis_options.hpp>
+#include <hubcast/redis/redis_value.hpp>
 
 using namespace hubcast::redis;
 

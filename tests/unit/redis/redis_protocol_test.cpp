@@ -1,12 +1,12 @@
 // The backplane payloads against bytes ASP.NET Core 10 published (design/redis-backplane.md),
 // and the readers against hostile input.
-#include "redis/redis_protocol.hpp"
+#include <hubcast/redis/redis_protocol.hpp>
 
 #include <gtest/gtest.h>
 
-#include "protocol/hub_protocol.hpp"
-#include "protocol/payload.hpp"
-#include "redis/redis_channels.hpp"
+#include <hubcast/protocol/hub_protocol.hpp>
+#include <hubcast/protocol/payload.hpp>
+#include <hubcast/redis/redis_channels.hpp>
 
 using namespace hubcast;
 using namespace hubcast::redis;

@@ -4,8 +4,8 @@
 #include <boost/json/serialize.hpp>
 #include <set>
 
-#include "transport/connection_manager.hpp"
-#include "transport/http_dispatcher.hpp"
+#include <hubcast/transport/connection_manager.hpp>
+#include <hubcast/transport/http_dispatcher.hpp>
 
 using namespace hubcast::transport;
 

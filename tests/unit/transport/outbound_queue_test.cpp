@@ -1,4 +1,4 @@
-#include "transport/outbound_queue.hpp"
+#include <hubcast/transport/outbound_queue.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // The WebSockets transport's direct write path over a real socket pair: framing, coalescing,
 // a full kernel buffer, control frames between data frames, the end of the output.
-#include "transport/websocket_transport.hpp"
+#include <hubcast/transport/websocket_transport.hpp>
 
 #include <gtest/gtest.h>
 #include <poll.h>

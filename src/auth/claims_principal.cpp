@@ -1,1 +1,0 @@
-#include "auth/claims_principal.hpp"

@@ -1,0 +1,1 @@
+#include <hubcast/auth/claims_principal.hpp>

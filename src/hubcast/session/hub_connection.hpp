@@ -1,0 +1,149 @@
+// One hub connection (HubConnectionContext): the negotiated protocol, identity, group
+// membership, keep-alive clocks, pending client results. Lives on its connection's shard;
+// every member function must be called there.
+#pragma once
+
+#include <any>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <hubcast/auth/claims_principal.hpp>
+#include <hubcast/core/fifo.hpp>
+#include <hubcast/metrics/hub_metrics.hpp>
+#include <hubcast/protocol/hub_protocol.hpp>
+#include <hubcast/session/hub_options.hpp>
+#include <hubcast/transport/connection.hpp>
+
+namespace hubcast::session {
+
+struct client_result {
+  std::optional<std::string> error;  // set: the client answered with an error (or none came)
+  protocol::raw_value value;
+  bool has_value = false;
+};
+
+class hub_connection {
+ public:
+  using clock = std::chrono::steady_clock;
+  using result_handler = std::function<void(client_result)>;
+
+  hub_connection(std::shared_ptr<transport::connection> conn, const hub_options& options);
+  ~hub_connection();
+
+  const std::string& connection_id() const { return conn_->id(); }
+  transport::connection& transport() { return *conn_; }
+  const transport::connection& transport() const { return *conn_; }
+  const hub_options& options() const { return options_; }
+  std::size_t shard() const { return conn_->shard(); }
+
+  const protocol::hub_protocol* protocol() const { return protocol_; }
+  // Where its messages are counted (its hub's counters); none until set.
+  void set_counters(const metrics::hub_counters* c) { counters_ = c; }
+  const metrics::hub_counters* counters() const { return counters_; }
+  void set_protocol(const protocol::hub_protocol* p);
+
+  // Identity: the principal of the latest authentication (the transport's, replaced by an
+  // authentication refresh). An invocation takes it when it starts and keeps it to its end.
+  const std::shared_ptr<const auth::claims_principal>& user() const { return user_; }
+  void set_user(std::shared_ptr<const auth::claims_principal> u) { user_ = std::move(u); }
+  // What clients().user(...) routes by: set once at connect, never re-keyed by a refresh.
+  std::optional<std::string> user_identifier;
+  std::unordered_map<std::string, std::any> items;
+  std::vector<std::string> groups;  // joined groups, for cleanup
+
+  // Bookkeeping for the lifetime manager's per-shard indexes.
+  std::size_t shard_slot = static_cast<std::size_t>(-1);
+
+  // --- sending: false when the connection is closing or its queue overflowed ---
+  bool send(const protocol::serialized_message& m);
+  bool send_bytes(protocol::shared_bytes b);
+  // Serializes with this connection's protocol and sends.
+  bool send_invocation(std::string_view target, const protocol::payload& args,
+                       std::optional<std::string_view> invocation_id = std::nullopt);
+  bool send_completion_result(std::string_view id, const protocol::payload& result);
+  bool send_completion_error(std::string_view id, std::string_view error);
+  bool send_completion_void(std::string_view id);
+  bool send_stream_item(std::string_view id, const protocol::payload& item);
+  // A message already framed in this connection's protocol (one stream item shared by many
+  // streams): counted, and kept for replay, like every hub message.
+  bool send_framed(protocol::shared_bytes bytes) { return write_counted(std::move(bytes)); }
+
+  // Writes a Close message (best effort) and ends the transport after it is flushed.
+  void close(std::optional<std::string> error, bool allow_reconnect);
+  bool closing() const { return closing_; }
+  // Graceful shutdown: closes now, or as soon as the invocations in flight have answered.
+  void close_when_idle(std::optional<std::string> error, bool allow_reconnect);
+  // The dispatcher brackets each non-streaming invocation (queued or running) with these.
+  void invocation_started() { ++in_flight_; }
+  void invocation_finished();
+
+  // --- clocks (signalr-protocol.md §9) ---
+  void on_received(bool is_ping);
+  // Called every second by the shard heartbeat: Ping when idle, close when the client is silent.
+  void tick(clock::time_point now);
+
+  // --- stateful reconnect (§11) ---
+  void enable_stateful();
+  bool stateful() const { return stateful_; }
+  // A counted message arrived: false when it is a duplicate replayed by the client.
+  bool accept_counted();
+  void on_ack(std::int64_t sequence_id);
+  // False when the id is ahead of what was received (fatal).
+  bool on_sequence(std::int64_t sequence_id);
+  // A new socket: Sequence first, then every unacknowledged message in order.
+  void replay();
+
+  // --- client results (§7.2) ---
+  std::string register_result(result_handler h);
+  // Under an id chosen elsewhere (a client result another server waits for); false when that id
+  // is already pending.
+  bool register_result_as(const std::string& id, result_handler h);
+  bool complete_result(const std::string& id, client_result r);
+  void cancel_result(const std::string& id);
+  void fail_all_results(const std::string& error);
+
+ private:
+  friend class heartbeat;
+  std::size_t heartbeat_slot_ = static_cast<std::size_t>(-1);
+  std::shared_ptr<transport::connection> conn_;
+  std::shared_ptr<const auth::claims_principal> user_;
+  const hub_options& options_;
+  const protocol::hub_protocol* protocol_ = nullptr;
+  const metrics::hub_counters* counters_ = nullptr;
+  clock::time_point last_write_;  // to the heartbeat's resolution (wrote_since_tick_)
+  bool wrote_since_tick_ = false;
+  clock::time_point last_read_;
+  bool client_clock_started_ = false;
+  bool closing_ = false;
+  std::size_t in_flight_ = 0;
+  struct pending_close {
+    std::optional<std::string> error;
+    bool allow_reconnect;
+  };
+  std::optional<pending_close> close_when_idle_;
+  std::uint64_t next_result_id_ = 0;
+  std::unordered_map<std::string, result_handler> pending_results_;
+
+  bool write(std::string bytes);  // not counted: ping, close, ack, sequence
+  bool write_counted(protocol::shared_bytes bytes);
+
+  struct buffered {
+    std::int64_t id;
+    protocol::shared_bytes bytes;
+  };
+  bool stateful_ = false;
+  fifo<buffered> replay_;
+  std::size_t replay_bytes_ = 0;
+  std::int64_t sent_seq_ = 0;
+  std::int64_t received_seq_ = 0;
+  std::int64_t highest_processed_ = 0;
+  std::int64_t last_ack_sent_ = 0;
+};
+
+}  // namespace hubcast::session
