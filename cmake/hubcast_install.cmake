@@ -15,14 +15,14 @@ set(HUBCAST_PUBLIC_HEADERS
   hubs/cancellation.hpp hubs/clients.hpp hubs/errors.hpp hubs/hub.hpp hubs/hub_filter.hpp
   hubs/method_table.hpp hubs/stream_source.hpp hubs/streams.hpp
   lifetime/connection_directory.hpp lifetime/default_hub_lifetime_manager.hpp
-  lifetime/hub_lifetime_manager.hpp
+  lifetime/hub_lifetime_manager.hpp lifetime/hub_lifetime_manager_factory.hpp
   metrics/hot_metrics.hpp metrics/hub_metrics.hpp metrics/metrics.hpp
   protocol/hub_message.hpp protocol/hub_protocol.hpp protocol/json_parse.hpp
   protocol/msgpack_view.hpp protocol/msgpack_writer.hpp protocol/payload.hpp
   protocol/raw_value.hpp protocol/value_codec.hpp
   redis/redis_backplane.hpp redis/redis_channels.hpp redis/redis_client.hpp
   redis/redis_hub_lifetime_manager.hpp redis/redis_options.hpp redis/redis_protocol.hpp
-  redis/redis_value.hpp
+  redis/redis_value.hpp redis/use_redis.hpp
   server/app.hpp
   session/heartbeat.hpp session/hub_options.hpp
   transport/authentication_refresh.hpp transport/connection.hpp
@@ -54,12 +54,14 @@ install(FILES ${PROJECT_BINARY_DIR}/hubcastConfig.cmake
 
 # pkg-config for builds without CMake: static libraries, in link order (dependants first).
 set(HUBCAST_PC_LIBS "")
-foreach(l server dispatch redis hubs lifetime session transport auth http websocket_frames
+foreach(l server dispatch hubs lifetime session transport auth http websocket_frames
           protocol core metrics)
   string(APPEND HUBCAST_PC_LIBS " -lhubcast_${l}")
 endforeach()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/hubcast.pc.in ${PROJECT_BINARY_DIR}/hubcast.pc @ONLY)
-configure_file(${PROJECT_SOURCE_DIR}/cmake/hubcast-client.pc.in
-  ${PROJECT_BINARY_DIR}/hubcast-client.pc @ONLY)
-install(FILES ${PROJECT_BINARY_DIR}/hubcast.pc ${PROJECT_BINARY_DIR}/hubcast-client.pc
+foreach(pc hubcast-redis hubcast-client)
+  configure_file(${PROJECT_SOURCE_DIR}/cmake/${pc}.pc.in ${PROJECT_BINARY_DIR}/${pc}.pc @ONLY)
+endforeach()
+install(FILES ${PROJECT_BINARY_DIR}/hubcast.pc ${PROJECT_BINARY_DIR}/hubcast-redis.pc
+  ${PROJECT_BINARY_DIR}/hubcast-client.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)

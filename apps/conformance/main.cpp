@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <hubcast/redis/use_redis.hpp>
 #include <hubcast/server/app.hpp>
 #include "cluster_hub.hpp"
 #include "test_hub.hpp"
@@ -127,7 +128,7 @@ int main(int argc, char** argv) {
   hubcast::app app(options);
   if (!redis.empty()) {
     try {
-      app.use_redis(redis);
+      hubcast::redis::use_redis(app, redis);
     } catch (const std::exception& e) {
       std::cerr << "hubcast-conformance: " << e.what() << "\n";
       return 1;

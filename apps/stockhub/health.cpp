@@ -99,17 +99,18 @@ class readiness_probe final : public readiness {
   }
 };
 
-std::shared_ptr<readiness> map_health(hubcast::app& app, user_store& users) {
+std::shared_ptr<readiness> map_health(hubcast::app& app, user_store& users,
+                                      const hubcast::redis::redis_backplane* backplane) {
   auto ready = std::make_shared<readiness_probe>(users);
   ready->start();
   app.map("/healthz", [](http::exchange& ex) -> asio::awaitable<void> {
     co_await ex.async_respond(http::response(200, "Healthy", "text/plain"));
   });
-  app.map("/readyz", [&app, ready](http::exchange& ex) -> asio::awaitable<void> {
+  app.map("/readyz", [&app, ready, backplane](http::exchange& ex) -> asio::awaitable<void> {
     std::string why;
     if (app.stopping()) {
       why = "shutting down";
-    } else if (auto* backplane = app.backplane(); backplane && !backplane->connected()) {
+    } else if (backplane && !backplane->connected()) {
       why = "Redis at " + backplane->client().options().endpoint() + " is not connected";
     } else {
       why = ready->store_problem();

@@ -11,6 +11,10 @@
 #include <memory>
 
 #include <hubcast/server/app.hpp>
+
+namespace hubcast::redis {
+class redis_backplane;
+}
 #include "user_store.hpp"
 
 namespace stockhub {
@@ -23,6 +27,8 @@ class readiness {
 };
 
 // Maps both endpoints; the returned probe runs until destroyed (before `users` and `app` are).
-std::shared_ptr<readiness> map_health(hubcast::app& app, user_store& users);
+// `backplane`: Redis, when the node is on one (not ready while it is disconnected).
+std::shared_ptr<readiness> map_health(hubcast::app& app, user_store& users,
+                                      const hubcast::redis::redis_backplane* backplane);
 
 }  // namespace stockhub

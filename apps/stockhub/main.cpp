@@ -17,6 +17,7 @@
 #include <hubcast/http/static_files.hpp>
 #include <hubcast/redis/redis_backplane.hpp>
 #include <hubcast/redis/redis_options.hpp>
+#include <hubcast/redis/use_redis.hpp>
 #include <hubcast/server/app.hpp>
 #include "account_api.hpp"
 #include "commands.hpp"
@@ -234,7 +235,9 @@ int run(const command_line& o, const std::string& environment, const configurati
     app.use_metrics(std::move(metrics));
   }
   // Scale-out: every node on one Redis serves one market (docs/scale-out.md).
-  if (!redis_configuration.empty()) app.use_redis(redis_configuration);  // checked above
+  std::shared_ptr<hubcast::redis::redis_backplane> backplane;  // declared after app: goes first
+  if (!redis_configuration.empty())
+    backplane = hubcast::redis::use_redis(app, redis_configuration);  // checked above
   app.on_listening([cors](const std::vector<std::string>& urls) { cors->set_server_urls(urls); });
   auto signing_key = auth::jwt_key::symmetric(key);
   std::string issuer = cfg.get_or("Auth:Issuer", "stockhub");
@@ -276,7 +279,7 @@ int run(const command_line& o, const std::string& environment, const configurati
   services->prices = prices;
   services->shards = &app.shards();
   std::shared_ptr<market_cluster> cluster;
-  if (auto* backplane = app.backplane()) {
+  if (backplane) {
     cluster = std::make_shared<market_cluster>(prices, *backplane);
     services->presence = std::make_shared<cluster_presence>(*backplane);
     services->node = backplane->server_name();
@@ -337,7 +340,7 @@ int run(const command_line& o, const std::string& environment, const configurati
                                {"X-Frame-Options", "DENY"},
                                {"Referrer-Policy", "no-referrer"}}));
 
-  auto readiness_probe = map_health(app, *store);
+  auto readiness_probe = map_health(app, *store, backplane.get());
 
   prices->start();
   if (development) spdlog::info("Development: log in at POST /api/login with a user printed above");

@@ -13,6 +13,7 @@
 
 #include <hubcast/hubs/hub.hpp>
 #include <hubcast/hubs/method_table.hpp>
+#include <hubcast/redis/use_redis.hpp>
 #include <hubcast/server/app.hpp>
 
 namespace {
@@ -77,7 +78,7 @@ int main(int argc, char** argv) {
   jwt.valid_audiences = {"bench"};
   app.use_jwt_bearer(jwt, {"/hubs"});
 
-  if (!redis.empty()) app.use_redis(redis);
+  if (!redis.empty()) hubcast::redis::use_redis(app, redis);
   hubcast::hub_options hub;
   hub.backplane_name = "BenchHub";  // the ASP.NET Core peer's hub type
   hubcast::endpoint_options endpoint;

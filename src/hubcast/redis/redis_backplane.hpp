@@ -10,21 +10,27 @@
 #include <string_view>
 #include <vector>
 
+#include <hubcast/lifetime/hub_lifetime_manager_factory.hpp>
 #include <hubcast/redis/redis_client.hpp>
 #include <hubcast/redis/redis_hub_lifetime_manager.hpp>
 
 namespace hubcast::redis {
 
-class redis_backplane {
+class redis_backplane final : public lifetime::hub_lifetime_manager_factory {
  public:
   // `configuration`: StackExchange.Redis's form (redis_options.hpp); throws
   // std::invalid_argument when it is wrong. Nothing connects before start().
   redis_backplane(shard_pool& shards, std::string_view configuration);
-  ~redis_backplane();
+  ~redis_backplane() override;
 
   // A lifetime manager for one hub, named `backplane_name` on the wire.
   std::shared_ptr<redis_hub_lifetime_manager> make_lifetime_manager(const hub_options& options,
                                                                     std::string backplane_name);
+  // hub_lifetime_manager_factory: what app::map_hub asks for.
+  std::shared_ptr<lifetime::hub_lifetime_manager> create(const hub_options& options,
+                                                         std::string name) override {
+    return make_lifetime_manager(options, std::move(name));
+  }
 
   // A channel of the application's own (not a hub's): `handler` gets each message on it, on
   // the client's executor. Subscribed at start() (or at once when already started) and again
@@ -32,8 +38,8 @@ class redis_backplane {
   // a Redis with other applications.
   void subscribe(std::string channel, redis_client::message_handler handler);
 
-  void start();
-  void stop();
+  void start() override;
+  void stop() override;
   bool connected() const { return client_->connected(); }
   const std::string& server_name() const { return server_name_; }
   const std::string& channel_prefix() const { return client_->options().channel_prefix; }

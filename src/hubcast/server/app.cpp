@@ -17,7 +17,6 @@
 #include <hubcast/lifetime/default_hub_lifetime_manager.hpp>
 #include <hubcast/metrics/metrics.hpp>
 #include <hubcast/metrics/server_metrics.hpp>
-#include <hubcast/redis/redis_backplane.hpp>
 #include <hubcast/server/authorization_filter.hpp>
 #include <hubcast/server/metrics_filter.hpp>
 
@@ -41,7 +40,7 @@ app::~app() {
   if (server_) server_->stop_accepting();
   if (metrics_server_) metrics_server_->stop_accepting();
   for (auto& d : dispatchers_) d->stop();
-  if (backplane_) backplane_->stop();
+  if (lifetime_factory_) lifetime_factory_->stop();
   connections_->stop_scan();
   // Every pending frame goes while the hubs, lifetimes and connections it refers to still
   // exist, and every io_context outlives every timer and socket (shard_pool::shutdown).
@@ -94,11 +93,12 @@ hub_context app::map_hub_definition(std::string path, dispatch::hub_definition d
   hub_options_.push_back(std::move(options));
   const hub_options& opts = hub_options_.back();
   std::shared_ptr<lifetime::hub_lifetime_manager> lm;
-  if (backplane_)
-    lm = backplane_->make_lifetime_manager(
-        opts, opts.backplane_name.empty() ? path : opts.backplane_name);
-  else
+  if (lifetime_factory_) {
+    lm = lifetime_factory_->create(opts, opts.backplane_name.empty() ? path : opts.backplane_name);
+    if (!lm) throw std::logic_error("the lifetime manager factory made no manager for " + path);
+  } else {
     lm = std::make_shared<lifetime::default_hub_lifetime_manager>(*shards_, opts);
+  }
   auto d = std::make_shared<dispatch::hub_dispatcher>(std::move(def), opts, lm);
   lifetimes_.push_back(lm);
   dispatchers_.push_back(d);
@@ -135,11 +135,14 @@ void app::use_metrics(metrics_options options) {
   metrics_ = std::move(options);
 }
 
-void app::use_redis(std::string_view configuration) {
-  if (started_) throw std::logic_error("use_redis must be called before start()");
+void app::use_lifetime_managers(std::shared_ptr<lifetime::hub_lifetime_manager_factory> factory) {
+  if (!factory) throw std::invalid_argument("use_lifetime_managers: null factory");
+  if (started_) throw std::logic_error("use_lifetime_managers must be called before start()");
   if (!dispatchers_.empty())
-    throw std::logic_error("use_redis must be called before the hubs are mapped");
-  backplane_ = std::make_unique<redis::redis_backplane>(*shards_, configuration);
+    throw std::logic_error("use_lifetime_managers must be called before the hubs are mapped");
+  if (lifetime_factory_)
+    throw std::logic_error("use_lifetime_managers: the app has a lifetime manager factory already");
+  lifetime_factory_ = std::move(factory);
 }
 
 void app::map_connection_handler(std::string path, std::shared_ptr<transport::connection_handler> h,
@@ -180,7 +183,7 @@ std::vector<std::string> app::start() {
     dispatchers_[i]->set_filters(std::move(filters));
   }
   for (auto& d : dispatchers_) d->start();
-  if (backplane_) backplane_->start();
+  if (lifetime_factory_) lifetime_factory_->start();
   connections_->start_scan(shards_->executor(0));
   started_ = true;
   return urls;
@@ -229,7 +232,7 @@ void app::begin_shutdown() {
         }
         connections_->set_on_removed(nullptr);
         for (auto& d : dispatchers_) d->stop();
-        if (backplane_) backplane_->stop();
+        if (lifetime_factory_) lifetime_factory_->stop();
         connections_->stop_scan();
         shards_->stop();
       },

@@ -26,14 +26,11 @@
 #include <hubcast/hubs/clients.hpp>
 #include <hubcast/hubs/hub_filter.hpp>
 #include <hubcast/hubs/method_table.hpp>
+#include <hubcast/lifetime/hub_lifetime_manager_factory.hpp>
 #include <hubcast/session/hub_options.hpp>
 #include <hubcast/transport/http_dispatcher.hpp>
 
 namespace hubcast {
-
-namespace redis {
-class redis_backplane;
-}
 
 struct app_options {
   std::vector<std::string> urls{"http://127.0.0.1:5000"};
@@ -120,13 +117,14 @@ class app {
   // order added. Before start().
   void add_hub_filter(std::shared_ptr<hub_filter> filter);
 
-  // Scale-out (AddStackExchangeRedis): every hub mapped after this call is served through a
-  // Redis backplane, wire-compatible with ASP.NET Core's. `configuration` is in
-  // StackExchange.Redis's form ("host:port,password=…,channelPrefix=…"); throws
-  // std::invalid_argument when it is wrong. Redis is connected in the background from start().
-  void use_redis(std::string_view configuration);
-  const redis::redis_backplane* backplane() const { return backplane_.get(); }
-  redis::redis_backplane* backplane() { return backplane_.get(); }
+  // Scale-out: every hub mapped after this call gets its lifetime manager from `factory`
+  // (lifetime/hub_lifetime_manager_factory.hpp), which the app starts and stops with itself.
+  // Redis: hubcast::redis::use_redis(app, configuration) (<hubcast/redis/use_redis.hpp>, target
+  // hubcast::redis). Before the hubs are mapped, once.
+  void use_lifetime_managers(std::shared_ptr<lifetime::hub_lifetime_manager_factory> factory);
+  lifetime::hub_lifetime_manager_factory* lifetime_managers() const {
+    return lifetime_factory_.get();
+  }
 
   // Serves every counter in the Prometheus text format and counts each hub method's
   // invocations (a filter first in every hub's pipeline). Before start().
@@ -175,7 +173,7 @@ class app {
   std::unique_ptr<http::server> metrics_server_;
   std::vector<std::string> metrics_urls_;
   std::shared_ptr<transport::connection_manager> connections_;
-  std::unique_ptr<redis::redis_backplane> backplane_;
+  std::shared_ptr<lifetime::hub_lifetime_manager_factory> lifetime_factory_;
   std::deque<hub_options> hub_options_;  // stable addresses: connections refer to them
   std::vector<std::shared_ptr<lifetime::hub_lifetime_manager>> lifetimes_;
   std::vector<std::shared_ptr<dispatch::hub_dispatcher>> dispatchers_;

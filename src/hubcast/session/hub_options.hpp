@@ -37,7 +37,7 @@ struct hub_options {
   std::function<std::optional<std::string>(const auth::claims_principal&)> user_id_provider;
   bool allow_json = true;
   bool allow_messagepack = true;
-  // The hub's name on a Redis backplane (app::use_redis): every server of the hub must use the
+  // The hub's name on a Redis backplane (redis::use_redis): every server of the hub must use the
   // same. ASP.NET Core uses the hub's full .NET type name (e.g. "Hubcast.Conformance.ClusterHub"):
   // set that name to share a hub with ASP.NET Core servers. Empty: the hub's path.
   std::string backplane_name;
