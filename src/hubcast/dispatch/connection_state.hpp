@@ -101,6 +101,7 @@ struct hub_dispatcher::connection_state : std::enable_shared_from_this<connectio
     std::string target;  // as the client spelled it
     const detail::method_descriptor* method = nullptr;
     detail::bound_call call;
+    invocation_arguments arguments;  // for the filters
     std::vector<std::string> upload_ids;
     // Registered in `cancellations` under `id` while queued or running (methods that take a
     // cancellation_token, with an invocation id).

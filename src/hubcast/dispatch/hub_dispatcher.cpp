@@ -251,6 +251,11 @@ void hub_dispatcher::handle_invocation(std::shared_ptr<connection_state> st,
     return;
   }
   for (std::size_t i = 0; i < m.stream_ids.size(); ++i) st->uploads[m.stream_ids[i]] = uploads[i];
+  // The parsed arguments stay with the call for the filters (HubMethodArguments): moved, not
+  // copied, and only when there are filters to read them.
+  invocation_arguments args;
+  if (!filters_.empty())
+    args = std::make_shared<const std::vector<protocol::raw_value>>(std::move(m.arguments));
 
   if (m.streaming) {
     auto sink = std::make_shared<stream_sink_impl>(st->hc, *m.invocation_id, st->ex);
@@ -258,9 +263,10 @@ void hub_dispatcher::handle_invocation(std::shared_ptr<connection_state> st,
     st->streams[*m.invocation_id] = sink;
     asio::co_spawn(
         st->ex,
-        [this, st, id = *m.invocation_id, target = m.target, method,
-         call = std::move(call)]() mutable {
-          return run_stream(st, std::move(id), std::move(target), method, std::move(call));
+        [this, st, id = *m.invocation_id, target = m.target, method, call = std::move(call),
+         args = std::move(args)]() mutable {
+          return run_stream(st, std::move(id), std::move(target), method, std::move(call),
+                            std::move(args));
         },
         asio::detached);
     return;
@@ -268,8 +274,8 @@ void hub_dispatcher::handle_invocation(std::shared_ptr<connection_state> st,
   // MaximumParallelInvocationsPerClient = 1: one non-streaming invocation at a time, in order,
   // while the reader keeps reading (pings, cancels, client results, upload items).
   if (cancellation) st->cancellations[*m.invocation_id] = cancellation;
-  st->queue.push_back(
-      {m.invocation_id, m.target, method, std::move(call), m.stream_ids, std::move(cancellation)});
+  st->queue.push_back({m.invocation_id, m.target, method, std::move(call), std::move(args),
+                       m.stream_ids, std::move(cancellation)});
   start_worker(st);
 }
 
@@ -283,15 +289,17 @@ void hub_dispatcher::start_worker(std::shared_ptr<connection_state> st) {
 }
 
 asio::awaitable<detail::invocation_outcome> hub_dispatcher::invoke(
-    hub& h, const detail::method_descriptor& m, const detail::bound_call& call) {
+    hub& h, const detail::method_descriptor& m, const detail::bound_call& call,
+    const invocation_arguments& args) {
   if (filters_.empty()) return call(h);
   // The context lives in this frame while the filters run.
   return [](const detail::hub_filter_pipeline& filters, hub& h, std::string_view name,
-            const detail::method_descriptor& m,
-            const detail::bound_call& call) -> asio::awaitable<detail::invocation_outcome> {
-    hub_invocation_context ctx(h, name, m);
+            const detail::method_descriptor& m, const detail::bound_call& call,
+            invocation_arguments args) -> asio::awaitable<detail::invocation_outcome> {
+    static const std::vector<protocol::raw_value> none;
+    hub_invocation_context ctx(h, name, m, args ? *args : none);
     co_return co_await filters.invoke(ctx, call);
-  }(filters_, h, def_.name, m, call);
+  }(filters_, h, def_.name, m, call, args);
 }
 
 asio::awaitable<void> hub_dispatcher::run_invocations(std::shared_ptr<connection_state> st) {
@@ -306,7 +314,7 @@ asio::awaitable<void> hub_dispatcher::run_invocations(std::shared_ptr<connection
     }
     try {
       auto h = make_hub(*st);
-      auto op = invoke(*h, *p.method, p.call);
+      auto op = invoke(*h, *p.method, p.call, p.arguments);
       auto out = co_await std::move(op);
       if (p.id) {
         if (out.k == detail::invocation_outcome::kind::value)
@@ -339,7 +347,8 @@ asio::awaitable<void> hub_dispatcher::run_invocations(std::shared_ptr<connection
 asio::awaitable<void> hub_dispatcher::run_stream(std::shared_ptr<connection_state> st,
                                                  std::string id, std::string target,
                                                  const detail::method_descriptor* method,
-                                                 detail::bound_call call) {
+                                                 detail::bound_call call,
+                                                 invocation_arguments args) {
   auto& hc = *st->hc;
   auto sink = st->streams[id];
   std::optional<std::string> error;
@@ -348,7 +357,7 @@ asio::awaitable<void> hub_dispatcher::run_stream(std::shared_ptr<connection_stat
   bool started = false;
   try {
     h = make_hub(*st);
-    auto op = invoke(*h, *method, call);
+    auto op = invoke(*h, *method, call, args);
     out = co_await std::move(op);
     started = true;
   } catch (const unauthorized_invocation&) {

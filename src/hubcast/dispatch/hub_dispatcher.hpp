@@ -26,6 +26,9 @@ struct hub_definition {
   std::vector<detail::method_descriptor> methods;
 };
 
+// An invocation's parsed arguments, kept for the hub filters (null without filters).
+using invocation_arguments = std::shared_ptr<const std::vector<protocol::raw_value>>;
+
 class hub_dispatcher final : public transport::connection_handler {
  public:
   hub_dispatcher(hub_definition def, const hub_options& options,
@@ -76,11 +79,12 @@ class hub_dispatcher final : public transport::connection_handler {
   boost::asio::awaitable<void> run_stream(std::shared_ptr<connection_state> st, std::string id,
                                           std::string target,
                                           const detail::method_descriptor* method,
-                                          detail::bound_call call);
-  // The method through the filters.
+                                          detail::bound_call call, invocation_arguments args);
+  // The method through the filters (which see `args`).
   boost::asio::awaitable<detail::invocation_outcome> invoke(hub& h,
                                                             const detail::method_descriptor& m,
-                                                            const detail::bound_call& call);
+                                                            const detail::bound_call& call,
+                                                            const invocation_arguments& args);
   std::unique_ptr<hub> make_hub(connection_state& st);
 };
 

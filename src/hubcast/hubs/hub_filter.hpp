@@ -43,8 +43,9 @@ class hub_filter_pipeline;
 // One invocation of a hub method (HubInvocationContext).
 class hub_invocation_context {
  public:
-  hub_invocation_context(hub& h, std::string_view hub_name, const detail::method_descriptor& m)
-      : hub_(h), hub_name_(hub_name), method_(m) {}
+  hub_invocation_context(hub& h, std::string_view hub_name, const detail::method_descriptor& m,
+                         const std::vector<protocol::raw_value>& arguments)
+      : hub_(h), hub_name_(hub_name), method_(m), arguments_(arguments) {}
 
   hub& hub_instance() const { return hub_; }
   // The caller: connection id, user, request, items.
@@ -56,11 +57,22 @@ class hub_invocation_context {
   bool streaming() const { return method_.streaming; }
   // The authorization policies the method requires (hub_methods::require).
   const std::vector<std::string>& policies() const { return method_.policies; }
+  // The client's arguments as its protocol parsed them (HubMethodArguments; upload streams and
+  // the cancellation token are not among them). The method gets its own bound copies: a filter
+  // reads these, it cannot change what the method receives.
+  const std::vector<protocol::raw_value>& arguments() const { return arguments_; }
+  // Argument `i` bound to `T` as the method's parameter is (hubcast::from_raw). Throws
+  // std::out_of_range past the last one, binding_error when it is not a T.
+  template <class T>
+  T argument(std::size_t i) const {
+    return from_raw<T>(arguments_.at(i));
+  }
 
  private:
   hub& hub_;
   std::string_view hub_name_;
   const detail::method_descriptor& method_;
+  const std::vector<protocol::raw_value>& arguments_;
 };
 
 // A connection arriving or leaving (HubLifetimeContext).

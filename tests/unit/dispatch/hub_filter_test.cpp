@@ -135,3 +135,40 @@ TEST(HubFilter, AFailingOnConnectedClosesTheConnectionWithAnError) {
       rec("{}") +
           rec(R"({"type":7,"error":"Connection closed with an error. HubException: Not today."})"));
 }
+
+// HubMethodArguments: a filter reads the client's arguments (raw and bound), of invocations and
+// streams alike; reading them changes nothing the method gets.
+TEST(HubFilter, SeeTheInvocationsArguments) {
+  class argument_filter : public hub_filter {
+   public:
+    std::vector<std::string> seen;
+    asio::awaitable<invocation_result> invoke_method(hub_invocation_context& ctx,
+                                                     next_invocation next) override {
+      std::string line = ctx.method_name() + ":" + std::to_string(ctx.arguments().size());
+      for (const auto& a : ctx.arguments())
+        line += " " + boost::json::serialize(hubcast::to_json_value(a));
+      seen.push_back(line);
+      if (ctx.method_name() == "Add" && ctx.argument<int>(0) > 100)
+        throw hub_exception("Too large.");
+      EXPECT_THROW(ctx.argument<int>(ctx.arguments().size()), std::out_of_range);
+      if (!ctx.arguments().empty()) {
+        EXPECT_THROW(ctx.argument<std::vector<std::string>>(0), binding_error);
+      }
+      co_return co_await next(ctx);
+    }
+  };
+  auto filter = std::make_shared<argument_filter>();
+  harness h({}, {filter});
+  auto c = h.connect();
+  h.exchange(*c, hs);
+  EXPECT_EQ(
+      h.exchange(*c, rec(R"({"type":1,"invocationId":"1","target":"add","arguments":[2,3]})")),
+      rec(R"({"type":3,"invocationId":"1","result":5})"));
+  EXPECT_EQ(
+      h.exchange(*c, rec(R"({"type":1,"invocationId":"2","target":"Add","arguments":[200,3]})")),
+      rec(R"({"type":3,"invocationId":"2","error":"An unexpected error occurred invoking 'Add' on the server. HubException: Too large."})"));
+  EXPECT_EQ(
+      h.exchange(*c, rec(R"({"type":4,"invocationId":"3","target":"Count","arguments":[1]})")),
+      rec(R"({"type":2,"invocationId":"3","item":0})") + rec(R"({"type":3,"invocationId":"3"})"));
+  EXPECT_EQ(filter->seen, (std::vector<std::string>{"Add:2 2 3", "Add:2 200 3", "Count:1 1"}));
+}
