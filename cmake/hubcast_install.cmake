@@ -65,3 +65,13 @@ endforeach()
 install(FILES ${PROJECT_BINARY_DIR}/hubcast.pc ${PROJECT_BINARY_DIR}/hubcast-redis.pc
   ${PROJECT_BINARY_DIR}/hubcast-client.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig COMPONENT dev)
+
+# `cmake --install --strip` and the Debian package (CPACK_STRIP_FILES): static libraries lose
+# their debug sections too (their symbols stay: they are for linking).
+install(CODE "
+  if(CMAKE_INSTALL_DO_STRIP)
+    file(GLOB _hubcast_archives \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/libhubcast_*.a\")
+    foreach(_a \${_hubcast_archives})
+      execute_process(COMMAND ${CMAKE_STRIP} --strip-debug \${_a})
+    endforeach()
+  endif()" COMPONENT dev)

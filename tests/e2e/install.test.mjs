@@ -42,7 +42,7 @@ describe('an installed hubcast', () => {
   before(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hubcast-install-'));
     prefix = path.join(tmp, 'prefix');
-    ok('cmake', ['--install', buildDir, '--prefix', prefix]);
+    ok('cmake', ['--install', buildDir, '--prefix', prefix, '--component', 'dev']);
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
