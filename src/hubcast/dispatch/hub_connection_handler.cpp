@@ -113,9 +113,9 @@ asio::awaitable<void> hub_dispatcher::on_connected(std::shared_ptr<transport::co
   st->hc->set_user(conn->user());
   if (const auto& user = st->hc->user()) {
     if (options_.user_id_provider) {
-      st->hc->user_identifier = options_.user_id_provider(*user);
+      st->hc->set_user_identifier(options_.user_id_provider(*user));
     } else if (auto id = user->name_identifier()) {
-      st->hc->user_identifier = std::string(*id);
+      st->hc->set_user_identifier(std::string(*id));
     }
   }
   conn->set_coalesce(true);

@@ -21,7 +21,7 @@ const auth::claims_principal& hub_caller_context::user() const {
 }
 
 std::optional<std::string> hub_caller_context::user_identifier() const {
-  return c_->user_identifier;
+  return c_->user_identifier();
 }
 
 const http::request& hub_caller_context::request() const {
@@ -37,7 +37,7 @@ std::string_view hub_caller_context::protocol_name() const {
 }
 
 std::unordered_map<std::string, std::any>& hub_caller_context::items() const {
-  return c_->items;
+  return c_->items();
 }
 
 void hub_caller_context::abort() const {

@@ -66,11 +66,12 @@ void default_hub_lifetime_manager::on_shard(std::uint32_t shard, F f) {
 
 asio::awaitable<void> default_hub_lifetime_manager::on_connected(hub_connection* c) {
   auto& s = *state_[c->shard()];
-  directory_.add(c->connection_id(), c->user_identifier, static_cast<std::uint32_t>(c->shard()));
-  c->shard_slot = s.all.size();
+  const auto& user = c->user_identifier();
+  directory_.add(c->connection_id(), user, static_cast<std::uint32_t>(c->shard()));
+  c->set_shard_slot(s.all.size());
   s.all.push_back(c);
   s.by_id[c->connection_id()] = c;
-  if (c->user_identifier) s.users[*c->user_identifier].push_back(c);
+  if (user) s.users[*user].push_back(c);
   protocols_in_use_[static_cast<std::size_t>(c->protocol()->id())]++;
   count_++;
   co_return;
@@ -78,26 +79,27 @@ asio::awaitable<void> default_hub_lifetime_manager::on_connected(hub_connection*
 
 asio::awaitable<void> default_hub_lifetime_manager::on_disconnected(hub_connection* c) {
   auto& s = *state_[c->shard()];
-  if (c->shard_slot < s.all.size() && s.all[c->shard_slot] == c) {
+  const auto& user = c->user_identifier();
+  const std::size_t slot = c->shard_slot();
+  if (slot < s.all.size() && s.all[slot] == c) {
     auto last = s.all.back();
-    s.all[c->shard_slot] = last;
-    last->shard_slot = c->shard_slot;
+    s.all[slot] = last;
+    last->set_shard_slot(slot);
     s.all.pop_back();
-    c->shard_slot = static_cast<std::size_t>(-1);
+    c->set_shard_slot(hub_connection::no_slot);
     protocols_in_use_[static_cast<std::size_t>(c->protocol()->id())]--;
     count_--;
-    directory_.remove(c->connection_id(), c->user_identifier,
-                      static_cast<std::uint32_t>(c->shard()));
+    directory_.remove(c->connection_id(), user, static_cast<std::uint32_t>(c->shard()));
   }
   s.by_id.erase(c->connection_id());
-  if (c->user_identifier) {
-    auto it = s.users.find(*c->user_identifier);
+  if (user) {
+    auto it = s.users.find(*user);
     if (it != s.users.end()) {
       erase_value(it->second, c);
       if (it->second.empty()) s.users.erase(it);
     }
   }
-  auto groups = c->groups;
+  auto groups = c->groups();  // a copy: leaving changes the list
   for (const auto& g : groups) remove_from_group_local(s, c, g);
   co_return;
 }
@@ -231,16 +233,13 @@ asio::awaitable<void> default_hub_lifetime_manager::send_users(std::vector<std::
 
 void default_hub_lifetime_manager::add_to_group_local(shard_state& s, hub_connection* c,
                                                       const std::string& group) {
-  if (std::find(c->groups.begin(), c->groups.end(), group) != c->groups.end()) return;
-  c->groups.push_back(group);
+  if (!c->join_group(group)) return;
   s.groups[group].push_back(c);
 }
 
 void default_hub_lifetime_manager::remove_from_group_local(shard_state& s, hub_connection* c,
                                                            const std::string& group) {
-  auto g = std::find(c->groups.begin(), c->groups.end(), group);
-  if (g == c->groups.end()) return;
-  c->groups.erase(g);
+  if (!c->leave_group(group)) return;
   auto it = s.groups.find(group);
   if (it == s.groups.end()) return;
   erase_value(it->second, c);

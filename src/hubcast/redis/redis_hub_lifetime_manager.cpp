@@ -269,7 +269,7 @@ asio::awaitable<void> redis_hub_lifetime_manager::on_connected(hub_connection* c
   co_await std::move(op);
   auto self = shared_from_this();
   auto id = c->connection_id();
-  auto user = c->user_identifier;
+  auto user = c->user_identifier();
   // The bookkeeping first (on_disconnected undoes it even when a subscription fails), then the
   // subscriptions, confirmed by Redis before the connection is announced.
   auto work = run_on<bool>(client_->executor(), [self, id, user]() -> asio::awaitable<bool> {
@@ -292,8 +292,8 @@ asio::awaitable<void> redis_hub_lifetime_manager::on_connected(hub_connection* c
 asio::awaitable<void> redis_hub_lifetime_manager::on_disconnected(hub_connection* c) {
   auto self = shared_from_this();
   auto id = c->connection_id();
-  auto user = c->user_identifier;
-  auto groups = c->groups;
+  auto user = c->user_identifier();
+  auto groups = c->groups();
   auto op = local_.on_disconnected(c);
   co_await std::move(op);
   auto work =

@@ -1,11 +1,33 @@
 #include <hubcast/session/hub_connection.hpp>
 
+#include <algorithm>
+#include <stdexcept>
+
 namespace hubcast::session {
 
 hub_connection::hub_connection(std::shared_ptr<transport::connection> conn,
                                const hub_options& options)
     : conn_(std::move(conn)), options_(options) {
   last_write_ = last_read_ = clock::now();
+}
+
+void hub_connection::set_user_identifier(std::optional<std::string> id) {
+  if (user_identifier_set_) throw std::logic_error("a connection's user identifier is set once");
+  user_identifier_set_ = true;
+  user_identifier_ = std::move(id);
+}
+
+bool hub_connection::join_group(const std::string& group) {
+  if (std::find(groups_.begin(), groups_.end(), group) != groups_.end()) return false;
+  groups_.push_back(group);
+  return true;
+}
+
+bool hub_connection::leave_group(const std::string& group) {
+  auto it = std::find(groups_.begin(), groups_.end(), group);
+  if (it == groups_.end()) return false;
+  groups_.erase(it);
+  return true;
 }
 
 hub_connection::~hub_connection() {

@@ -52,13 +52,22 @@ class hub_connection {
   // authentication refresh). An invocation takes it when it starts and keeps it to its end.
   const std::shared_ptr<const auth::claims_principal>& user() const { return user_; }
   void set_user(std::shared_ptr<const auth::claims_principal> u) { user_ = std::move(u); }
-  // What clients().user(...) routes by: set once at connect, never re-keyed by a refresh.
-  std::optional<std::string> user_identifier;
-  std::unordered_map<std::string, std::any> items;
-  std::vector<std::string> groups;  // joined groups, for cleanup
+  // What clients().user(...) routes by: set once at connect (before the lifetime manager
+  // knows the connection), never re-keyed by a refresh. A second set is a logic_error.
+  const std::optional<std::string>& user_identifier() const { return user_identifier_; }
+  void set_user_identifier(std::optional<std::string> id);
 
-  // Bookkeeping for the lifetime manager's per-shard indexes.
-  std::size_t shard_slot = static_cast<std::size_t>(-1);
+  // Everything below belongs to the connection's shard: read and written there only.
+  // Per-connection state of the application (Context.Items), as long as the connection lives.
+  std::unordered_map<std::string, std::any>& items() { return items_; }
+  // The groups it is in, as its lifetime manager keeps them (for the cleanup at disconnect).
+  const std::vector<std::string>& groups() const { return groups_; }
+  bool join_group(const std::string& group);   // false when it was in it already
+  bool leave_group(const std::string& group);  // false when it was not in it
+  // The lifetime manager's bookkeeping: its place in the shard's list of connections.
+  static constexpr std::size_t no_slot = static_cast<std::size_t>(-1);
+  std::size_t shard_slot() const { return shard_slot_; }
+  void set_shard_slot(std::size_t slot) { shard_slot_ = slot; }
 
   // --- sending: false when the connection is closing or its queue overflowed ---
   bool send(const protocol::serialized_message& m);
@@ -113,6 +122,11 @@ class hub_connection {
   std::size_t heartbeat_slot_ = static_cast<std::size_t>(-1);
   std::shared_ptr<transport::connection> conn_;
   std::shared_ptr<const auth::claims_principal> user_;
+  std::optional<std::string> user_identifier_;
+  bool user_identifier_set_ = false;
+  std::unordered_map<std::string, std::any> items_;
+  std::vector<std::string> groups_;
+  std::size_t shard_slot_ = no_slot;
   const hub_options& options_;
   const protocol::hub_protocol* protocol_ = nullptr;
   const metrics::hub_counters* counters_ = nullptr;
