@@ -25,6 +25,7 @@
 
 #include <hubcast/client/hub_connection.hpp>
 #include <hubcast/client/transport.hpp>
+#include <hubcast/core/ascii.hpp>
 
 namespace hubcast::client::detail {
 
@@ -62,9 +63,7 @@ struct invocation_state {
 };
 
 // Client method names match case-insensitively (as in the official clients).
-struct ci_less {
-  bool operator()(const std::string& a, const std::string& b) const;
-};
+using ci_less = ascii::iless;
 
 // True for https: and wss: URLs.
 bool secure_url(const std::string& url);

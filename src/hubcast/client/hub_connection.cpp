@@ -35,13 +35,6 @@ reconnect_policy default_reconnect_policy(std::vector<duration> delays) {
 
 namespace detail {
 
-bool ci_less::operator()(const std::string& a, const std::string& b) const {
-  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) <
-           std::tolower(static_cast<unsigned char>(y));
-  });
-}
-
 // --- calls --------------------------------------------------------------------------------
 
 std::shared_ptr<invocation_state> start_call(const std::shared_ptr<connection_core>& core,

@@ -1,3 +1,4 @@
+#include <hubcast/core/ascii.hpp>
 #include <hubcast/dispatch/hub_dispatcher.hpp>
 
 #include <hubcast/core/log.hpp>
@@ -27,9 +28,7 @@ using session::hub_connection;
 namespace {
 
 std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+  return ascii::to_lower(s);
 }
 
 std::string unauthorized_text(const std::string& target) {

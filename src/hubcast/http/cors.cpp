@@ -1,3 +1,4 @@
+#include <hubcast/core/ascii.hpp>
 #include <hubcast/http/cors.hpp>
 
 #include <algorithm>
@@ -8,9 +9,7 @@ namespace hubcast::http {
 namespace {
 
 std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+  return ascii::to_lower(s);
 }
 
 bool contains(const std::vector<std::string>& v, const std::string& s) {

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include <hubcast/core/ascii.hpp>
+
 namespace hubcast::http {
 
 struct header_field {
@@ -53,7 +55,7 @@ std::string_view reason_phrase(int status);
 std::string redact_target(std::string_view target);
 
 std::string percent_decode(std::string_view s, bool plus_as_space);
-bool iequals(std::string_view a, std::string_view b);
-bool istarts_with(std::string_view s, std::string_view prefix);
+using ascii::iequals;  // ASCII case-insensitive (header names, schemes, tokens)
+using ascii::istarts_with;
 
 }  // namespace hubcast::http

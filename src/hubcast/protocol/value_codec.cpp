@@ -183,15 +183,6 @@ std::string member_name(std::string_view declared, naming_policy policy) {
   return out;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
 namespace {
 void put_be(char* out, std::uint64_t v, int n) {
   for (int i = n - 1; i >= 0; --i) {

@@ -22,6 +22,7 @@
 #include <boost/json/value.hpp>
 #include <boost/mp11/algorithm.hpp>
 
+#include <hubcast/core/ascii.hpp>
 #include <hubcast/protocol/msgpack_view.hpp>
 #include <hubcast/protocol/msgpack_writer.hpp>
 #include <hubcast/protocol/raw_value.hpp>
@@ -100,7 +101,7 @@ std::vector<std::uint8_t> base64_decode(std::string_view text);  // throws bindi
 std::string format_date_time(date_time t);
 date_time parse_date_time(std::string_view text);  // throws binding_error
 std::string member_name(std::string_view declared, naming_policy policy);
-bool iequals(std::string_view a, std::string_view b);
+using ascii::iequals;  // member names match ignoring ASCII case
 
 void pack_date_time(msgpack_writer& w, date_time t);
 date_time unpack_date_time(msgpack_view o);  // timestamp ext or ISO string

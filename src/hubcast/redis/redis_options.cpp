@@ -1,3 +1,4 @@
+#include <hubcast/core/ascii.hpp>
 #include <hubcast/redis/redis_options.hpp>
 
 #include <algorithm>
@@ -16,10 +17,7 @@ std::string_view trim(std::string_view s) {
 }
 
 std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
+  return ascii::to_lower(s);
 }
 
 bool parse_bool(std::string_view key, std::string_view v) {
