@@ -62,18 +62,26 @@ void connection_core::cancel_refresh() {
 asio::awaitable<std::optional<std::chrono::seconds>> connection_core::refresh_authentication(
     bool for_transport) {
   auto self = shared_from_this();  // the handlers may drop the last hub_connection reference
-  auto fail = [this](const std::string& why) {
-    auto hs = refresh_failed_handlers;
-    for (auto& h : hs) h(why);
+  const auto session = generation;
+  // A refresh that a stop() or a new connection overtook while it waited reports to nobody:
+  // the application may have released what its handlers refer to.
+  auto overtaken = [this, session] {
+    return session != generation || state == connection_state::disconnecting ||
+           state == connection_state::disconnected;
+  };
+  auto fail = [this, overtaken](const std::string& why, bool waited = true) {
+    if (!waited || !overtaken()) {
+      auto hs = refresh_failed_handlers;
+      for (auto& h : hs) h(why);
+    }
     return connection_error(why);
   };
   // The long-polling transport asks from its first poll on, before the handshake completes.
   if (state != connection_state::connected &&
       !(for_transport && state == connection_state::connecting))
-    throw fail("Cannot refresh authentication when the connection is not active.");
+    throw fail("Cannot refresh authentication when the connection is not active.", false);
   if (!opt.authentication_refresh || connection_token.empty())
-    throw fail("Authentication refresh is not configured for this connection.");
-  const auto session = generation;
+    throw fail("Authentication refresh is not configured for this connection.", false);
   std::string fresh = token;
   if (opt.access_token) fresh = co_await opt.access_token();
   protocol::header_map h = opt.headers;
@@ -95,7 +103,7 @@ asio::awaitable<std::optional<std::chrono::seconds>> connection_core::refresh_au
   auto body = boost::json::parse(res.body, ec);
   if (ec || !body.is_object())
     throw fail("Invalid authentication refresh response received: expected JSON content.");
-  if (session != generation) co_return std::nullopt;  // a newer connection took over meanwhile
+  if (overtaken()) co_return std::nullopt;  // stopped, or a newer connection took over meanwhile
   const auto& o = body.as_object();
   // A redirecting server may hand a transport token; otherwise the one that refreshed is kept.
   if (auto* t = o.if_contains("accessToken"); t && t->is_string() && !t->get_string().empty())
