@@ -3,6 +3,10 @@
 // reconnect, for each transport × protocol pair.
 #include <gtest/gtest.h>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/describe/class.hpp>
 
@@ -344,6 +348,55 @@ TEST(Client, ALongPollAnswered409RefreshesOnceAndPollsOn) {
     EXPECT_TRUE(lifetime && lifetime->count() > 0);
     EXPECT_EQ(refreshed, 2);
     co_await conn->stop();
+  }());
+}
+
+// A refresh still waiting for its token when the application stops the connection reports to
+// nobody afterwards: the application may have released what its handlers refer to (the
+// sanitizer build caught a handler running after the test's frame was gone).
+TEST(Client, ARefreshOvertakenByStopReportsToNobody) {
+  run_async([]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    auto release = std::make_shared<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
+    auto tokens = std::make_shared<int>(0);
+    auto conn =
+        make(ex, {protocol_id::json, hc::websockets, "WebSockets"},
+             "/authorizedhub-refresh-noclose", [&](hc::hub_connection_builder& b) {
+               b.with_access_token_provider([release, tokens]() -> asio::awaitable<std::string> {
+                 auto token = co_await http_get(conformance().url() + "/generateJwtToken?role=r");
+                 if (++*tokens > 1)  // the refresh's token comes after the stop
+                   co_await release->async_wait(asio::as_tuple(asio::use_awaitable));
+                 co_return token;
+               });
+               b.with_authentication_refresh({false, 3000ms});
+             });
+    auto failures = std::make_shared<std::vector<std::string>>();
+    auto refreshed = std::make_shared<int>(0);
+    conn->on_authentication_refresh_failed(
+        [failures](const std::string& e) { failures->push_back(e); });
+    conn->on_authentication_refreshed(
+        [refreshed](std::optional<std::chrono::seconds>) { ++*refreshed; });
+    co_await conn->start();
+    auto done = std::make_shared<bool>(false);
+    auto* c = conn.get();
+    asio::co_spawn(
+        ex,
+        [c, done]() -> asio::awaitable<void> {
+          try {
+            co_await c->refresh_authentication();
+          } catch (const std::exception&) {
+          }
+          *done = true;
+        },
+        asio::detached);
+    for (int i = 0; i < 100 && *tokens < 2; ++i) co_await sleep_for(20ms);
+    EXPECT_EQ(*tokens, 2);  // the refresh waits for its token
+    co_await conn->stop();
+    release->cancel();  // now the token comes: the refresh goes on, to a stopped connection
+    for (int i = 0; i < 250 && !*done; ++i) co_await sleep_for(20ms);
+    EXPECT_TRUE(*done);
+    EXPECT_TRUE(failures->empty()) << failures->front();
+    EXPECT_EQ(*refreshed, 0);
   }());
 }
 
