@@ -355,6 +355,14 @@ tls13_records::opened tls13_records::open(std::string_view in, std::string& data
       r.ec = fail(tls_record_error::record_overflow, reply);
       return r;
     }
+    const bool carries_data = type == type_application_data && !content.empty();
+    const bool closes =
+        type == type_alert && content.size() == 2 && content[1] == alert_close_notify;
+    empty_run_ = carries_data ? 0 : empty_run_ + 1;
+    if (empty_run_ > max_empty_run && !closes) {
+      r.ec = fail(tls_record_error::unexpected_message, reply);
+      return r;
+    }
     if (type == type_application_data) {
       data.append(reinterpret_cast<const char*>(content.data()), content.size());
     } else if (type == type_alert) {

@@ -54,6 +54,7 @@ class tls13_records {
   // Records we send under one key before replacing it with a KeyUpdate: well below AES-GCM's
   // 2^24.5 full-size records (RFC 8446 §5.5).
   static constexpr std::uint64_t default_rekey_after = std::uint64_t{1} << 23;
+  static constexpr unsigned max_empty_run = 32;
 
   // The traffic secrets after the handshake (read: the client's, write: ours) and the number
   // of records each has already protected. nullptr when the keys cannot be derived.
@@ -100,6 +101,9 @@ class tls13_records {
   };
   tls13_suite suite_;
   bool update_owed_ = false;  // the peer asked for our KeyUpdate: sent before the next record
+  // Records in a row that carried no application data (empty ones, KeyUpdates, user_canceled):
+  // more than max_empty_run is a peer keeping us busy for nothing, fatal as in OpenSSL.
+  unsigned empty_run_ = 0;
   std::uint64_t rekey_after_;
   direction read_;
   direction write_;

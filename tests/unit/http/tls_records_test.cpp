@@ -22,7 +22,8 @@ struct pair_of {
 };
 
 pair_of make_pair(tls13_suite suite = tls13_suite::aes_128_gcm_sha256,
-                  std::uint64_t server_rekey = tls13_records::default_rekey_after) {
+                  std::uint64_t server_rekey = tls13_records::default_rekey_after,
+                  std::uint64_t client_rekey = tls13_records::default_rekey_after) {
   std::size_t size = suite == tls13_suite::aes_256_gcm_sha384 ? 48 : 32;
   std::array<unsigned char, 48> client_secret{};
   std::array<unsigned char, 48> server_secret{};
@@ -33,7 +34,7 @@ pair_of make_pair(tls13_suite suite = tls13_suite::aes_128_gcm_sha256,
   std::span<const unsigned char> c(client_secret.data(), size);
   std::span<const unsigned char> s(server_secret.data(), size);
   return {tls13_records::create(suite, c, 0, s, 2, server_rekey),
-          tls13_records::create(suite, s, 2, c, 0)};
+          tls13_records::create(suite, s, 2, c, 0, client_rekey)};
 }
 
 // Everything `to` opens of `wire`, which must be whole records.
@@ -197,6 +198,34 @@ TEST(TlsRecords, PaddingAndEmptyDataRecordsAreAllowed) {
   EXPECT_EQ(data, "hi");
   EXPECT_EQ(send_raw(p, 0, std::string(50, '\0'), data, reply).ec,
             tls_record_error::unexpected_message);  // padding all the way: no type
+}
+
+TEST(TlsRecords, ManyRecordsInARowWithoutDataAreRefused) {
+  // As OpenSSL does: 32 records in a row without application data (empty ones, user_canceled
+  // alerts, KeyUpdates) are allowed, the next is not, unless data came between.
+  for (int kind = 0; kind < 3; ++kind) {
+    // kind 2: a client that replaces its key before every record, so that each seal of
+    // nothing is a KeyUpdate and an empty record (two of the run).
+    auto p = make_pair(tls13_suite::aes_128_gcm_sha256, tls13_records::default_rekey_after,
+                       kind == 2 ? 1 : tls13_records::default_rekey_after);
+    std::string data;
+    std::string reply;
+    auto nothing = [&] {
+      if (kind == 0) return send_raw(p, app_data, "", data, reply);
+      if (kind == 1) return send_raw(p, alert, std::string("\x01\x5a", 2), data, reply);
+      std::string wire;
+      EXPECT_FALSE(p.client->seal("", wire));
+      return p.server->open(wire, data, reply);
+    };
+    const int allowed = kind == 2 ? 16 : 32;
+    for (int i = 0; i < allowed; ++i) ASSERT_FALSE(nothing().ec) << kind << " " << i;
+    std::string wire;
+    ASSERT_FALSE(p.client->seal("x", wire));
+    ASSERT_FALSE(p.server->open(wire, data, reply).ec);  // data ends the run
+    for (int i = 0; i < allowed; ++i) ASSERT_FALSE(nothing().ec) << kind << " " << i;
+    EXPECT_EQ(nothing().ec, tls_record_error::unexpected_message) << kind;
+    EXPECT_EQ(data, "x");
+  }
 }
 
 TEST(TlsRecords, CloseNotifyEndsReadingAndUserCanceledIsIgnored) {
