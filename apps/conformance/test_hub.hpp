@@ -10,22 +10,12 @@
 #include <hubcast/hubs/hub.hpp>
 #include <hubcast/hubs/method_table.hpp>
 
+#include "contract.hpp"
+
 namespace conformance {
 
-struct custom_object {
-  std::string Name;
-  int Value = 0;
-};
-BOOST_DESCRIBE_STRUCT(custom_object, (), (Name, Value))
-
-struct complex_object {
-  std::string String;
-  std::vector<int> IntArray;
-  hubcast::bytes ByteArray;
-  std::string Guid;
-  hubcast::date_time DateTime;
-};
-BOOST_DESCRIBE_STRUCT(complex_object, (), (String, IntArray, ByteArray, Guid, DateTime))
+using test_contract::complex_object;
+using test_contract::custom_object;
 
 class test_hub : public hubcast::hub {
  public:

@@ -13,6 +13,7 @@
 #include <hubcast/client/blocking.hpp>
 #include <hubcast/client/http_client.hpp>
 #include <hubcast/client/hub_connection.hpp>
+#include "contract.hpp"
 #include "test_support.hpp"
 
 namespace asio = boost::asio;
@@ -23,20 +24,8 @@ using hubcast::test::server_process;
 using hubcast::test::sleep_for;
 using namespace std::chrono_literals;
 
-struct custom_object {
-  std::string Name;
-  int Value = 0;
-};
-BOOST_DESCRIBE_STRUCT(custom_object, (), (Name, Value))
-
-struct complex_object {
-  std::string String;
-  std::vector<int> IntArray;
-  hubcast::bytes ByteArray;
-  std::string Guid;
-  hubcast::date_time DateTime;
-};
-BOOST_DESCRIBE_STRUCT(complex_object, (), (String, IntArray, ByteArray, Guid, DateTime))
+using test_contract::complex_object;
+using test_contract::custom_object;
 
 namespace {
 
