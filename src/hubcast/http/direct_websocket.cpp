@@ -1,5 +1,7 @@
 #include <hubcast/http/direct_websocket.hpp>
 
+#include <hubcast/http/close_handshake.hpp>
+
 #include <cerrno>
 #include <chrono>
 #include <vector>
@@ -20,7 +22,6 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t read_chunk = 64 * 1024;
-constexpr auto close_timeout = std::chrono::seconds(5);  // the peer's answer to our close
 
 // What recv() fills, shared by every connection of the thread: parsed before the next
 // suspension, so no two connections ever use it at once.
@@ -308,25 +309,15 @@ asio::awaitable<error_code> direct_websocket::async_close(std::uint16_t code) {
     result = co_await write_all(make_close_frame(code));
   }
   if (!result && !close_received_) {
-    // The peer answers with its close frame; bounded, as Beast's close handshake timeout.
-    close_wait_ = std::make_unique<asio::steady_timer>(socket_.get_executor(), close_timeout);
-    if (!reader_done_) {
-      // The connection's reader is still reading: it sees the close frame and wakes us.
-      co_await close_wait_->async_wait(use_tuple);
-    } else {
-      close_wait_->async_wait([this](error_code ec) {
-        if (!ec) {
+    const bool reader_running = !reader_done_;
+    reader_done_ = false;  // when nobody reads, the wait reads itself
+    co_await await_peer_close(
+        close_wait_, socket_.get_executor(), reader_running,
+        [this](std::string& out, bool& binary) { return async_read(out, binary); },
+        [this] {
           error_code ignored;
           socket_.cancel(ignored);
-        }
-      });
-      std::string discard;
-      bool b = false;
-      reader_done_ = false;
-      while (!co_await async_read(discard, b)) discard.clear();
-      close_wait_->cancel();
-    }
-    close_wait_.reset();
+        });
   }
   abort();
   co_return result;

@@ -24,6 +24,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/system/errc.hpp>
 
+#include <hubcast/http/close_handshake.hpp>
 #include <hubcast/http/websocket_frames.hpp>
 
 namespace hubcast::http {
@@ -115,23 +116,15 @@ class frame_stream {
       result = co_await write_frames(close_frame(code));
     }
     if (!result && !close_received_) {
-      close_wait_ = std::make_unique<asio::steady_timer>(stream_.get_executor(), close_timeout);
-      if (reading_) {
-        co_await close_wait_->async_wait(use_tuple);  // the reader sees the close and wakes us
-      } else {
-        close_wait_->async_wait([this](error_code ec) {
-          if (!ec) {
+      const bool reader_running = reading_;
+      reader_done_ = false;  // when nobody reads, the wait reads itself
+      co_await detail::await_peer_close(
+          close_wait_, stream_.get_executor(), reader_running,
+          [this](std::string& out, bool& binary) { return read(out, binary); },
+          [this] {
             error_code ignored;
             lowest_(stream_).cancel(ignored);
-          }
-        });
-        std::string discard;
-        bool b = false;
-        reader_done_ = false;
-        while (!co_await read(discard, b)) discard.clear();
-        close_wait_->cancel();
-      }
-      close_wait_.reset();
+          });
     }
     abort();
     co_return result;
@@ -155,7 +148,6 @@ class frame_stream {
  private:
   static constexpr auto use_tuple = boost::asio::as_tuple(boost::asio::use_awaitable);
   static constexpr std::size_t read_chunk = 4096;
-  static constexpr auto close_timeout = std::chrono::seconds(5);
 
   Stream stream_;
   Lowest lowest_;
