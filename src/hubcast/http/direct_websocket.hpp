@@ -1,9 +1,10 @@
 // Internal to http/: a WebSocket on plain TCP or TLS after Beast's upgrade handshake, read by
 // hubcast's own frame reader (http/websocket_frames.hpp) and written by a direct frame writer
 // (http::direct_socket). An idle connection holds the socket, its TLS session (after a TLS 1.3
-// handshake only the traffic keys and sequence numbers: http/tls_records.hpp) and a few flags: bytes are read into a buffer
-// shared by the thread's connections, and only the rest of an incomplete frame is kept (no
-// per-connection read buffer, no Beast or Asio stream state, no timers).
+// handshake only the traffic keys and sequence numbers: http/tls_records.hpp) and a few flags:
+// bytes are read into a buffer shared by the thread's connections, and only the rest of an
+// incomplete frame is kept (no per-connection read buffer, no Beast or Asio stream state, no
+// timers).
 #pragma once
 
 #include <cstddef>
