@@ -117,6 +117,8 @@ unsigned char alert_for(tls_record_error e) {
     case tls_record_error::illegal_parameter:
       return 47;
     case tls_record_error::decode_error:
+    case tls_record_error::internal_error:
+      return 80;
     case tls_record_error::peer_alert:
     case tls_record_error::sequence_exhausted:
       break;
@@ -143,6 +145,8 @@ class category final : public boost::system::error_category {
         return "the peer sent a fatal TLS alert";
       case tls_record_error::sequence_exhausted:
         return "TLS record sequence numbers exhausted";
+      case tls_record_error::internal_error:
+        return "a TLS cipher call failed";
     }
     return "unknown TLS record error";
   }
@@ -207,6 +211,12 @@ bool tls13_records::next_generation(direction& d) {
 
 boost::system::error_code tls13_records::seal_record(unsigned char type, std::string_view body,
                                                      std::string& out) {
+  bool keyed = false;
+  return seal_one(type, body, out, keyed);
+}
+
+boost::system::error_code tls13_records::seal_one(unsigned char type, std::string_view body,
+                                                  std::string& out, bool& keyed) {
   if (write_.sequence == std::numeric_limits<std::uint64_t>::max())
     return tls_record_error::sequence_exhausted;
   const std::size_t length = body.size() + 1 + tag_size;
@@ -223,7 +233,9 @@ boost::system::error_code tls13_records::seal_record(unsigned char type, std::st
   p += header_size;
   int n = 0;
   int done = 0;
-  bool ok = EVP_CipherInit_ex2(ctx, cipher_of(suite_), write_.key.data(), nonce, 1, nullptr) > 0 &&
+  bool ok = (keyed ? EVP_CipherInit_ex2(ctx, nullptr, nullptr, nonce, 1, nullptr)
+                   : EVP_CipherInit_ex2(ctx, cipher_of(suite_), write_.key.data(), nonce, 1,
+                                        nullptr)) > 0 &&
             EVP_CipherUpdate(ctx, nullptr, &n, header, header_size) > 0 &&
             EVP_CipherUpdate(ctx, p, &n, reinterpret_cast<const unsigned char*>(body.data()),
                              static_cast<int>(body.size())) > 0;
@@ -236,30 +248,35 @@ boost::system::error_code tls13_records::seal_record(unsigned char type, std::st
        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, tag_size, p + done) > 0;
   if (!ok) {
     out.resize(at);
-    return tls_record_error::sequence_exhausted;  // never for a valid key: treated as fatal
+    keyed = false;
+    return tls_record_error::internal_error;
   }
+  keyed = true;
   ++write_.sequence;
   return {};
 }
 
-boost::system::error_code tls13_records::send_key_update(std::string& out, bool request_update) {
-  const char body[5] = {static_cast<char>(handshake_key_update), 0, 0, 1,
-                        static_cast<char>(request_update ? 1 : 0)};
-  if (auto ec = seal_record(type_handshake, std::string_view(body, sizeof body), out)) return ec;
-  if (!next_generation(write_)) return tls_record_error::sequence_exhausted;
+// Ours is always update_not_requested: we never ask the client to change its key.
+boost::system::error_code tls13_records::send_key_update(std::string& out, bool& keyed) {
+  const char body[5] = {static_cast<char>(handshake_key_update), 0, 0, 1, 0};
+  if (auto ec = seal_one(type_handshake, std::string_view(body, sizeof body), out, keyed))
+    return ec;
+  keyed = false;
+  if (!next_generation(write_)) return tls_record_error::internal_error;
   return {};
 }
 
 boost::system::error_code tls13_records::seal(std::string_view data, std::string& out) {
   out.reserve(out.size() + data.size() + (data.size() / max_plaintext + 2) * 32);
   std::size_t pos = 0;
+  bool keyed = false;  // the key is set once per call, then only each record's nonce
   do {
     if (update_owed_ || write_.sequence >= rekey_after_) {
       update_owed_ = false;
-      if (auto ec = send_key_update(out, false)) return ec;
+      if (auto ec = send_key_update(out, keyed)) return ec;
     }
     const std::size_t n = std::min(max_plaintext, data.size() - pos);
-    if (auto ec = seal_record(type_application_data, data.substr(pos, n), out)) return ec;
+    if (auto ec = seal_one(type_application_data, data.substr(pos, n), out, keyed)) return ec;
     pos += n;
   } while (pos < data.size());
   return {};
@@ -287,7 +304,7 @@ boost::system::error_code tls13_records::on_handshake(std::span<const unsigned c
                     : tls_record_error::decode_error,
                 reply);
   if (body[4] > 1) return fail(tls_record_error::illegal_parameter, reply);
-  if (!next_generation(read_)) return fail(tls_record_error::decode_error, reply);
+  if (!next_generation(read_)) return fail(tls_record_error::internal_error, reply);
   if (body[4] == 1) update_owed_ = true;  // ours goes before our next data record (§4.6.3)
   return {};
 }
@@ -296,6 +313,7 @@ tls13_records::opened tls13_records::open(std::string_view in, std::string& data
                                           std::string& reply) {
   opened r;
   const auto* bytes = reinterpret_cast<const unsigned char*>(in.data());
+  bool keyed = false;  // the read key is set once per call (again after a KeyUpdate)
   while (in.size() - r.consumed >= header_size) {
     const unsigned char* h = bytes + r.consumed;
     const std::size_t length = std::size_t{h[3]} << 8 | h[4];
@@ -329,7 +347,9 @@ tls13_records::opened tls13_records::open(std::string_view in, std::string& data
     const int body = static_cast<int>(length - tag_size);
     int n = 0;
     int done = 0;
-    bool ok = EVP_CipherInit_ex2(ctx, cipher_of(suite_), read_.key.data(), nonce, 0, nullptr) > 0 &&
+    bool ok = (keyed ? EVP_CipherInit_ex2(ctx, nullptr, nullptr, nonce, 0, nullptr)
+                     : EVP_CipherInit_ex2(ctx, cipher_of(suite_), read_.key.data(), nonce, 0,
+                                          nullptr)) > 0 &&
               EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, tag_size,
                                   const_cast<unsigned char*>(h + header_size + body)) > 0 &&
               EVP_CipherUpdate(ctx, nullptr, &n, h, header_size) > 0 &&
@@ -340,6 +360,7 @@ tls13_records::opened tls13_records::open(std::string_view in, std::string& data
       r.ec = fail(tls_record_error::bad_record_mac, reply);
       return r;
     }
+    keyed = true;
     ++read_.sequence;
     r.consumed += header_size + length;
     // The inner plaintext: content, its type (non-zero), then zero padding (§5.4).
@@ -379,6 +400,7 @@ tls13_records::opened tls13_records::open(std::string_view in, std::string& data
         return r;
       }
     } else if (type == type_handshake) {
+      keyed = false;  // a KeyUpdate changed the read key
       if (auto ec = on_handshake(content, reply)) {
         r.ec = ec;
         return r;

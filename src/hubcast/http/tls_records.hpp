@@ -40,6 +40,7 @@ enum class tls_record_error {
   illegal_parameter,   // a KeyUpdate that is neither "requested" nor "not requested"
   peer_alert,          // the peer sent a fatal alert
   sequence_exhausted,  // 2^64 records in one direction
+  internal_error,      // a cipher call failed (not the peer's doing)
 };
 const boost::system::error_category& tls_record_category();
 boost::system::error_code make_error_code(tls_record_error e);
@@ -112,7 +113,11 @@ class tls13_records {
       : suite_(suite), rekey_after_(rekey_after) {}
   bool install(direction& d, std::span<const unsigned char> secret, std::uint64_t sequence);
   bool next_generation(direction& d);  // "traffic upd" (RFC 8446 §7.2)
-  boost::system::error_code send_key_update(std::string& out, bool request_update);
+  // `keyed`: the thread's cipher context already holds this direction's key in this call (only
+  // the nonce changes per record); cleared when the key changes.
+  boost::system::error_code seal_one(unsigned char type, std::string_view body, std::string& out,
+                                     bool& keyed);
+  boost::system::error_code send_key_update(std::string& out, bool& keyed);
   boost::system::error_code fail(tls_record_error e, std::string& reply);
   // A decrypted post-handshake message record (handshake content type).
   boost::system::error_code on_handshake(std::span<const unsigned char> body, std::string& reply);
