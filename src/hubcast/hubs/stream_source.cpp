@@ -175,11 +175,27 @@ void source_core::deliver(std::size_t shard, const published_batch& batch) {
   for (auto* s : idx.all)
     for (std::size_t i = 0; i < batch.size(); ++i) s->offer(batch[i], caches[i]);
   if (idx.keyed == 0) return;
+  // Keyed streams get their items grouped by stream as well, in the batch's order: a stream's
+  // connection is touched once per batch, not once per key it follows (at 10,000 connections
+  // following 5 keys each, the touches were cache misses: three per item). The grouping is a
+  // counting sort by the stream's slot, stable, so each stream's items keep the batch's order.
+  auto& offers = idx.offers;
+  offers.clear();
   for (std::size_t i = 0; i < batch.size(); ++i) {
     auto it = idx.by_key.find(batch[i]->key);
     if (it == idx.by_key.end()) continue;
-    for (auto* s : it->second) s->offer(batch[i], caches[i]);
+    for (const auto& e : it->second) offers.push_back({e.slot, static_cast<std::uint32_t>(i)});
   }
+  if (offers.empty()) return;
+  auto& starts = idx.starts;
+  starts.assign(idx.slots.size() + 1, 0);
+  for (const auto& o : offers) ++starts[o.slot + 1];
+  for (std::size_t k = 1; k < starts.size(); ++k) starts[k] += starts[k - 1];
+  auto& grouped = idx.grouped;
+  grouped.resize(offers.size());
+  for (const auto& o : offers) grouped[starts[o.slot]++] = o;
+  for (const auto& o : grouped)
+    if (auto* s = idx.slots[o.slot]) s->offer(batch[o.item], caches[o.item]);
 }
 
 void source_core::index_all(source_stream* s, std::size_t shard) {
@@ -200,7 +216,18 @@ void source_core::unindex_all(source_stream* s, std::size_t shard) {
 
 void source_core::index_key(source_stream* s, std::size_t shard, const std::string& key) {
   auto& idx = shards_index_[shard];
-  idx.by_key[key].push_back(s);
+  if (s->keyed_slot_ == source_stream::no_slot) {
+    if (idx.free_slots.empty()) {
+      s->keyed_slot_ = static_cast<std::uint32_t>(idx.slots.size());
+      idx.slots.push_back(s);
+    } else {
+      s->keyed_slot_ = idx.free_slots.back();
+      idx.free_slots.pop_back();
+      idx.slots[s->keyed_slot_] = s;
+    }
+  }
+  idx.by_key[key].push_back({s, s->keyed_slot_});
+  ++s->keys_indexed_;
   ++idx.keyed;
 }
 
@@ -209,12 +236,22 @@ void source_core::unindex_key(source_stream* s, std::size_t shard, const std::st
   auto it = idx.by_key.find(key);
   if (it == idx.by_key.end()) return;
   auto& v = it->second;
-  auto pos = std::find(v.begin(), v.end(), s);
+  auto pos = std::find_if(v.begin(), v.end(), [s](const keyed_entry& e) { return e.stream == s; });
   if (pos == v.end()) return;
   *pos = v.back();
   v.pop_back();
   --idx.keyed;
   if (v.empty()) idx.by_key.erase(it);
+  if (--s->keys_indexed_ == 0) {
+    idx.slots[s->keyed_slot_] = nullptr;
+    idx.free_slots.push_back(s->keyed_slot_);
+    s->keyed_slot_ = source_stream::no_slot;
+    // The last keyed stream gone: the slot table starts again from nothing.
+    if (idx.free_slots.size() == idx.slots.size()) {
+      idx.slots.clear();
+      idx.free_slots.clear();
+    }
+  }
 }
 
 std::size_t source_core::streams_on(std::size_t shard) const {
@@ -222,7 +259,8 @@ std::size_t source_core::streams_on(std::size_t shard) const {
   // Keyed streams count once per key: the every-key list plus distinct keyed streams.
   const auto& idx = shards_index_[shard];
   std::vector<const source_stream*> seen;
-  for (const auto& [k, v] : idx.by_key) seen.insert(seen.end(), v.begin(), v.end());
+  for (const auto& [k, v] : idx.by_key)
+    for (const auto& e : v) seen.push_back(e.stream);
   std::sort(seen.begin(), seen.end());
   seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
   return idx.all.size() + seen.size();

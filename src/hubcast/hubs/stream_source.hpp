@@ -93,6 +93,9 @@ class source_stream : public std::enable_shared_from_this<source_stream> {
  private:
   friend class source_core;
   std::size_t all_slot_ = static_cast<std::size_t>(-1);  // its place in the shard's every-key list
+  std::uint32_t keyed_slot_ = no_slot;  // its place among the shard's keyed streams
+  std::size_t keys_indexed_ = 0;        // its entries in the shard's key index
+  static constexpr std::uint32_t no_slot = static_cast<std::uint32_t>(-1);
   std::shared_ptr<source_core> core_;
   std::size_t shard_;
   std::shared_ptr<stream_sink> sink_;
@@ -129,10 +132,23 @@ class source_core : public std::enable_shared_from_this<source_core> {
   std::size_t streams_on(std::size_t shard) const;  // for tests and metrics
 
  private:
+  struct keyed_entry {
+    source_stream* stream;
+    std::uint32_t slot;  // the stream's keyed_slot_
+  };
+  struct offer_ref {
+    std::uint32_t slot;
+    std::uint32_t item;  // index in the batch
+  };
   struct shard_index {
     std::vector<source_stream*> all;  // streams with no keys: every item
-    std::unordered_map<std::string, std::vector<source_stream*>> by_key;
-    std::size_t keyed = 0;
+    std::unordered_map<std::string, std::vector<keyed_entry>> by_key;
+    std::size_t keyed = 0;              // entries in by_key
+    std::vector<source_stream*> slots;  // keyed streams by slot (nullptr: a free slot)
+    std::vector<std::uint32_t> free_slots;
+    // A delivery's scratch, kept for its capacity.
+    std::vector<offer_ref> offers, grouped;
+    std::vector<std::uint32_t> starts;
   };
   shard_pool& shards_;
   std::function<void()> on_conflated_;

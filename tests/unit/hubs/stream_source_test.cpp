@@ -32,6 +32,7 @@ class fake_sink final : public detail::stream_sink {
   std::vector<std::string> got;
   int framed = 0;  // items this sink framed itself (not found in the delivery's cache)
   bool full = false;
+  std::vector<std::string>* trace = nullptr;  // when set: the id of each write, in write order
 
   asio::awaitable<void> async_write(protocol::payload) override { co_return; }
   bool cancelled() const override { return cancelled_; }
@@ -53,6 +54,7 @@ class fake_sink final : public detail::stream_sink {
       ++framed;
     }
     got.push_back(*b);
+    if (trace) trace->push_back(id_);
     return try_write_result::written;
   }
   asio::awaitable<void> async_wait_writable() override {
@@ -226,6 +228,57 @@ TEST(StreamSource, ItemsNewerThanPendingOnesWaitBehindThem) {
     EXPECT_EQ(s->got, (std::vector<std::string>{"2", "3", "5"}));
     s->cancel();
     co_await yield();
+  });
+}
+
+// A batch reaches each keyed stream as one run of writes (its connection touched once), in the
+// batch's order whatever the order its keys were added in; slots freed by ended streams are
+// taken again by new ones.
+TEST(StreamSource, KeyedStreamsGetABatchAsOneRunInBatchOrder) {
+  on_shards(1, [](shard_pool& pool) -> asio::awaitable<void> {
+    auto ex = pool.executor(0);
+    auto src = stream_source<int>::create(pool);
+    std::vector<std::string> trace;
+    std::vector<std::shared_ptr<fake_sink>> sinks;
+    auto add = [&](std::string id, std::vector<std::string> keys) {
+      auto k = std::make_shared<stream_keys>();
+      for (const auto& key : keys) k->add(key);
+      auto sink = std::make_shared<fake_sink>(ex, std::move(id));
+      sink->trace = &trace;
+      start(src, sink, k, ex);
+      sinks.push_back(sink);
+      return sink;
+    };
+    auto x = add("x", {"C", "A"});
+    auto y = add("y", {"B"});
+    auto z = add("z", {"B", "C", "A"});
+    co_await yield();
+    src->publish(tick(0));  // A, B, C
+    EXPECT_EQ(x->got, (std::vector<std::string>{"1", "3"}));
+    EXPECT_EQ(y->got, (std::vector<std::string>{"2"}));
+    EXPECT_EQ(z->got, (std::vector<std::string>{"1", "2", "3"}));
+    // Each stream's writes are consecutive.
+    std::vector<std::string> runs;
+    for (const auto& id : trace)
+      if (runs.empty() || runs.back() != id) runs.push_back(id);
+    EXPECT_EQ(runs.size(), 3u);
+    // End x; a new stream takes its slot and gets only its own keys.
+    x->cancel();
+    co_await yield();
+    co_await yield();
+    auto w = add("w", {"A"});
+    co_await yield();
+    EXPECT_EQ(src->streams_on(0), 3u);
+    src->publish({{"C", 7}, {"A", 8}});
+    EXPECT_EQ(x->got.size(), 2u) << "an ended stream gets nothing";
+    EXPECT_EQ(w->got, (std::vector<std::string>{"8"}));
+    EXPECT_EQ(z->got, (std::vector<std::string>{"1", "2", "3", "7", "8"}));
+    EXPECT_EQ(y->got.size(), 1u);
+    for (auto& s : sinks) s->cancel();
+    co_await yield();
+    co_await yield();
+    EXPECT_EQ(src->streams_on(0), 0u);
+    src->publish(tick(10));  // nobody: nothing happens
   });
 }
 
