@@ -291,7 +291,7 @@ void connection_core::begin_session(std::shared_ptr<transport> t, bool resumed) 
     std::string ping;
     proto->write_ping(ping);
     outbox.push_back(std::move(ping));
-    outbox_wake.notify();
+    outbox_wake.notify_all();
   }
 }
 

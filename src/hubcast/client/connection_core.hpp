@@ -26,26 +26,13 @@
 #include <hubcast/client/hub_connection.hpp>
 #include <hubcast/client/transport.hpp>
 #include <hubcast/core/ascii.hpp>
+#include <hubcast/core/event.hpp>
 
 namespace hubcast::client::detail {
 
 using clock = std::chrono::steady_clock;
 inline constexpr const char* closed_text =
     "Invocation canceled due to the underlying connection being closed.";
-
-// A wake-up for one waiter at a time on a single-threaded executor: waiters re-check their
-// condition, so a notify with nobody waiting is never lost.
-class signal {
- public:
-  explicit signal(asio::any_io_executor ex) : timer_(ex) {
-    timer_.expires_at(asio::steady_timer::time_point::max());
-  }
-  void notify() { timer_.cancel(); }
-  asio::awaitable<void> wait() { co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable)); }
-
- private:
-  asio::steady_timer timer_;
-};
 
 // What one invoke or stream is waiting for; shared by the caller and the connection.
 struct invocation_state {
@@ -59,7 +46,7 @@ struct invocation_state {
   std::optional<std::string> connection_error;  // never sent, or closed before completion
   protocol::raw_value result;
   std::deque<protocol::raw_value> items;
-  signal wake;
+  hubcast::event wake;
 };
 
 // Client method names match case-insensitively (as in the official clients).
@@ -111,7 +98,7 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
   void enqueue(std::string bytes, bool is_counted) {
     if (stateful && is_counted) unacked.emplace_back(++sent_count, bytes);
     outbox.push_back(std::move(bytes));
-    outbox_wake.notify();
+    outbox_wake.notify_all();
   }
   bool can_send() const { return state == connection_state::connected; }
 
@@ -196,7 +183,7 @@ class connection_core : public std::enable_shared_from_this<connection_core> {
   std::vector<reconnected_handler> reconnected_handlers;
 
   std::deque<std::string> outbox;
-  signal outbox_wake;
+  hubcast::event outbox_wake;  // the outbox got a message, or the writer took them all
   std::string recv_buffer;
   clock::time_point last_send, last_receive;
   asio::steady_timer timer;

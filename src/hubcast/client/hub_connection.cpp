@@ -70,7 +70,7 @@ std::shared_ptr<invocation_state> start_call(const std::shared_ptr<connection_co
 }
 
 asio::awaitable<protocol::raw_value> await_result(std::shared_ptr<invocation_state> s) {
-  while (!s->done) co_await s->wake.wait();
+  while (!s->done) co_await s->wake.async_wait();
   if (s->connection_error) throw connection_error(*s->connection_error);
   if (s->hub_error) throw hub_exception(*s->hub_error);
   co_return std::move(s->result);
@@ -90,7 +90,7 @@ asio::awaitable<std::optional<protocol::raw_value>> next_item(std::shared_ptr<in
       if (s->hub_error) throw hub_exception(*s->hub_error);
       co_return std::nullopt;
     }
-    co_await s->wake.wait();
+    co_await s->wake.async_wait();
   }
 }
 
@@ -98,7 +98,7 @@ void cancel_stream(const std::shared_ptr<invocation_state>& s) {
   if (s->done || s->cancelled) return;
   s->cancelled = true;
   s->items.clear();
-  s->wake.notify();
+  s->wake.notify_all();
   auto core = s->core.lock();
   if (!core) return;
   core->pending.erase(s->id);
@@ -158,7 +158,7 @@ hub_connection::~hub_connection() {
   ++core_->generation;
   core_->timer.cancel();
   core_->reconnect_timer.cancel();
-  core_->outbox_wake.notify();
+  core_->outbox_wake.notify_all();
   if (core_->tr) core_->tr->abort();
   core_->fail_pending(detail::closed_text);
 }
@@ -207,15 +207,14 @@ asio::awaitable<void> hub_connection::stop() {
     std::string close;
     core->proto->write_close(close, std::nullopt, false);
     core->outbox.push_back(std::move(close));
-    core->outbox_wake.notify();
-    asio::steady_timer wait(core->ex);
-    for (int i = 0; i < 100 && !core->outbox.empty(); ++i) {
-      wait.expires_after(std::chrono::milliseconds(10));
-      co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
-    }
+    core->outbox_wake.notify_all();
+    // Until the writer has taken it (at most a second).
+    auto taken = core->outbox_wake.async_wait_for([core] { return core->outbox.empty(); },
+                                                  std::chrono::seconds(1));
+    co_await std::move(taken);
     ++core->generation;
     core->timer.cancel();
-    core->outbox_wake.notify();
+    core->outbox_wake.notify_all();
     try {
       co_await t->stop();
     } catch (const std::exception&) {

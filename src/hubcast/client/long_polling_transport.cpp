@@ -12,6 +12,7 @@
 #include <hubcast/client/http_client.hpp>
 #include <hubcast/client/hub_connection.hpp>
 #include <hubcast/client/transport.hpp>
+#include <hubcast/core/event.hpp>
 
 namespace hubcast::client::detail {
 
@@ -21,9 +22,7 @@ class long_polling final : public transport, public std::enable_shared_from_this
  public:
   long_polling(asio::any_io_executor ex, std::shared_ptr<asio::ssl::context> tls,
                std::chrono::milliseconds timeout)
-      : ex_(ex), tls_(std::move(tls)), timeout_(timeout), wake_(ex) {
-    wake_.expires_at(asio::steady_timer::time_point::max());
-  }
+      : ex_(ex), tls_(std::move(tls)), timeout_(timeout), wake_(ex) {}
 
   asio::awaitable<void> connect(std::string url, protocol::header_map headers,
                                 bool binary) override {
@@ -63,7 +62,7 @@ class long_polling final : public transport, public std::enable_shared_from_this
       }
       if (error_) throw connection_error(*error_);
       if (closed_) co_return std::nullopt;
-      co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
+      co_await wake_.async_wait();
     }
   }
 
@@ -144,7 +143,7 @@ class long_polling final : public transport, public std::enable_shared_from_this
 
   void push(std::string data) {
     inbox_.push_back(std::move(data));
-    wake_.cancel();
+    wake_.notify_all();
   }
   void finish(std::optional<std::string> error) {
     if (closed_ || error_) return;
@@ -152,7 +151,7 @@ class long_polling final : public transport, public std::enable_shared_from_this
       error_ = std::move(error);
     else
       closed_ = true;
-    wake_.cancel();
+    wake_.notify_all();
   }
 
   asio::any_io_executor ex_;
@@ -166,7 +165,7 @@ class long_polling final : public transport, public std::enable_shared_from_this
   bool closed_ = false;
   std::optional<std::string> error_;
   std::deque<std::string> inbox_;
-  asio::steady_timer wake_;
+  hubcast::event wake_;  // a message arrived, the connection ended
 };
 
 }  // namespace

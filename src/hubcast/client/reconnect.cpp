@@ -13,7 +13,7 @@ void connection_core::fail_pending(const std::string& why) {
   for (auto& [id, s] : all) {
     s->done = true;
     s->connection_error = why;
-    s->wake.notify();
+    s->wake.notify_all();
   }
 }
 
@@ -22,7 +22,7 @@ void connection_core::transport_closed(std::uint64_t gen, std::optional<std::str
   if (gen != generation) return;
   ++generation;  // every loop of this session stops
   timer.cancel();
-  outbox_wake.notify();
+  outbox_wake.notify_all();
   if (tr) tr->abort();
   if (state == connection_state::disconnecting || stop_requested) return;
   if (error) log("Connection lost: " + *error);

@@ -88,7 +88,7 @@ bool connection_core::dispatch(protocol::hub_message msg, bool& reconnect_allowe
           if (it != pending.end() && it->second->kind == call_kind::stream &&
               !it->second->cancelled) {
             it->second->items.push_back(std::move(m.item));
-            it->second->wake.notify();
+            it->second->wake.notify_all();
           }
         } else if constexpr (std::is_same_v<M, protocol::completion_message>) {
           if (!accept_counted()) return true;
@@ -99,7 +99,7 @@ bool connection_core::dispatch(protocol::hub_message msg, bool& reconnect_allowe
             s->done = true;
             s->hub_error = std::move(m.error);
             if (m.has_result) s->result = std::move(m.result);
-            s->wake.notify();
+            s->wake.notify_all();
           }
         } else if constexpr (std::is_same_v<M, protocol::close_message>) {
           reconnect_allowed = m.allow_reconnect;
@@ -185,7 +185,7 @@ asio::awaitable<void> connection_core::writer(std::uint64_t gen, std::shared_ptr
     for (;;) {
       if (gen != generation) co_return;
       if (outbox.empty()) {
-        co_await outbox_wake.wait();
+        co_await outbox_wake.async_wait();
         continue;
       }
       std::string batch;
@@ -193,6 +193,7 @@ asio::awaitable<void> connection_core::writer(std::uint64_t gen, std::shared_ptr
         batch += outbox.front();
         outbox.pop_front();
       }
+      outbox_wake.notify_all();  // a stop() waiting for its Close to be taken
       co_await t->send(std::move(batch));
       last_send = clock::now();
     }

@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <hubcast/core/event.hpp>
 #include <hubcast/core/fifo.hpp>
 #include <hubcast/dispatch/hub_dispatcher.hpp>
 #include <hubcast/hubs/cancellation.hpp>
@@ -28,7 +29,7 @@ class stream_sink_impl final : public detail::stream_sink {
  public:
   stream_sink_impl(std::shared_ptr<session::hub_connection> hc, std::string id,
                    asio::any_io_executor ex)
-      : hc_(std::move(hc)), id_(std::move(id)), event_(ex, asio::steady_timer::time_point::max()) {}
+      : hc_(std::move(hc)), id_(std::move(id)), cancelled_event_(std::move(ex)) {}
 
   asio::awaitable<void> async_write(protocol::payload item) override {
     if (cancelled_) throw stream_cancelled();
@@ -69,10 +70,7 @@ class stream_sink_impl final : public detail::stream_sink {
   }
 
   asio::awaitable<void> async_wait_cancelled() override {
-    while (!cancelled_) {
-      event_.expires_at(asio::steady_timer::time_point::max());
-      co_await event_.async_wait(asio::as_tuple(asio::use_awaitable));
-    }
+    co_await cancelled_event_.async_wait_until([this] { return cancelled_; });
   }
 
   // The producer sees the cancellation at its next write or in wait_cancelled(). (Emitting an
@@ -81,7 +79,7 @@ class stream_sink_impl final : public detail::stream_sink {
   void cancel() {
     if (cancelled_) return;
     cancelled_ = true;
-    event_.cancel();
+    cancelled_event_.notify_all();
     if (linked_) linked_->cancel();
   }
   // The method's cancellation_token, cancelled with the stream.
@@ -90,7 +88,7 @@ class stream_sink_impl final : public detail::stream_sink {
  private:
   std::shared_ptr<session::hub_connection> hc_;
   std::string id_;
-  asio::steady_timer event_;
+  hubcast::event cancelled_event_;
   bool cancelled_ = false;
   std::shared_ptr<detail::cancellation_state> linked_;
 };

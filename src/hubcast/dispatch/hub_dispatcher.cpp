@@ -128,6 +128,7 @@ asio::awaitable<void> hub_dispatcher::disconnect(std::shared_ptr<connection_stat
     }
   }
   hc.close(std::nullopt, false);
+  if (on_connection_ended_) on_connection_ended_();
 }
 
 asio::awaitable<void> hub_dispatcher::handle(std::shared_ptr<connection_state> st, hub_message& m) {

@@ -44,6 +44,9 @@ class hub_dispatcher final : public transport::connection_handler {
     filters_ = detail::hub_filter_pipeline(std::move(filters));
   }
   const hub_definition& definition() const { return def_; }
+  // Called on a connection's shard once it has left the lifetime manager and the hub's
+  // on_disconnected has run (set before the first connection).
+  void set_on_connection_ended(std::function<void()> f) { on_connection_ended_ = std::move(f); }
   // The keep-alive / client-timeout clock of this hub's connections.
   void start() { heartbeat_.start(); }
   void stop() { heartbeat_.stop(); }
@@ -56,6 +59,7 @@ class hub_dispatcher final : public transport::connection_handler {
   std::shared_ptr<lifetime::hub_lifetime_manager> lifetime_;
   session::heartbeat heartbeat_;
   detail::hub_filter_pipeline filters_;
+  std::function<void()> on_connection_ended_;
   const metrics::hub_counters* counters_;
   std::unordered_map<std::string, const detail::method_descriptor*> by_name_;  // lower-cased
 

@@ -23,7 +23,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/system/errc.hpp>
+#include <boost/system/system_error.hpp>
 
+#include <hubcast/core/event.hpp>
 #include <hubcast/http/close_handshake.hpp>
 #include <hubcast/http/websocket_frames.hpp>
 
@@ -41,9 +43,7 @@ class frame_stream {
         lowest_(lowest),
         mask_key_(std::move(mask_key)),
         reader_(1024 * 1024, role),
-        write_done_(stream_.get_executor()) {
-    write_done_.expires_at(std::chrono::steady_clock::time_point::max());
-  }
+        write_done_(stream_.get_executor()) {}
 
   Stream& next_layer() { return stream_; }
   // Bytes that arrived with the upgrade's answer (read by the HTTP parser): the first frames.
@@ -156,7 +156,7 @@ class frame_stream {
   std::string partial_;  // received bytes not yet parsed
   std::size_t offset_ = 0;
   bool writing_ = false;
-  boost::asio::steady_timer write_done_;  // wakes a writer waiting for the one in progress
+  hubcast::event write_done_;  // wakes a writer waiting for the one in progress
   bool reading_ = false;
   bool close_sent_ = false;
   bool close_received_ = false;
@@ -247,13 +247,18 @@ class frame_stream {
 
   // Writes whole frames, one writer at a time.
   boost::asio::awaitable<boost::system::error_code> write_frames(std::string frames) {
-    while (writing_) co_await write_done_.async_wait(use_tuple);
+    try {
+      auto turn = write_done_.async_wait_until([this] { return !writing_; });
+      co_await std::move(turn);
+    } catch (const boost::system::system_error& e) {
+      co_return e.code();  // this writer's own operation was cancelled
+    }
     writing_ = true;
     auto [ec, n] =
         co_await boost::asio::async_write(stream_, boost::asio::buffer(frames), use_tuple);
     (void)n;
     writing_ = false;
-    write_done_.cancel();
+    write_done_.notify_all();
     co_return ec;
   }
 };

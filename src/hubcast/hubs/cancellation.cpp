@@ -1,10 +1,7 @@
 #include <hubcast/hubs/cancellation.hpp>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/system/system_error.hpp>
 
 namespace hubcast {
 
@@ -12,22 +9,18 @@ namespace asio = boost::asio;
 
 namespace detail {
 
-cancellation_state::cancellation_state(asio::any_io_executor ex)
-    : event_(std::move(ex), asio::steady_timer::time_point::max()) {}
+cancellation_state::cancellation_state(asio::any_io_executor ex) : event_(std::move(ex)) {}
 
 void cancellation_state::cancel() {
   if (cancelled_) return;
   cancelled_ = true;
-  event_.cancel();
+  event_.notify_all();
 }
 
 asio::awaitable<void> cancellation_state::async_wait() {
-  if (cancelled_) co_return;
-  // The timer never expires (and is never re-armed, so waiters do not cancel each other): a
-  // wait ends when cancel() runs, or when the waiter's own operation is cancelled (the losing
-  // side of `||`), which is passed on as operation_aborted.
-  co_await event_.async_wait(asio::as_tuple(asio::use_awaitable));
-  if (!cancelled_) throw boost::system::system_error(asio::error::operation_aborted);
+  // Ends when cancel() runs, or when the waiter's own operation is cancelled (the losing side
+  // of `||`): operation_aborted, thrown by the event.
+  co_await event_.async_wait_until([this] { return cancelled_; });
 }
 
 }  // namespace detail

@@ -15,6 +15,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <hubcast/core/event.hpp>
+
 namespace hubcast {
 
 namespace detail {
@@ -28,7 +30,7 @@ class cancellation_state {
   boost::asio::awaitable<void> async_wait();
 
  private:
-  boost::asio::steady_timer event_;
+  event event_;
   bool cancelled_ = false;
 };
 

@@ -2,11 +2,9 @@
 
 #include <algorithm>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -44,7 +42,7 @@ source_stream::~source_stream() = default;
 asio::awaitable<void> source_stream::run() {
   auto self = shared_from_this();
   auto ex = co_await asio::this_coro::executor;
-  wake_ = std::make_unique<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
+  wake_ = std::make_unique<hubcast::event>(ex);
   keys_->streams_.push_back(this);
   if (keys_->empty()) {
     core_->index_all(this, shard_);
@@ -68,8 +66,7 @@ asio::awaitable<void> source_stream::run() {
       write_pending();  // what stays pending (the client still reads slowly) waits again
       continue;
     }
-    wake_->expires_at(asio::steady_timer::time_point::max());
-    co_await wake_->async_wait(asio::as_tuple(asio::use_awaitable));
+    co_await wake_->async_wait();  // an item to conflate, the end
   }
   // Unregister (on this shard, as every change of the index).
   auto& mine = keys_->streams_;
@@ -126,7 +123,7 @@ void source_stream::write_pending() {
 }
 
 void source_stream::wake() {
-  if (wake_) wake_->cancel();
+  if (wake_) wake_->notify_all();
 }
 
 // Called only while the stream is registered (it is in its keys' list from registration to

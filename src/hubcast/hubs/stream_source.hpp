@@ -28,6 +28,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <hubcast/core/event.hpp>
 #include <hubcast/core/shards.hpp>
 #include <hubcast/hubs/streams.hpp>
 #include <hubcast/protocol/payload.hpp>
@@ -101,7 +102,7 @@ class source_stream : public std::enable_shared_from_this<source_stream> {
   std::shared_ptr<stream_sink> sink_;
   std::shared_ptr<stream_keys> keys_;
   std::map<std::string, std::shared_ptr<const published_item>> pending_;  // conflated, by key
-  std::unique_ptr<boost::asio::steady_timer> wake_;
+  std::unique_ptr<event> wake_;
   bool done_ = false;
 
   void conflate(const std::shared_ptr<const published_item>& item);

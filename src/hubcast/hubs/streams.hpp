@@ -15,6 +15,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <hubcast/core/event.hpp>
 #include <hubcast/hubs/errors.hpp>
 #include <hubcast/protocol/payload.hpp>
 #include <hubcast/protocol/raw_value.hpp>
@@ -88,8 +89,8 @@ class upload_channel {
   std::size_t capacity_;
   bool completed_ = false;
   std::optional<std::string> error_;
-  boost::asio::steady_timer readable_;
-  boost::asio::steady_timer writable_;
+  event readable_;  // an item or the end arrived
+  event writable_;  // an item was taken or the end arrived
 };
 
 }  // namespace detail

@@ -13,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <hubcast/core/log.hpp>
+#include <hubcast/core/run_on.hpp>
 #include <hubcast/redis/redis_connection.hpp>
 
 namespace hubcast::redis {
@@ -50,7 +51,7 @@ auto logger() {
 }  // namespace
 
 redis_client::redis_client(asio::any_io_executor ex, redis_options options)
-    : ex_(ex), options_(std::move(options)), wake_(std::make_unique<asio::steady_timer>(ex)) {
+    : ex_(ex), options_(std::move(options)), wake_(std::make_unique<hubcast::event>(ex)) {
   (void)exported();  // on /metrics from the start, at 0
 }
 
@@ -66,7 +67,7 @@ void redis_client::stop() {
   asio::dispatch(ex_, [self = shared_from_this()] {
     if (self->pub_) self->pub_->close("stopping");
     if (self->sub_) self->sub_->close("stopping");
-    self->wake_->cancel();
+    self->wake_->notify_all();
   });
 }
 
@@ -78,7 +79,7 @@ asio::awaitable<void> redis_client::connect_both() {
   auto lost = [this](const std::string& reason) {
     if (connected_.exchange(false) && !stopping_)
       logger()->warn("The connection to Redis at {} was lost: {}", options_.endpoint(), reason);
-    wake_->cancel();
+    wake_->notify_all();
   };
   auto op1 = pub->connect();
   co_await std::move(op1);
@@ -101,6 +102,7 @@ asio::awaitable<void> redis_client::connect_both() {
   }
   if (!pub->is_open() || !sub->is_open()) throw redis_unavailable("lost while subscribing");
   connected_ = true;
+  wake_->notify_all();  // wait_connected()
 }
 
 asio::awaitable<void> redis_client::run() {
@@ -121,10 +123,8 @@ asio::awaitable<void> redis_client::run() {
         logger()->info("Connected to Redis at {}", options_.endpoint());
       }
       ever_connected_ = true;
-      if (connected_ && !stopping_) {
-        wake_->expires_at(asio::steady_timer::time_point::max());
-        co_await wake_->async_wait(asio::as_tuple(asio::use_awaitable));
-      }
+      auto lost_or_stopping = wake_->async_wait_until([this] { return !connected_ || stopping_; });
+      co_await std::move(lost_or_stopping);
     } catch (const std::exception& e) {
       counters_.connection_errors.fetch_add(1, std::memory_order_relaxed);
       exported().connection_errors.add();
@@ -137,8 +137,8 @@ asio::awaitable<void> redis_client::run() {
     if (pub_) pub_->close("reconnecting");
     if (sub_) sub_->close("reconnecting");
     if (stopping_) break;
-    wake_->expires_after(backoff);
-    co_await wake_->async_wait(asio::as_tuple(asio::use_awaitable));
+    auto stopped = wake_->async_wait_for([this] { return stopping_.load(); }, backoff);
+    co_await std::move(stopped);
     backoff = std::min<std::chrono::milliseconds>(backoff * 2, 5s);
   }
   pub_.reset();
@@ -146,14 +146,14 @@ asio::awaitable<void> redis_client::run() {
 }
 
 asio::awaitable<void> redis_client::wait_connected(std::chrono::milliseconds timeout) {
-  asio::steady_timer t(co_await asio::this_coro::executor);
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!connected()) {
-    if (std::chrono::steady_clock::now() >= deadline)
-      throw redis_unavailable("Redis at " + options_.endpoint() + " cannot be reached");
-    t.expires_after(20ms);
-    co_await t.async_wait(asio::use_awaitable);
-  }
+  if (connected()) co_return;
+  // Woken by the connection itself (on its executor), not by polling.
+  auto deadline = event::clock::now() + timeout;
+  auto waiting = run_on<bool>(ex_, [self = shared_from_this(), deadline]() {
+    return self->wake_->async_wait_until([self] { return self->connected(); }, deadline);
+  });
+  if (!co_await std::move(waiting))
+    throw redis_unavailable("Redis at " + options_.endpoint() + " cannot be reached");
 }
 
 void redis_client::queue(bool on_subscriber, std::vector<std::string> argv,

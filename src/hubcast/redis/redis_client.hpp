@@ -22,6 +22,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <hubcast/core/event.hpp>
 #include <hubcast/redis/redis_options.hpp>
 #include <hubcast/redis/redis_value.hpp>
 
@@ -130,7 +131,8 @@ class redis_client : public std::enable_shared_from_this<redis_client> {
   std::atomic<bool> connected_{false};
   std::atomic<bool> stopping_{false};
   bool ever_connected_ = false;
-  std::unique_ptr<boost::asio::steady_timer> wake_;  // cancelled when a connection closes
+  // On ex_: connected, a connection closed, stopping.
+  std::unique_ptr<event> wake_;
   redis_counters counters_;
 };
 

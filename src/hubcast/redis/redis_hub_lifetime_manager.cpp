@@ -272,7 +272,7 @@ asio::awaitable<void> redis_hub_lifetime_manager::on_connected(hub_connection* c
   auto user = c->user_identifier();
   // The bookkeeping first (on_disconnected undoes it even when a subscription fails), then the
   // subscriptions, confirmed by Redis before the connection is announced.
-  auto work = run_on<bool>(client_->executor(), [self, id, user]() -> asio::awaitable<bool> {
+  auto work = run_on<void>(client_->executor(), [self, id, user]() -> asio::awaitable<void> {
     bool first_of_user = user && self->user_connections_[*user]++ == 0;
     auto sub = self->client_->subscribe(self->channels_.connection(id));
     co_await std::move(sub);
@@ -280,7 +280,6 @@ asio::awaitable<void> redis_hub_lifetime_manager::on_connected(hub_connection* c
       auto sub_user = self->client_->subscribe(self->channels_.user(*user));
       co_await std::move(sub_user);
     }
-    co_return true;
   });
   try {
     co_await std::move(work);
@@ -297,7 +296,7 @@ asio::awaitable<void> redis_hub_lifetime_manager::on_disconnected(hub_connection
   auto op = local_.on_disconnected(c);
   co_await std::move(op);
   auto work =
-      run_on<bool>(client_->executor(), [self, id, user, groups]() -> asio::awaitable<bool> {
+      run_on<void>(client_->executor(), [self, id, user, groups]() -> asio::awaitable<void> {
         auto& client = *self->client_;
         auto unsub = client.unsubscribe(self->channels_.connection(id));
         co_await std::move(unsub);
@@ -319,7 +318,6 @@ asio::awaitable<void> redis_hub_lifetime_manager::on_disconnected(hub_connection
             co_await std::move(unsub_group);
           }
         }
-        co_return true;
       });
   co_await std::move(work);
 }
@@ -495,11 +493,10 @@ asio::awaitable<void> redis_hub_lifetime_manager::change_group(group_action acti
     co_return;
   }
   auto self = shared_from_this();
-  auto op = run_on<bool>(client_->executor(),
-                         [self, action, connection_id, group]() -> asio::awaitable<bool> {
+  auto op = run_on<void>(client_->executor(),
+                         [self, action, connection_id, group]() -> asio::awaitable<void> {
                            auto a = self->apply_group(action, connection_id, group);
                            co_await std::move(a);
-                           co_return true;
                          });
   try {
     co_await std::move(op);

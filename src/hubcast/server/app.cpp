@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <hubcast/core/event.hpp>
 #include <hubcast/core/log.hpp>
 #include <hubcast/lifetime/default_hub_lifetime_manager.hpp>
 #include <hubcast/metrics/metrics.hpp>
@@ -160,6 +161,16 @@ void app::map_prefix(std::string prefix, http::handler h) {
 }
 
 std::vector<std::string> app::start() {
+  // Set before the first connection can come. Shutdown waits for the last connection to end;
+  // each end (its transport, its hub connection) wakes it, on shard 0.
+  connection_ended_ = std::make_shared<event>(shards_->executor(0));
+  auto ended = [w = std::weak_ptr<event>(connection_ended_), ex = shards_->executor(0)] {
+    asio::post(ex, [w] {
+      if (auto e = w.lock()) e->notify_all();
+    });
+  };
+  connections_->set_on_removed(ended);
+  for (auto& d : dispatchers_) d->set_on_connection_ended(ended);
   server_ = std::make_unique<http::server>(*shards_, router_, options_.http);
   auto urls = server_->listen(options_.urls);
   if (metrics_ && !metrics_->urls.empty()) {
@@ -201,14 +212,12 @@ void app::begin_shutdown() {
     auto ex = c->get_executor();
     if (ex) asio::post(ex, [c] { c->complete(); });
   }
-  // Waits for the last connection to go (woken by each removal, not polling), at most the
-  // shutdown timeout.
-  auto wake = std::make_shared<asio::steady_timer>(shards_->executor(0));
-  connections_->set_on_removed(
-      [wake, ex = shards_->executor(0)] { asio::post(ex, [wake] { wake->cancel(); }); });
+  // Waits for the last connection to go (woken by each end, not polling), at most the shutdown
+  // timeout.
+  if (!connection_ended_) connection_ended_ = std::make_shared<event>(shards_->executor(0));
   asio::co_spawn(
       shards_->executor(0),
-      [this, wake]() -> asio::awaitable<void> {
+      [this]() -> asio::awaitable<void> {
         auto deadline = std::chrono::steady_clock::now() + options_.shutdown_timeout;
         for (auto& f : on_stopping_) {
           try {
@@ -218,18 +227,16 @@ void app::begin_shutdown() {
             spdlog::warn("A stopping handler failed: {}", e.what());
           }
         }
-        for (;;) {
-          std::size_t live = connections_->active();
-          for (auto& l : lifetimes_) live += l->connection_count();
-          if (live == 0 || std::chrono::steady_clock::now() >= deadline) break;
-          // No suspension between the count and the wait: a removal's wake-up (posted to this
-          // shard) cannot slip in between and be lost. A hub connection that leaves its
-          // lifetime manager after its transport was removed wakes nobody: look again every
-          // 100 ms as well.
-          wake->expires_at(std::min(
-              deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(100)));
-          co_await wake->async_wait(asio::as_tuple(asio::use_awaitable));
-        }
+        // The count is taken right before each wait: an end's wake-up (posted to this shard)
+        // cannot slip in between and be lost.
+        auto none_left = connection_ended_->async_wait_until(
+            [this] {
+              std::size_t live = connections_->active();
+              for (auto& l : lifetimes_) live += l->connection_count();
+              return live == 0;
+            },
+            deadline);
+        co_await std::move(none_left);
         connections_->set_on_removed(nullptr);
         for (auto& d : dispatchers_) d->stop();
         if (lifetime_factory_) lifetime_factory_->stop();

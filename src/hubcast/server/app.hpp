@@ -32,6 +32,8 @@
 
 namespace hubcast {
 
+class event;
+
 struct app_options {
   std::vector<std::string> urls{"http://127.0.0.1:5000"};
   std::size_t threads = 0;  // 0: one shard per hardware thread
@@ -184,6 +186,8 @@ class app {
   std::vector<std::function<boost::asio::awaitable<void>()>> on_stopping_;
   bool started_ = false;
   std::atomic<bool> stopping_{false};
+  // On shard 0: a connection ended (its transport, or its hub connection). Shutdown waits on it.
+  std::shared_ptr<event> connection_ended_;
 
   void begin_shutdown();
   void apply_auth(endpoint_options& endpoint);

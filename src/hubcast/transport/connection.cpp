@@ -48,7 +48,7 @@ void connection::attach(transport_type t, http::request req, std::size_t shard,
   executor_ = ex;
   ws_ = ws;
   signal_ = std::make_unique<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
-  input_signal_ = std::make_unique<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
+  input_signal_ = std::make_unique<hubcast::event>(ex);
   transport_active_ = true;
   int none = 0;
   if (metrics_state_.compare_exchange_strong(none, 1)) {
@@ -87,12 +87,12 @@ void connection::push_input(std::string data, bool binary) {
   }
   input_bytes_ += data.size();
   input_.push_back({std::move(data), binary});
-  if (input_signal_) input_signal_->cancel();
+  if (input_signal_) input_signal_->notify_all();
 }
 
 void connection::end_input() {
   input_ended_ = true;
-  if (input_signal_) input_signal_->cancel();
+  if (input_signal_) input_signal_->notify_all();
 }
 
 std::vector<shared_bytes> connection::take_output() {
@@ -104,18 +104,16 @@ std::vector<shared_bytes> connection::take_output() {
 }
 
 void connection::on_written() {
-  if (drained_ && queued_bytes() <= drained_at_) drained_->cancel();
+  if (drained_ && queued_bytes() <= drained_at_) drained_->notify_all();
 }
 
 asio::awaitable<void> connection::async_wait_drained(std::size_t bytes) {
   auto self = shared_from_this();
-  while (queued_bytes() > bytes && !completed_ && !aborted_) {
-    if (!drained_)
-      drained_ = std::make_unique<asio::steady_timer>(co_await asio::this_coro::executor);
-    drained_at_ = bytes;
-    drained_->expires_at(asio::steady_timer::time_point::max());
-    co_await drained_->async_wait(asio::as_tuple(asio::use_awaitable));
-  }
+  if (!drained_) drained_ = std::make_unique<hubcast::event>(co_await asio::this_coro::executor);
+  drained_at_ = bytes;
+  auto drained = drained_->async_wait_until(
+      [this, bytes] { return queued_bytes() <= bytes || completed_ || aborted_; });
+  co_await std::move(drained);
 }
 
 asio::awaitable<bool> connection::async_read(std::string& out, bool& binary) {
@@ -124,11 +122,11 @@ asio::awaitable<bool> connection::async_read(std::string& out, bool& binary) {
     auto ec = co_await ws_->async_read(out, binary);
     co_return !ec;
   }
-  while (input_head_ == input_.size()) {
-    if (input_ended_ || aborted_ || !input_signal_) co_return false;
-    input_signal_->expires_at(asio::steady_timer::time_point::max());
-    co_await input_signal_->async_wait(asio::as_tuple(asio::use_awaitable));
-  }
+  if (!input_signal_) co_return false;
+  auto arrived = input_signal_->async_wait_until(
+      [this] { return input_head_ != input_.size() || input_ended_ || aborted_; });
+  co_await std::move(arrived);
+  if (input_head_ == input_.size()) co_return false;
   auto& chunk = input_[input_head_++];
   out = std::move(chunk.data);
   binary = chunk.binary;
@@ -157,7 +155,7 @@ void connection::complete() {
   if (completed_) return;
   completed_ = true;
   wake();
-  if (drained_) drained_->cancel();
+  if (drained_) drained_->notify_all();
 }
 
 void connection::abort() {
@@ -167,8 +165,8 @@ void connection::abort() {
   queue_.clear();
   if (ws_) ws_->abort();
   wake();
-  if (input_signal_) input_signal_->cancel();
-  if (drained_) drained_->cancel();
+  if (input_signal_) input_signal_->notify_all();
+  if (drained_) drained_->notify_all();
 }
 
 void connection::transport_lost() {

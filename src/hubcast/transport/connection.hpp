@@ -18,6 +18,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <hubcast/auth/claims_principal.hpp>
+#include <hubcast/core/event.hpp>
 #include <hubcast/http/request.hpp>
 #include <hubcast/http/websocket.hpp>
 #include <hubcast/transport/outbound_queue.hpp>
@@ -199,7 +200,7 @@ class connection : public std::enable_shared_from_this<connection> {
   outbound_queue queue_;
   output_sink* sink_ = nullptr;
   // A stream producer waiting for the queue to drain (created on the first wait).
-  std::unique_ptr<boost::asio::steady_timer> drained_;
+  std::unique_ptr<hubcast::event> drained_;
   std::size_t drained_at_ = 0;
   struct input_chunk {
     std::string data;
@@ -208,7 +209,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::vector<input_chunk> input_;  // from input_head_ on (no deque: it allocates when empty)
   std::size_t input_head_ = 0;
   bool input_ended_ = false;
-  std::unique_ptr<boost::asio::steady_timer> input_signal_;
+  std::unique_ptr<hubcast::event> input_signal_;
   std::size_t input_bytes_ = 0;
   std::uint64_t poll_generation_ = 0;
   std::atomic<bool> poll_active_{false};
