@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <stdexcept>
 #include <system_error>
 
@@ -87,6 +88,14 @@ bool epoll_reader::drain(connection& c, int max_reads) {
   return true;
 }
 
+std::int64_t epoll_reader::spin_ns() {
+  static const std::int64_t ns = [] {
+    const char* v = std::getenv("HUBCAST_BENCH_SPIN_US");
+    return v ? std::atoll(v) * 1000 : 200'000;
+  }();
+  return ns;
+}
+
 void epoll_reader::on_ready() {
   // Sockets left readable by the last pass first, then what the kernel reports now.
   std::vector<connection*> again;
@@ -112,7 +121,7 @@ void epoll_reader::on_ready() {
   // no such wake-up. The polling is the generator's CPU, which it reports.
   auto now = now_ns();
   if (n > 0) last_data_ns_ = now;
-  if (n == 512 || !carry_.empty() || now - last_data_ns_ < spin_ns)
+  if (n == 512 || !carry_.empty() || now - last_data_ns_ < spin_ns())
     boost::asio::post(waiter_.get_executor(), [this] { on_ready(); });
   else
     arm();

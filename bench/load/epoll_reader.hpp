@@ -50,9 +50,10 @@ class epoll_reader {
   read_sink& sink_;
   int epfd_;
   boost::asio::posix::stream_descriptor waiter_;
-  std::vector<connection*> carry_;                  // still readable after their share of a pass
-  std::int64_t last_data_ns_ = 0;                   // when a pass last found a readable socket
-  static constexpr std::int64_t spin_ns = 200'000;  // polls this long after it before sleeping
+  std::vector<connection*> carry_;  // still readable after their share of a pass
+  std::int64_t last_data_ns_ = 0;   // when a pass last found a readable socket
+  // Polls this long after it before sleeping (HUBCAST_BENCH_SPIN_US, default 200; 0: never).
+  static std::int64_t spin_ns();
 };
 
 }  // namespace hubcast_bench
