@@ -14,7 +14,8 @@ set(HUBCAST_PUBLIC_HEADERS
   http/server.hpp http/static_files.hpp http/websocket.hpp
   hubs/cancellation.hpp hubs/clients.hpp hubs/errors.hpp hubs/hub.hpp hubs/hub_filter.hpp
   hubs/method_table.hpp hubs/stream_source.hpp hubs/streams.hpp
-  lifetime/connection_directory.hpp lifetime/default_hub_lifetime_manager.hpp
+  lifetime/client_results_manager.hpp lifetime/connection_directory.hpp
+  lifetime/default_hub_lifetime_manager.hpp
   lifetime/hub_lifetime_manager.hpp lifetime/hub_lifetime_manager_factory.hpp
   metrics/hot_metrics.hpp metrics/hub_metrics.hpp metrics/metrics.hpp
   protocol/hub_message.hpp protocol/hub_protocol.hpp protocol/json_parse.hpp
@@ -24,7 +25,7 @@ set(HUBCAST_PUBLIC_HEADERS
   redis/redis_hub_lifetime_manager.hpp redis/redis_options.hpp redis/redis_protocol.hpp
   redis/redis_value.hpp redis/use_redis.hpp
   server/app.hpp
-  session/heartbeat.hpp session/hub_options.hpp
+  session/client_result.hpp session/heartbeat.hpp session/hub_options.hpp
   transport/authentication_refresh.hpp transport/connection.hpp
   transport/connection_handler.hpp transport/connection_manager.hpp
   transport/http_dispatcher.hpp transport/outbound_queue.hpp)

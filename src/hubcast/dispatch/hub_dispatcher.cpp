@@ -108,7 +108,6 @@ asio::awaitable<void> hub_dispatcher::disconnect(std::shared_ptr<connection_stat
   st->cancellations.clear();
   for (auto& [id, s] : st->streams) s->cancel();
   for (auto& [id, u] : st->uploads) u->complete(std::string("The connection was closed."));
-  hc.fail_all_results("Connection disconnected.");
   if (connected) {
     heartbeat_.remove(&hc);
     try {
@@ -154,8 +153,11 @@ asio::awaitable<void> hub_dispatcher::handle(std::shared_ptr<connection_state> s
       it->second->complete(c->error);
       st->uploads.erase(it);
     } else {
+      // A client result (ClientResultsManager): only for an invocation sent to this connection.
       session::client_result r{c->error, std::move(c->result), c->has_result};
-      hc.complete_result(c->invocation_id, std::move(r));
+      if (!lifetime_->set_connection_result(st->conn->id(), c->invocation_id, std::move(r)))
+        spdlog::debug("connection {}: a Completion for no invocation it was sent ('{}')",
+                      st->conn->id(), log::escape(c->invocation_id));
     }
   } else if (auto* cancel = std::get_if<protocol::cancel_invocation_message>(&m)) {
     auto it = st->streams.find(cancel->invocation_id);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <mutex>
 
 #include <hubcast/core/shards.hpp>
 #include <hubcast/session/hub_connection.hpp>
@@ -11,8 +10,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -92,6 +89,8 @@ asio::awaitable<void> default_hub_lifetime_manager::on_disconnected(hub_connecti
     directory_.remove(c->connection_id(), user, static_cast<std::uint32_t>(c->shard()));
   }
   s.by_id.erase(c->connection_id());
+  // No invocation can reach it from now on (they look it up on this shard): the pending ones fail.
+  results_.fail_connection(c->connection_id(), client_results_manager::disconnected);
   if (user) {
     auto it = s.users.find(*user);
     if (it != s.users.end()) {
@@ -300,64 +299,36 @@ void default_hub_lifetime_manager::close_all(std::optional<std::string> error,
 asio::awaitable<session::client_result> default_hub_lifetime_manager::invoke_connection(
     std::string connection_id, std::string target, protocol::payload args,
     std::chrono::milliseconds timeout) {
-  using channel_t = asio::experimental::concurrent_channel<void(boost::system::error_code,
-                                                                session::client_result)>;
-  auto ex = co_await asio::this_coro::executor;
-  struct shared {
-    channel_t ch;
-    std::mutex mutex;
-    std::size_t owner = static_cast<std::size_t>(-1);
-    std::string result_id;
-    explicit shared(asio::any_io_executor e) : ch(e, 1) {}
-  };
-  auto st = std::make_shared<shared>(ex);
-  const std::size_t n = state_.size();
-  const auto missing = [connection_id] {
-    return session::client_result{"Connection '" + connection_id + "' does not exist.", {}, false};
-  };
   auto owner_shard = directory_.shard_of(connection_id);
-  if (!owner_shard) co_return missing();
+  if (!owner_shard)
+    co_return session::client_result{
+        client_results_manager::does_not_exist(connection_id), {}, false};
+  // Registered before it is sent; if the connection goes meanwhile, its removal fails it.
+  auto pending = results_.expect(connection_id, co_await asio::this_coro::executor);
   const std::size_t i = *owner_shard;
-  asio::dispatch(shards_.executor(i), [this, i, st, connection_id, target, args, missing] {
+  asio::dispatch(shards_.executor(i), [this, i, id = pending.id(), connection_id,
+                                       target = std::move(target), args = std::move(args)] {
     auto& s = *state_[i];
     auto it = s.by_id.find(connection_id);
     if (it == s.by_id.end() || it->second->closing()) {
-      st->ch.try_send(boost::system::error_code{}, missing());
+      results_.try_complete(
+          id,
+          session::client_result{client_results_manager::does_not_exist(connection_id), {}, false});
       return;
     }
-    auto* c = it->second;
-    auto id = c->register_result([st](session::client_result r) {
-      st->ch.try_send(boost::system::error_code{}, std::move(r));
-    });
-    {
-      std::lock_guard lock(st->mutex);
-      st->owner = i;
-      st->result_id = id;
-    }
-    if (!c->send_invocation(target, args, id))
-      c->complete_result(id, session::client_result{"Connection closed.", {}, false});
+    if (!it->second->send_invocation(target, args, id))
+      results_.try_complete(
+          id, session::client_result{std::string(client_results_manager::closed), {}, false});
   });
-  using namespace asio::experimental::awaitable_operators;
-  asio::steady_timer timer(ex, timeout);
-  auto r =
-      co_await (st->ch.async_receive(asio::use_awaitable) || timer.async_wait(asio::use_awaitable));
-  if (r.index() == 0) co_return std::get<0>(std::move(r));
-  // Timed out: forget the pending result on its shard.
-  std::size_t owner;
-  std::string id;
-  {
-    std::lock_guard lock(st->mutex);
-    owner = st->owner;
-    id = st->result_id;
-  }
-  if (owner < n) {
-    asio::dispatch(shards_.executor(owner), [this, owner, id, connection_id] {
-      auto& s = *state_[owner];
-      auto it = s.by_id.find(connection_id);
-      if (it != s.by_id.end()) it->second->cancel_result(id);
-    });
-  }
-  co_return session::client_result{"Timed out waiting for the client result.", {}, false};
+  auto op = pending.result(timeout);
+  co_return co_await std::move(op);
+}
+
+bool default_hub_lifetime_manager::set_connection_result(std::string_view connection_id,
+                                                         const std::string& invocation_id,
+                                                         session::client_result r) {
+  return results_.try_complete(connection_id, invocation_id, std::move(r)) ==
+         client_results_manager::completion::completed;
 }
 
 }  // namespace hubcast::lifetime

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <hubcast/lifetime/client_results_manager.hpp>
 #include <hubcast/lifetime/connection_directory.hpp>
 #include <hubcast/lifetime/hub_lifetime_manager.hpp>
 #include <hubcast/protocol/hub_protocol.hpp>
@@ -46,6 +47,8 @@ class default_hub_lifetime_manager final : public hub_lifetime_manager {
   boost::asio::awaitable<session::client_result> invoke_connection(
       std::string connection_id, std::string target, protocol::payload args,
       std::chrono::milliseconds timeout) override;
+  bool set_connection_result(std::string_view connection_id, const std::string& invocation_id,
+                             session::client_result r) override;
   void close_all(std::optional<std::string> error, bool allow_reconnect) override;
   std::size_t connection_count() const override { return count_.load(std::memory_order_relaxed); }
   shard_pool& shards() override { return shards_; }
@@ -66,6 +69,9 @@ class default_hub_lifetime_manager final : public hub_lifetime_manager {
   // False (and `f` is not called) when the connection is not here.
   bool with_connection(const std::string& connection_id,
                        std::function<void(session::hub_connection*)> f);
+  // The invocations local connections owe a result (a backplane registers those it forwards
+  // from other servers here too: the connection's Completion comes back through this manager).
+  client_results_manager& client_results() { return results_; }
   bool is_local(std::string_view connection_id) const {
     return directory_.shard_of(connection_id).has_value();
   }
@@ -84,6 +90,7 @@ class default_hub_lifetime_manager final : public hub_lifetime_manager {
   std::array<std::atomic<int>, protocol::protocol_count> protocols_in_use_{};
   std::atomic<std::size_t> count_{0};
   connection_directory directory_;  // one hop to the owning shard
+  client_results_manager results_;
 
   template <class F>
   void for_each_shard(F f);

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -69,6 +70,11 @@ class hub_lifetime_manager {
   virtual boost::asio::awaitable<session::client_result> invoke_connection(
       std::string connection_id, std::string target, protocol::payload args,
       std::chrono::milliseconds timeout) = 0;
+  // The Completion a local connection sent (SetConnectionResultAsync), on its shard: false when
+  // no invocation of that id was sent to that connection (the Completion is then ignored).
+  virtual bool set_connection_result(std::string_view connection_id,
+                                     const std::string& invocation_id,
+                                     session::client_result r) = 0;
 
   // Ends every local connection with a Close message (graceful shutdown), each once the
   // invocations it has in flight have answered.

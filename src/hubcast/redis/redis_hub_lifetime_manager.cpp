@@ -182,25 +182,33 @@ void redis_hub_lifetime_manager::forward_client_result(const std::string& connec
         },
         asio::detached);
   };
-  bool here = local_.with_connection(connection_id, [id, msg, reply](hub_connection* c) {
+  auto& results = local_.client_results();
+  bool here = local_.with_connection(connection_id, [&results, connection_id, id, msg,
+                                                     reply](hub_connection* c) {
     if (!c || c->closing() || !c->protocol()) {
       auto& json = protocol::json_protocol();
-      reply("json", completion_bytes(json, id, client_result{"Connection closed.", {}, false}));
+      reply("json",
+            completion_bytes(
+                json, id,
+                client_result{std::string(lifetime::client_results_manager::closed), {}, false}));
       return;
     }
     const auto* proto = c->protocol();
-    bool registered = c->register_result_as(id, [proto, id, reply](client_result r) {
+    bool registered = results.add(id, connection_id, [proto, id, reply](client_result r) {
       reply(std::string(proto->name()), completion_bytes(*proto, id, r));
     });
     if (!registered) return;  // the same invocation twice
-    if (!c->send(*msg)) c->complete_result(id, client_result{"Connection closed.", {}, false});
+    if (!c->send(*msg))
+      results.try_complete(
+          id, client_result{std::string(lifetime::client_results_manager::closed), {}, false});
   });
   if (!here) {
     auto& json = protocol::json_protocol();
     reply("json",
           completion_bytes(
               json, id,
-              client_result{"Connection '" + connection_id + "' does not exist.", {}, false}));
+              client_result{
+                  lifetime::client_results_manager::does_not_exist(connection_id), {}, false}));
   }
 }
 
@@ -251,15 +259,8 @@ void redis_hub_lifetime_manager::on_completion(std::string_view payload) {
     throw protocol_error("not a hub message: " + step.error);
   auto* m = std::get_if<protocol::completion_message>(&*step.msg);
   if (!m) throw protocol_error("not a Completion message");
-  std::shared_ptr<waiter> w;
-  {
-    std::lock_guard lock(waiters_mutex_);
-    auto it = results_.find(m->invocation_id);
-    if (it == results_.end()) return;
-    w = it->second;
-    results_.erase(it);
-  }
-  w->complete(client_result{m->error, std::move(m->result), m->has_result});
+  remote_results_.try_complete(m->invocation_id,
+                               client_result{m->error, std::move(m->result), m->has_result});
 }
 
 // --- connections ---------------------------------------------------------------------------
@@ -525,36 +526,25 @@ asio::awaitable<client_result> redis_hub_lifetime_manager::invoke_connection(
                                        timeout);
     co_return co_await std::move(op);
   }
-  auto id = random_hex(11);  // 22 characters, like ASP.NET Core's ids
-  auto w = std::make_shared<waiter>(co_await asio::this_coro::executor);
-  {
-    std::lock_guard lock(waiters_mutex_);
-    results_[id] = w;
-  }
-  auto forget = [this, id] {
-    std::lock_guard lock(waiters_mutex_);
-    results_.erase(id);
-  };
+  // 22 characters, like ASP.NET Core's ids.
+  auto pending =
+      remote_results_.expect(connection_id, co_await asio::this_coro::executor, random_hex(11));
   lifetime::outgoing m{std::move(target), std::move(args)};
   long long receivers = 0;
   try {
-    auto op = publish(channels_.connection(connection_id), invocation_payload(m, {}, id));
+    auto op = publish(channels_.connection(connection_id), invocation_payload(m, {}, pending.id()));
     receivers = co_await std::move(op);
   } catch (...) {
-    forget();
+    remote_results_.remove(pending.id());
     throw;
   }
   if (receivers == 0) {  // no server has it (ASP.NET Core: the same, from PUBLISH's count)
-    forget();
-    co_return client_result{"Connection '" + connection_id + "' does not exist.", {}, false};
+    remote_results_.remove(pending.id());
+    co_return client_result{
+        lifetime::client_results_manager::does_not_exist(connection_id), {}, false};
   }
-  using namespace asio::experimental::awaitable_operators;
-  asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
-  auto r =
-      co_await (w->ch.async_receive(asio::use_awaitable) || timer.async_wait(asio::use_awaitable));
-  if (r.index() == 0) co_return std::get<0>(std::move(r));
-  forget();
-  co_return client_result{"Timed out waiting for the client result.", {}, false};
+  auto op = pending.result(timeout);
+  co_return co_await std::move(op);
 }
 
 }  // namespace hubcast::redis

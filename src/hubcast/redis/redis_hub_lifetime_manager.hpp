@@ -75,6 +75,10 @@ class redis_hub_lifetime_manager final
   boost::asio::awaitable<session::client_result> invoke_connection(
       std::string connection_id, std::string target, protocol::payload args,
       std::chrono::milliseconds timeout) override;
+  bool set_connection_result(std::string_view connection_id, const std::string& invocation_id,
+                             session::client_result r) override {
+    return local_.set_connection_result(connection_id, invocation_id, std::move(r));
+  }
   void close_all(std::optional<std::string> error, bool allow_reconnect) override {
     local_.close_all(std::move(error), allow_reconnect);
   }
@@ -85,7 +89,7 @@ class redis_hub_lifetime_manager final
   const std::string& server_name() const { return redis_.server_name; }
 
  private:
-  struct waiter;  // an ack or a client result being waited for
+  struct waiter;  // a group command's ack being waited for
 
   // Publishes; a send that cannot reach Redis throws hub_exception.
   boost::asio::awaitable<long long> publish(std::string channel, std::string payload);
@@ -122,8 +126,10 @@ class redis_hub_lifetime_manager final
 
   std::mutex waiters_mutex_;
   std::map<std::int32_t, std::shared_ptr<waiter>> acks_;
-  std::unordered_map<std::string, std::shared_ptr<waiter>> results_;
   std::atomic<std::int32_t> next_command_id_{0};
+  // Invocations of connections on other servers, answered through this server's return channel
+  // (those of local connections, and those forwarded here, wait in local_.client_results()).
+  lifetime::client_results_manager remote_results_;
 };
 
 // A random server name in ASP.NET Core's form: host name, '_', 32 hex digits.

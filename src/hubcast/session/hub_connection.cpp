@@ -30,9 +30,7 @@ bool hub_connection::leave_group(const std::string& group) {
   return true;
 }
 
-hub_connection::~hub_connection() {
-  fail_all_results("Connection closed.");
-}
+hub_connection::~hub_connection() = default;
 
 void hub_connection::set_protocol(const protocol::hub_protocol* p) {
   protocol_ = p;
@@ -224,35 +222,6 @@ void hub_connection::tick(clock::time_point now) {
     wrote_since_tick_ = false;
     last_write_ = now;
   }
-}
-
-std::string hub_connection::register_result(result_handler h) {
-  auto id = std::to_string(next_result_id_++);
-  pending_results_.emplace(id, std::move(h));
-  return id;
-}
-
-bool hub_connection::register_result_as(const std::string& id, result_handler h) {
-  return pending_results_.emplace(id, std::move(h)).second;
-}
-
-bool hub_connection::complete_result(const std::string& id, client_result r) {
-  auto it = pending_results_.find(id);
-  if (it == pending_results_.end()) return false;
-  auto h = std::move(it->second);
-  pending_results_.erase(it);
-  h(std::move(r));
-  return true;
-}
-
-void hub_connection::cancel_result(const std::string& id) {
-  pending_results_.erase(id);
-}
-
-void hub_connection::fail_all_results(const std::string& error) {
-  auto pending = std::move(pending_results_);
-  pending_results_.clear();
-  for (auto& [id, h] : pending) h(client_result{error, {}, false});
 }
 
 }  // namespace hubcast::session

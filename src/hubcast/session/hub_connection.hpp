@@ -1,6 +1,7 @@
 // One hub connection (HubConnectionContext): the negotiated protocol, identity, group
-// membership, keep-alive clocks, pending client results. Lives on its connection's shard;
-// every member function must be called there.
+// membership, keep-alive clocks (client results wait in the lifetime manager's
+// client_results_manager). Lives on its connection's shard; every member function must be
+// called there.
 #pragma once
 
 #include <any>
@@ -17,21 +18,15 @@
 #include <hubcast/core/fifo.hpp>
 #include <hubcast/metrics/hub_metrics.hpp>
 #include <hubcast/protocol/hub_protocol.hpp>
+#include <hubcast/session/client_result.hpp>
 #include <hubcast/session/hub_options.hpp>
 #include <hubcast/transport/connection.hpp>
 
 namespace hubcast::session {
 
-struct client_result {
-  std::optional<std::string> error;  // set: the client answered with an error (or none came)
-  protocol::raw_value value;
-  bool has_value = false;
-};
-
 class hub_connection {
  public:
   using clock = std::chrono::steady_clock;
-  using result_handler = std::function<void(client_result)>;
 
   hub_connection(std::shared_ptr<transport::connection> conn, const hub_options& options);
   ~hub_connection();
@@ -108,15 +103,6 @@ class hub_connection {
   // A new socket: Sequence first, then every unacknowledged message in order.
   void replay();
 
-  // --- client results (§7.2) ---
-  std::string register_result(result_handler h);
-  // Under an id chosen elsewhere (a client result another server waits for); false when that id
-  // is already pending.
-  bool register_result_as(const std::string& id, result_handler h);
-  bool complete_result(const std::string& id, client_result r);
-  void cancel_result(const std::string& id);
-  void fail_all_results(const std::string& error);
-
  private:
   friend class heartbeat;
   std::size_t heartbeat_slot_ = static_cast<std::size_t>(-1);
@@ -141,8 +127,6 @@ class hub_connection {
     bool allow_reconnect;
   };
   std::optional<pending_close> close_when_idle_;
-  std::uint64_t next_result_id_ = 0;
-  std::unordered_map<std::string, result_handler> pending_results_;
 
   bool write(std::string bytes);  // not counted: ping, close, ack, sequence
   bool write_counted(protocol::shared_bytes bytes);

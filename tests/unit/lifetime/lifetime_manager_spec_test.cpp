@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,7 +21,9 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -53,6 +56,28 @@ class redis_server {
     dir_ = std::filesystem::temp_directory_path() /
            ("hubcast-spec-redis-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir_);
+    // The free port may be taken by someone else before redis-server binds it: then the child
+    // exits (or another server answers there), and we try again on another port.
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      if (start()) return;
+      stop();
+    }
+    throw std::runtime_error("redis-server did not start (is it installed?)");
+  }
+  ~redis_server() {
+    stop();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  std::string configuration() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  std::filesystem::path dir_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+
+  // Starts redis-server on a free port: true once the server answering there is our child.
+  bool start() {
     port_ = free_port();
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -63,23 +88,23 @@ class redis_server {
                static_cast<char*>(nullptr));
       std::_Exit(127);
     }
-    for (int i = 0; i < 500 && !accepts(); ++i) std::this_thread::sleep_for(10ms);
-    if (!accepts()) throw std::runtime_error("redis-server did not start (is it installed?)");
+    for (int i = 0; i < 500; ++i) {
+      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {  // it exited: the port was taken
+        pid_ = -1;
+        return false;
+      }
+      if (auto answering = server_pid()) return *answering == pid_;
+      std::this_thread::sleep_for(10ms);
+    }
+    return false;
   }
-  ~redis_server() {
+  void stop() {
     if (pid_ > 0) {
       ::kill(pid_, SIGTERM);
       ::waitpid(pid_, nullptr, 0);
     }
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
+    pid_ = -1;
   }
-  std::string configuration() const { return "127.0.0.1:" + std::to_string(port_); }
-
- private:
-  std::filesystem::path dir_;
-  int port_ = 0;
-  pid_t pid_ = -1;
 
   static int free_port() {
     int s = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -92,15 +117,34 @@ class redis_server {
     ::close(s);
     return ntohs(a.sin_port);
   }
-  bool accepts() const {
+  // The process id of the Redis server answering on port_ (INFO server), if one answers.
+  std::optional<pid_t> server_pid() const {
     int s = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(static_cast<std::uint16_t>(port_));
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = ::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    std::optional<pid_t> pid;
+    timeval tv{1, 0};
+    ::setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    const std::string_view ask = "INFO server\r\n";
+    if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+        ::send(s, ask.data(), ask.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(ask.size())) {
+      std::string reply;
+      char buf[4096];
+      // A bulk string: "$<length>\r\n<text>\r\n".
+      auto complete = [&] {
+        auto eol = reply.find("\r\n");
+        return eol != std::string::npos && reply[0] == '$' &&
+               reply.size() >= eol + 2 + std::strtoul(reply.c_str() + 1, nullptr, 10) + 2;
+      };
+      for (ssize_t n; !complete() && (n = ::recv(s, buf, sizeof buf, 0)) > 0;)
+        reply.append(buf, static_cast<std::size_t>(n));
+      auto at = reply.find("process_id:");
+      if (at != std::string::npos) pid = static_cast<pid_t>(std::atol(reply.c_str() + at + 11));
+    }
     ::close(s);
-    return ok;
+    return pid;
   }
 };
 
@@ -296,6 +340,34 @@ class LifetimeManagerSpec : public ::testing::TestWithParam<std::string> {
     n.run([&] { return op(n.lifetime()); });
   }
 
+  // a() invokes "Ask" on `target` (a connection of b()): the future of its result, and the
+  // invocation id `target` received (empty when none arrived within 10 s).
+  struct asked {
+    std::future<session::client_result> result;
+    std::string id;
+  };
+  asked ask(client& target, std::chrono::milliseconds timeout = 10s) {
+    auto answer = std::make_shared<std::promise<session::client_result>>();
+    asked out{answer->get_future(), {}};
+    a().start([this, answer, id = target.id(), timeout]() -> asio::awaitable<void> {
+      auto asking = a().lifetime().invoke_connection(
+          id, "Ask", protocol::payload::arguments(std::string("q")), timeout);
+      answer->set_value(co_await std::move(asking));
+    });
+    node::eventually([&] {
+      auto& got = b().read(target);
+      auto at = got.find(R"("invocationId":")");
+      if (at == std::string::npos) return false;
+      out.id = got.substr(at + 16, got.find('"', at + 16) - at - 16);
+      return true;
+    });
+    return out;
+  }
+  // The Completion a client sends for invocation `id`.
+  static std::string completion(const std::string& id, const std::string& result) {
+    return R"({"type":3,"invocationId":")" + id + R"(","result":)" + result + "}\x1e";
+  }
+
   // A marker sent to everyone after the sends under test: once every client has it, what did not
   // arrive before it will not arrive (one publisher, one ordered path per connection).
   void settle(std::vector<std::pair<node*, client*>> everyone) {
@@ -427,30 +499,43 @@ TEST_P(LifetimeManagerSpec, SendUserReachesEveryConnectionOfTheUser) {
 
 TEST_P(LifetimeManagerSpec, InvokeConnectionGetsTheClientsResultFromAnyNode) {
   auto target = b().connect();
-  std::promise<session::client_result> answer;
-  auto answered = answer.get_future();
-  a().start([&]() -> asio::awaitable<void> {
-    auto asking = a().lifetime().invoke_connection(
-        target.id(), "Ask", protocol::payload::arguments(std::string("q")), 10s);
-    answer.set_value(co_await std::move(asking));
-  });
-  std::string id;
-  ASSERT_TRUE(node::eventually([&] {
-    auto& got = b().read(target);
-    auto at = got.find(R"("invocationId":")");
-    if (at == std::string::npos) return false;
-    id = got.substr(at + 16, got.find('"', at + 16) - at - 16);
-    return true;
-  }));
+  auto asked = ask(target);
+  ASSERT_FALSE(asked.id.empty());
   EXPECT_NE(target.got.find(R"("target":"Ask","arguments":["q"])"), std::string::npos);
-  b().send_input(target, R"({"type":3,"invocationId":")" + id +
-                             R"(","result":42})"
-                             "\x1e");
-  ASSERT_EQ(answered.wait_for(10s), std::future_status::ready);
-  auto r = answered.get();
+  b().send_input(target, completion(asked.id, "42"));
+  ASSERT_EQ(asked.result.wait_for(10s), std::future_status::ready);
+  auto r = asked.result.get();
   EXPECT_FALSE(r.error.has_value());
   ASSERT_TRUE(r.has_value);
   EXPECT_EQ(r.value.json(), boost::json::value(42));
+}
+
+// ClientResultsManager: a Completion counts only from the connection the invocation went to.
+TEST_P(LifetimeManagerSpec, AnotherConnectionCannotAnswerAnInvocation) {
+  auto target = b().connect();
+  auto intruder = b().connect();
+  auto asked = ask(target);
+  ASSERT_FALSE(asked.id.empty());
+  b().send_input(intruder, completion(asked.id, "666"));
+  // The intruder's Completion is ignored (and does not end its connection).
+  EXPECT_EQ(asked.result.wait_for(300ms), std::future_status::timeout);
+  b().send_input(target, completion(asked.id, "42"));
+  ASSERT_EQ(asked.result.wait_for(10s), std::future_status::ready);
+  auto r = asked.result.get();
+  ASSERT_TRUE(r.has_value);
+  EXPECT_EQ(r.value.json(), boost::json::value(42));
+  EXPECT_EQ(b().read(intruder).find("\"type\":7"), std::string::npos);
+}
+
+TEST_P(LifetimeManagerSpec, AnInvocationFailsWhenItsConnectionGoes) {
+  auto target = b().connect();
+  auto asked = ask(target, 30s);
+  ASSERT_FALSE(asked.id.empty());
+  b().disconnect(target);
+  ASSERT_EQ(asked.result.wait_for(10s), std::future_status::ready);
+  auto r = asked.result.get();
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(*r.error, "Connection disconnected.");
 }
 
 TEST_P(LifetimeManagerSpec, InvokeAnUnknownConnectionFails) {
