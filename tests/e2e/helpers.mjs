@@ -232,10 +232,9 @@ export async function startRedis() {
   const exe = redisServerPath();
   if (!exe) throw new Error('redis-server is not installed (Debian package redis-server)');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hubcast-redis-'));
-  const port = await freePort();
-  const r = { port, config: `127.0.0.1:${port}`, dir, proc: null, output: '' };
+  const r = { port: 0, config: '', dir, proc: null, output: '' };
   r.start = async () => {
-    const proc = spawn(exe, ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
+    const proc = spawn(exe, ['--port', String(r.port), '--bind', '127.0.0.1', '--save', '',
       '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--protected-mode', 'yes'],
     { stdio: ['ignore', 'pipe', 'pipe'] });
     r.proc = proc;
@@ -269,8 +268,23 @@ export async function startRedis() {
     await r.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   };
-  await r.start();
-  return r;
+  // The free port can be taken by another process before redis-server binds it: then it exits
+  // saying so, and it starts again on another port (restart() keeps the port it got).
+  for (let attempt = 1; ; attempt++) {
+    r.port = await freePort();
+    r.config = `127.0.0.1:${r.port}`;
+    r.output = '';
+    try {
+      await r.start();
+      return r;
+    } catch (e) {
+      await r.stop();
+      if (attempt >= 5 || !/Address already in use|Could not create server TCP/.test(r.output)) {
+        fs.rmSync(dir, { recursive: true, force: true });
+        throw e;
+      }
+    }
+  }
 }
 
 // Starts any server process that prints "Now listening on: <url>" (ASP.NET Core's format).
