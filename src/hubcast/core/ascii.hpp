@@ -30,6 +30,13 @@ constexpr bool istarts_with(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
+// Without leading and trailing spaces and tabs (HTTP's optional whitespace, OWS).
+constexpr std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
 // Orders strings ignoring ASCII case (a map keyed case-insensitively).
 struct iless {
   bool operator()(std::string_view a, std::string_view b) const {

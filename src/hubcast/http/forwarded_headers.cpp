@@ -2,17 +2,13 @@
 
 #include <stdexcept>
 
+#include <hubcast/core/ascii.hpp>
+
 namespace hubcast::http {
 
 namespace asio = boost::asio;
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // An IPv4 address seen through a dual-stack socket (::ffff:a.b.c.d) is that IPv4 address.
 asio::ip::address normalized(const asio::ip::address& a) {
@@ -22,7 +18,7 @@ asio::ip::address normalized(const asio::ip::address& a) {
 }
 
 bool parse(std::string_view text, asio::ip::address& out) {
-  text = trim(text);
+  text = ascii::trim_ows(text);
   // "[::1]" as some proxies write IPv6; no ports (nginx writes none).
   if (text.size() > 2 && text.front() == '[' && text.back() == ']')
     text = text.substr(1, text.size() - 2);

@@ -1,16 +1,11 @@
 #include <hubcast/http/request_head.hpp>
 
+#include <hubcast/core/ascii.hpp>
 #include <hubcast/http/request.hpp>
 
 namespace hubcast::http {
 
 namespace {
-
-std::string_view trim(std::string_view v) {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  return v;
-}
 
 bool is_alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -25,7 +20,7 @@ bool is_digits(std::string_view v) {
 // The last coding of a Transfer-Encoding list (its fields joined by commas): "" when none.
 std::string_view last_coding(std::string_view list) {
   auto comma = list.rfind(',');
-  return trim(comma == std::string_view::npos ? list : list.substr(comma + 1));
+  return ascii::trim_ows(comma == std::string_view::npos ? list : list.substr(comma + 1));
 }
 
 }  // namespace
@@ -109,13 +104,14 @@ head_verdict check_request_head(std::string_view bytes, std::size_t max_bytes) {
     if (name.back() == ' ' || name.back() == '\t') return head_verdict::bad_request;
     if (iequals(name, "host")) {
       ++hosts;
-      if (!valid_host_value(trim(line.substr(colon + 1)))) return head_verdict::bad_request;
+      if (!valid_host_value(ascii::trim_ows(line.substr(colon + 1))))
+        return head_verdict::bad_request;
     } else if (iequals(name, "transfer-encoding")) {
       transfer_encoding = true;
       final_coding = last_coding(line.substr(colon + 1));
     } else if (iequals(name, "content-length")) {
       ++content_lengths;
-      if (trim(line.substr(colon + 1)).empty()) return head_verdict::bad_request;
+      if (ascii::trim_ows(line.substr(colon + 1)).empty()) return head_verdict::bad_request;
     }
   }
   // RFC 9112 §3.2: exactly one Host on HTTP/1.1; at most one otherwise.

@@ -10,12 +10,6 @@ namespace hubcast::redis {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 std::string lower(std::string_view s) {
   return ascii::to_lower(s);
 }
@@ -36,7 +30,7 @@ redis_options redis_options::parse(std::string_view configuration) {
   std::size_t start = 0;
   while (start <= configuration.size()) {
     auto comma = configuration.find(',', start);
-    auto part = trim(configuration.substr(
+    auto part = ascii::trim_ows(configuration.substr(
         start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
     start = comma == std::string_view::npos ? configuration.size() + 1 : comma + 1;
     if (part.empty()) continue;
@@ -74,8 +68,8 @@ redis_options redis_options::parse(std::string_view configuration) {
       }
       continue;
     }
-    auto key = trim(part.substr(0, eq));
-    auto value = trim(part.substr(eq + 1));
+    auto key = ascii::trim_ows(part.substr(0, eq));
+    auto value = ascii::trim_ows(part.substr(eq + 1));
     auto k = lower(key);
     if (k == "password") {
       o.password = std::string(value);

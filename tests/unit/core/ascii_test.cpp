@@ -31,3 +31,12 @@ TEST(Ascii, OrdersIgnoringCase) {
   EXPECT_FALSE(ascii::iless{}("ABCD", "abc"));
   EXPECT_TRUE(ascii::iless{}("a", "B"));
 }
+
+TEST(Ascii, TrimsOptionalWhitespaceOnly) {
+  EXPECT_EQ(ascii::trim_ows(" \t value \t "), "value");
+  EXPECT_EQ(ascii::trim_ows("a b"), "a b");  // inner whitespace stays
+  EXPECT_EQ(ascii::trim_ows(" \t "), "");
+  EXPECT_EQ(ascii::trim_ows(""), "");
+  EXPECT_EQ(ascii::trim_ows("\r\nx\n"), "\r\nx\n");  // only SP and HTAB are OWS
+  static_assert(ascii::trim_ows("  x ") == "x");
+}
