@@ -122,9 +122,13 @@ client_results_manager::awaited client_results_manager::expect(std::string conne
                                                                std::string invocation_id) {
   if (invocation_id.empty()) invocation_id = next_id();
   auto st = std::make_shared<awaited::state>(std::move(ex));
-  bool added = add(invocation_id, std::move(connection_id), [st](client_result r) {
-    st->ch.try_send(boost::system::error_code{}, std::move(r));
-  });
+  // Only the awaiting caller owns the channel: an entry left behind (its coroutine destroyed
+  // with its executor, at shutdown) must not outlive that executor with it.
+  bool added = add(invocation_id, std::move(connection_id),
+                   [weak = std::weak_ptr<awaited::state>(st)](client_result r) {
+                     if (auto alive = weak.lock())
+                       alive->ch.try_send(boost::system::error_code{}, std::move(r));
+                   });
   if (!added) throw std::logic_error("invocation '" + invocation_id + "' is already pending");
   return awaited(*this, std::move(invocation_id), std::move(st));
 }

@@ -149,6 +149,30 @@ TEST(ClientResultsManager, AnUnansweredInvocationTimesOutAndIsForgotten) {
       std::logic_error);
 }
 
+// At shutdown a caller's coroutine is destroyed with its executor, its entry left pending: the
+// entry does not hold the caller's channel (bound to that executor) past it.
+TEST(ClientResultsManager, AnEntryLeftBehindDoesNotOutliveItsCallersExecutor) {
+  client_results_manager m;
+  std::string id;
+  {
+    asio::io_context caller;
+    asio::co_spawn(
+        caller,
+        [&]() -> asio::awaitable<void> {
+          auto pending = m.expect("conn-a", caller.get_executor());
+          id = pending.id();
+          auto op = pending.result(1h);
+          co_await std::move(op);
+        },
+        asio::detached);
+    caller.poll();  // suspended in the wait
+    ASSERT_FALSE(id.empty());
+  }
+  EXPECT_EQ(m.pending(), 1u);
+  EXPECT_TRUE(m.try_complete(id, value(1)));  // nobody to tell any more: nothing is touched
+  EXPECT_EQ(m.pending(), 0u);
+}
+
 // Completions, failures and removals race from several threads: every handler runs once.
 TEST(ClientResultsManager, EachInvocationEndsExactlyOnceAcrossThreads) {
   client_results_manager m;
