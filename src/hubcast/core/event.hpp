@@ -57,7 +57,9 @@ class event {
     auto [ec] = co_await timer_.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
     --untimed_;
     (void)ec;  // operation_aborted is the wake-up itself
-    co_await throw_if_cancelled();
+    // Read in this frame (no coroutine of its own: a wake-up allocates nothing more).
+    auto state = co_await boost::asio::this_coro::cancellation_state;
+    throw_if_cancelled(state);
   }
 
   // Until `ready()` holds; tested first, then after each wake-up.
@@ -75,7 +77,8 @@ class event {
       timed_.push_back(&alarm);
       auto [ec] = co_await alarm.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
       timed_.erase(std::find(timed_.begin(), timed_.end(), &alarm));
-      co_await throw_if_cancelled();
+      auto state = co_await boost::asio::this_coro::cancellation_state;
+      throw_if_cancelled(state);
       if (ready()) co_return true;
       if (!ec || clock::now() >= deadline) co_return false;  // expired
       alarm.expires_at(deadline);                            // notified: wait again
@@ -94,8 +97,7 @@ class event {
   int untimed_ = 0;                                // coroutines waiting on timer_
   std::vector<boost::asio::steady_timer*> timed_;  // each timed wait has its own
 
-  static boost::asio::awaitable<void> throw_if_cancelled() {
-    auto state = co_await boost::asio::this_coro::cancellation_state;
+  static void throw_if_cancelled(const boost::asio::cancellation_state& state) {
     if (state.cancelled() != boost::asio::cancellation_type::none)
       throw boost::system::system_error(boost::asio::error::operation_aborted);
   }
