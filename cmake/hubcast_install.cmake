@@ -8,7 +8,7 @@ include(CMakePackageConfigHelpers)
 set(HUBCAST_PUBLIC_HEADERS
   auth/base64url.hpp auth/bearer.hpp auth/claims_principal.hpp auth/jwt.hpp auth/policy.hpp
   client/blocking.hpp client/http_client.hpp client/hub_connection.hpp
-  core/ascii.hpp core/event.hpp core/log.hpp core/run_on.hpp core/shards.hpp
+  core/ascii.hpp core/error.hpp core/event.hpp core/log.hpp core/run_on.hpp core/shards.hpp
   dispatch/hub_dispatcher.hpp
   http/cors.hpp http/exchange.hpp http/forwarded_headers.hpp http/request.hpp http/router.hpp
   http/server.hpp http/static_files.hpp http/websocket.hpp

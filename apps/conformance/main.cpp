@@ -25,7 +25,9 @@ class echo_handler final : public hubcast::transport::connection_handler {
     c->set_coalesce(false);
     std::string data;
     bool binary = false;
-    while (co_await c->async_read(data, binary)) {
+    for (;;) {
+      auto ended = co_await c->async_read(data, binary);
+      if (ended) break;
       c->set_binary(binary);
       c->try_send(std::make_shared<const std::string>(std::move(data)));
       data.clear();

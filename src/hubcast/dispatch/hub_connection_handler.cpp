@@ -43,7 +43,8 @@ asio::awaitable<bool> hub_dispatcher::handshake(connection_state& st, std::strin
   std::string chunk;
   bool binary = false;
   for (;;) {
-    if (!co_await conn->async_read(chunk, binary)) {
+    auto ended = co_await conn->async_read(chunk, binary);
+    if (ended) {
       *done = true;
       timer->cancel();
       co_return false;
@@ -140,7 +141,13 @@ asio::awaitable<void> hub_dispatcher::on_connected(std::shared_ptr<transport::co
     if (!hc.closing() && !inbuf.empty()) co_await process(st, inbuf);
     if (hc.closing()) inbuf.clear();
     if (inbuf.empty()) std::string().swap(inbuf);  // no buffer held while idle
-    if (!co_await conn->async_read(chunk, binary)) break;
+    auto ended = co_await conn->async_read(chunk, binary);
+    if (ended) {
+      // Why the input ended, for OnDisconnectedAsync: none when the client closed (with or
+      // without the handshake), as ASP.NET Core; a close with an error already says its own.
+      if (!is_graceful_end(ended) && !st->close_error) st->close_error = ended.message();
+      break;
+    }
     counters_->bytes_received.add(chunk.size());
     hc.on_received(false);
     if (hc.closing()) continue;

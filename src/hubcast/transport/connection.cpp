@@ -13,6 +13,24 @@ namespace hubcast::transport {
 
 namespace asio = boost::asio;
 
+boost::system::error_code websocket_end_reason(const boost::system::error_code& ec,
+                                               bool peer_closed) {
+  namespace sys = boost::system;
+  if (!ec) return ec;
+  if (peer_closed) return errc::connection_closed;
+  if (ec == asio::error::eof || ec == asio::error::connection_reset ||
+      ec == asio::error::broken_pipe || ec == asio::error::connection_aborted ||
+      ec == asio::error::timed_out)
+    return errc::connection_closed_prematurely;
+  if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor)
+    return errc::connection_aborted;
+  if (ec == sys::errc::message_size) return errc::message_too_large;
+  if (ec == sys::errc::illegal_byte_sequence || ec == sys::errc::protocol_error)
+    return errc::protocol_violation;
+  if (ec.category() == error_category()) return ec;
+  return errc::transport_failed;
+}
+
 std::string_view transport_name(transport_type t) {
   switch (t) {
     case transport_type::websockets:
@@ -90,7 +108,8 @@ void connection::push_input(std::string data, bool binary) {
   if (input_signal_) input_signal_->notify_all();
 }
 
-void connection::end_input() {
+void connection::end_input(boost::system::error_code reason) {
+  if (!input_ended_) input_end_reason_ = reason ? reason : make_error_code(errc::connection_closed);
   input_ended_ = true;
   if (input_signal_) input_signal_->notify_all();
 }
@@ -116,17 +135,23 @@ asio::awaitable<void> connection::async_wait_drained(std::size_t bytes) {
   co_await std::move(drained);
 }
 
-asio::awaitable<bool> connection::async_read(std::string& out, bool& binary) {
-  if (aborted_) co_return false;
+asio::awaitable<boost::system::error_code> connection::async_read(std::string& out, bool& binary) {
+  // Input that ended says why; otherwise an abort is the server's.
+  auto ended = [this] {
+    return input_ended_ ? input_end_reason_ : make_error_code(errc::connection_aborted);
+  };
+  if (aborted_) co_return ended();
   if (ws_) {
     auto ec = co_await ws_->async_read(out, binary);
-    co_return !ec;
+    if (!ec) co_return ec;
+    if (aborted_) co_return errc::connection_aborted;
+    co_return websocket_end_reason(ec, ws_ && ws_->peer_closed());
   }
-  if (!input_signal_) co_return false;
+  if (!input_signal_) co_return errc::connection_closed;
   auto arrived = input_signal_->async_wait_until(
       [this] { return input_head_ != input_.size() || input_ended_ || aborted_; });
   co_await std::move(arrived);
-  if (input_head_ == input_.size()) co_return false;
+  if (input_head_ == input_.size()) co_return ended();
   auto& chunk = input_[input_head_++];
   out = std::move(chunk.data);
   binary = chunk.binary;
@@ -135,7 +160,7 @@ asio::awaitable<bool> connection::async_read(std::string& out, bool& binary) {
     input_.clear();
     input_head_ = 0;
   }
-  co_return true;
+  co_return boost::system::error_code{};
 }
 
 send_result connection::try_send(shared_bytes bytes) {

@@ -16,8 +16,10 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/system/error_code.hpp>
 
 #include <hubcast/auth/claims_principal.hpp>
+#include <hubcast/core/error.hpp>
 #include <hubcast/core/event.hpp>
 #include <hubcast/http/request.hpp>
 #include <hubcast/http/websocket.hpp>
@@ -31,6 +33,11 @@ std::string_view transport_name(transport_type t);
 std::string_view metrics_transport_name(transport_type t);
 
 enum class send_result { ok, closed, overflow };
+
+// What a WebSocket read's failure `ec` means for its connection (a hubcast::errc): the peer's
+// close frame (`peer_closed`) is a close; a reset or an end without one, a premature close.
+boost::system::error_code websocket_end_reason(const boost::system::error_code& ec,
+                                               bool peer_closed);
 
 // The transport writing a connection's output, told when there is something to write (or the
 // output completed or was aborted). Called on the connection's shard.
@@ -79,8 +86,9 @@ class connection : public std::enable_shared_from_this<connection> {
   }
 
   // --- inbound (called by the connection handler) ---
-  // The next transport message from the client; false once the client is gone.
-  boost::asio::awaitable<bool> async_read(std::string& out, bool& binary);
+  // The next transport message from the client; once the client is gone, why (a hubcast::errc:
+  // closed, closed prematurely, aborted, too large, a protocol violation, the transport failed).
+  boost::asio::awaitable<boost::system::error_code> async_read(std::string& out, bool& binary);
 
   // --- outbound (called on the connection's shard) ---
   send_result try_send(shared_bytes bytes);
@@ -107,8 +115,8 @@ class connection : public std::enable_shared_from_this<connection> {
   // --- transport side ---
   // Bytes from POST-based transports (and in-memory tests): queued for async_read.
   void push_input(std::string data, bool binary);
-  // No more input: async_read returns false once the queue is drained.
-  void end_input();
+  // No more input: once the queue is drained, async_read returns `reason`.
+  void end_input(boost::system::error_code reason = errc::connection_closed);
   // Takes everything queued for sending (POST-based transports, in-memory tests).
   std::vector<shared_bytes> take_output();
   // The queue itself, for a transport that writes from it in place (then on_written()).
@@ -209,6 +217,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::vector<input_chunk> input_;  // from input_head_ on (no deque: it allocates when empty)
   std::size_t input_head_ = 0;
   bool input_ended_ = false;
+  boost::system::error_code input_end_reason_;
   std::unique_ptr<hubcast::event> input_signal_;
   std::size_t input_bytes_ = 0;
   std::uint64_t poll_generation_ = 0;

@@ -126,7 +126,7 @@ void connection_manager::scan_once(std::chrono::steady_clock::time_point now) {
     c->record_end(shutting_down_.load() ? "app_shutdown" : "timeout");
     if (!c->transport_active()) continue;
     asio::post(c->get_executor(), [c] {
-      c->end_input();
+      c->end_input(errc::connection_closed_prematurely);  // gone without a close
       c->abort();
     });
   }

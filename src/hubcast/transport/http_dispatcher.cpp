@@ -14,6 +14,7 @@
 #include <hubcast/core/run_on.hpp>
 #include <hubcast/transport/long_polling_transport.hpp>
 #include <hubcast/transport/sse_transport.hpp>
+#include <hubcast/transport/stateful_websocket_transport.hpp>
 #include <hubcast/transport/websocket_transport.hpp>
 
 namespace hubcast::transport {
@@ -381,9 +382,8 @@ struct endpoint {
     co_await ex.async_respond(std::move(r));
   }
 
-  // A stateful WebSocket (§11). Its socket may live on another shard than the connection (a
-  // reconnect lands wherever the TCP connection was accepted), so input is posted to the
-  // connection's shard and output is taken from it with a hop.
+  // A stateful WebSocket (§11): the socket's first or a reconnect's attachment to the connection,
+  // then stateful_websocket_transport until the socket ends.
   asio::awaitable<void> serve_bridged(http::exchange& ex, const auth::authentication_result& who,
                                       std::shared_ptr<connection> c, bool first) {
     auto ws_owned = co_await ex.async_accept_websocket(false);
@@ -409,58 +409,8 @@ struct endpoint {
       auto task = run_on<std::uint64_t>(target, std::move(take_over));
       attachment = co_await std::move(task);
     }
-    auto reader = [c, ws, attachment]() -> asio::awaitable<void> {
-      std::string data;
-      bool binary = false;
-      boost::system::error_code ec;
-      for (;;) {
-        ec = co_await ws->async_read(data, binary);
-        if (ec) break;
-        asio::post(c->get_executor(), [c, attachment, d = std::move(data), binary]() mutable {
-          if (c->attachment() == attachment) c->push_input(std::move(d), binary);
-        });
-        data.clear();
-      }
-      bool graceful = ws->peer_closed();
-      asio::post(c->get_executor(), [c, attachment, graceful] {
-        if (c->attachment() != attachment) return;  // a newer socket took over
-        if (graceful || c->is_completed()) {
-          // A close frame means gone for good: no reconnect (§3.2).
-          c->end_input();
-        } else {
-          c->transport_lost();  // keep everything; the client reconnects with the same id
-        }
-      });
-      ws->abort();
-    };
-    auto writer = [c, ws, attachment]() -> asio::awaitable<void> {
-      std::vector<std::string_view> parts;
-      for (;;) {
-        auto take = [c, attachment]() -> asio::awaitable<connection::batch> {
-          auto b = co_await c->async_take_output(attachment);
-          co_return b;
-        };
-        auto target = c->get_executor();
-        auto task = run_on<connection::batch>(target, std::move(take));
-        auto b = co_await std::move(task);
-        if (b.done) {
-          if (c->is_completed() && !c->is_aborted() && !c->is_lost())
-            co_await ws->async_close(1000);
-          else
-            ws->abort();
-          co_return;
-        }
-        parts.clear();
-        for (auto& p : b.parts) parts.emplace_back(*p);
-        if (co_await ws->async_write(parts, b.binary)) {
-          ws->abort();
-          co_return;
-        }
-      }
-    };
-    auto read_task = reader();
-    auto write_task = writer();
-    co_await (std::move(read_task) && std::move(write_task));
+    stateful_websocket_transport transport(c, ws, attachment);
+    co_await transport.run();
     if (c->handler_done() && c->is_completed()) manager->remove(c->token());
   }
 

@@ -172,3 +172,42 @@ TEST(HubFilter, SeeTheInvocationsArguments) {
       rec(R"({"type":2,"invocationId":"3","item":0})") + rec(R"({"type":3,"invocationId":"3"})"));
   EXPECT_EQ(filter->seen, (std::vector<std::string>{"Add:2 2 3", "Add:2 200 3", "Count:1 1"}));
 }
+
+// Why the transport ended reaches OnDisconnectedAsync: nothing when the client closed (with or
+// without the close handshake), the reason otherwise.
+TEST(HubFilter, OnDisconnectedSeesWhyTheTransportEnded) {
+  struct ending {
+    boost::system::error_code reason;
+    std::string seen;
+  };
+  const std::vector<ending> endings = {
+      {hubcast::errc::connection_closed, "-"},
+      {hubcast::errc::connection_closed_prematurely, "-"},
+      {hubcast::errc::protocol_violation, "The client violated the WebSocket protocol."},
+      {hubcast::errc::message_too_large, "The message exceeded the maximum message size."},
+      {hubcast::errc::transport_failed, "The transport failed."},
+  };
+  for (const auto& e : endings) {
+    auto log = std::make_shared<std::vector<std::string>>();
+    {
+      harness h({}, {std::make_shared<recording_filter>("a", log)});
+      auto c = h.connect();
+      h.exchange(*c, hs);
+      c->end_input(e.reason);
+      h.pump();
+    }
+    ASSERT_EQ(log->size(), 2u) << e.reason.message();
+    EXPECT_EQ((*log)[1], "a:disconnected " + e.seen) << e.reason.message();
+  }
+  // The server's abort (an output overflow, a timeout) is not the client's close either.
+  auto log = std::make_shared<std::vector<std::string>>();
+  {
+    harness h({}, {std::make_shared<recording_filter>("a", log)});
+    auto c = h.connect();
+    h.exchange(*c, hs);
+    c->abort();
+    h.pump();
+  }
+  ASSERT_EQ(log->size(), 2u);
+  EXPECT_EQ((*log)[1], "a:disconnected The connection was aborted by the server.");
+}
