@@ -235,9 +235,20 @@ class node {
       return conn;
     });
     client out{c, {}};
-    // Connected once the handshake's answer is out (then on_connected has run).
     if (!eventually([&] { return read(out).find("{}\x1e") != std::string::npos; }))
       throw std::runtime_error("the handshake was not answered");
+    // The handshake is answered before on_connected runs (and, on Redis, before the
+    // connection's and its user's channels are subscribed); invocations are read only after
+    // it: once one is answered, the connection is in its lifetime manager everywhere.
+    on_shard([&] {
+      c->push_input(R"({"type":1,"invocationId":"connected","target":"Add","arguments":[0,0]})"
+                    "\x1e",
+                    false);
+      return 0;
+    });
+    if (!eventually(
+            [&] { return read(out).find(R"("invocationId":"connected")") != std::string::npos; }))
+      throw std::runtime_error("on_connected did not complete");
     out.got.clear();
     return out;
   }
