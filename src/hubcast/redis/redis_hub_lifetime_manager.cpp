@@ -182,9 +182,10 @@ void redis_hub_lifetime_manager::forward_client_result(const std::string& connec
         },
         asio::detached);
   };
-  auto& results = local_.client_results();
-  bool here = local_.with_connection(connection_id, [&results, connection_id, id, msg,
-                                                     reply](hub_connection* c) {
+  // Runs later on the connection's shard: it keeps the manager (and its registry) alive.
+  bool here = local_.with_connection(connection_id, [self = shared_from_this(), connection_id, id,
+                                                     msg, reply](hub_connection* c) {
+    auto& results = self->local_.client_results();
     if (!c || c->closing() || !c->protocol()) {
       auto& json = protocol::json_protocol();
       reply("json",
