@@ -26,6 +26,21 @@ client_result value(int v) {
   return client_result{std::nullopt, hubcast::protocol::raw_value(boost::json::value(v)), true};
 }
 
+// A caller on `caller` that registers an invocation of conn-a and awaits it for `timeout`: its
+// id goes to `id`, what it got to `out` (when it gets something).
+void start_caller(client_results_manager& m, asio::io_context& caller,
+                  std::chrono::milliseconds timeout, std::string& id, client_result& out) {
+  asio::co_spawn(
+      caller,
+      [&m, &caller, timeout, &id, &out]() -> asio::awaitable<void> {
+        auto pending = m.expect("conn-a", caller.get_executor());
+        id = pending.id();
+        auto op = pending.result(timeout);
+        out = co_await std::move(op);
+      },
+      asio::detached);
+}
+
 TEST(ClientResultsManager, OnlyTheConnectionItWasSentToCompletesIt) {
   client_results_manager m;
   std::vector<client_result> got;
@@ -126,15 +141,7 @@ TEST(ClientResultsManager, AnUnansweredInvocationTimesOutAndIsForgotten) {
   asio::io_context caller;
   std::string id;
   client_result r;
-  asio::co_spawn(
-      caller,
-      [&]() -> asio::awaitable<void> {
-        auto pending = m.expect("conn-a", caller.get_executor());
-        id = pending.id();
-        auto op = pending.result(20ms);
-        r = co_await std::move(op);
-      },
-      asio::detached);
+  start_caller(m, caller, 20ms, id, r);
   caller.run();
   ASSERT_TRUE(r.error);
   EXPECT_EQ(*r.error, "Timed out waiting for the client result.");
@@ -154,17 +161,10 @@ TEST(ClientResultsManager, AnUnansweredInvocationTimesOutAndIsForgotten) {
 TEST(ClientResultsManager, AnEntryLeftBehindDoesNotOutliveItsCallersExecutor) {
   client_results_manager m;
   std::string id;
+  client_result never;
   {
     asio::io_context caller;
-    asio::co_spawn(
-        caller,
-        [&]() -> asio::awaitable<void> {
-          auto pending = m.expect("conn-a", caller.get_executor());
-          id = pending.id();
-          auto op = pending.result(1h);
-          co_await std::move(op);
-        },
-        asio::detached);
+    start_caller(m, caller, 1h, id, never);
     caller.poll();  // suspended in the wait
     ASSERT_FALSE(id.empty());
   }
